@@ -1,0 +1,56 @@
+"""The client's exceptions: one small hierarchy so callers can catch by meaning, not by status.
+
+Messages carry the method, the URL path (never a query string, which could hold a token) and what
+Zenodo said, so a user can act on them.
+"""
+
+from __future__ import annotations
+
+
+class ZenodoError(Exception):
+    """Anything that went wrong talking to Zenodo."""
+
+    def __init__(self, message: str, *, status: int | None = None, field_errors: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.field_errors: dict[str, list[str]] = field_errors or {}
+
+
+class AuthenticationError(ZenodoError):
+    """401/403: no token, a wrong token, a missing scope, or a record owned by someone else."""
+
+
+class NotFoundError(ZenodoError):
+    """404 (and 410): the record, draft, file or action does not exist (any more)."""
+
+
+class ValidationError(ZenodoError):
+    """400 with per-field messages (`field_errors` maps field -> messages)."""
+
+
+class DraftExistsError(ValidationError):
+    """400 "Please remove all files first.": a new-version draft with files is already open."""
+
+
+class QuotaExceededError(ZenodoError):
+    """413 or "Bucket quota exceeded.": the record's size or file-count quota is full."""
+
+
+class RateLimitedError(ZenodoError):
+    """429 after the client's retries ran out."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ZenodoError):
+    """5xx (JSON or HTML body) or a broken connection after the client's retries ran out."""
+
+
+class ChecksumMismatchError(ZenodoError):
+    """The md5 Zenodo reports (or the bytes downloaded) differ from the bytes we meant."""
+
+
+class MissingTokenError(ZenodoError):
+    """An operation needs a token and none was given."""

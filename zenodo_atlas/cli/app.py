@@ -1,0 +1,21 @@
+"""Top-level typer app: each command group lives in its own module and is mounted here."""
+
+from __future__ import annotations
+
+import typer
+
+from zenodo_atlas.cli import atlas_cmd, session_cmd, zenodo_cmd
+
+app = typer.Typer(
+    name="zenodo-atlas",
+    help="Publish field-survey sessions on Zenodo and keep a spatial catalogue (the Atlas) of them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(zenodo_cmd.app, name="zenodo")
+app.add_typer(session_cmd.app, name="session")
+app.add_typer(atlas_cmd.app, name="atlas")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,91 @@
+"""One place for configuration. Read at the top (CLI, flows) and passed down as plain arguments.
+
+Zenodo's own variables keep the names users already have (`ZENODO_URL`, `ZENODO_TOKEN`, and the
+`~/.zenodo_token` file zenodopy writes); everything else lives under the `ATLAS_` prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zenodo.errors import MissingTokenError
+
+PRODUCTION_URL = "https://zenodo.org/api"
+SANDBOX_URL = "https://sandbox.zenodo.org/api"
+TOKEN_FILE = Path("~/.zenodo_token")
+
+
+def read_token_file(path: Path, *, sandbox: bool = False) -> SecretStr | None:
+    """Read zenodopy's `ACCESS_TOKEN: <token>` (or `ACCESS_TOKEN-sandbox:`) line."""
+    path = path.expanduser()
+    if not path.is_file():
+        return None
+    wanted = "ACCESS_TOKEN-sandbox" if sandbox else "ACCESS_TOKEN"
+    for line in path.read_text().splitlines():
+        match = re.fullmatch(r"\s*([\w-]+)\s*:\s*(\S+)\s*", line)
+        if match and match.group(1) == wanted:
+            return SecretStr(match.group(2))
+    return None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ATLAS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    zenodo_url: str = Field(
+        default=PRODUCTION_URL, validation_alias=AliasChoices("ZENODO_URL", "ATLAS_ZENODO_URL")
+    )
+    zenodo_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ZENODO_TOKEN", "ATLAS_ZENODO_TOKEN")
+    )
+    sandbox: bool = Field(
+        default=False, validation_alias=AliasChoices("ZENODO_SANDBOX", "ATLAS_SANDBOX"),
+        description="Use https://sandbox.zenodo.org/api unless ZENODO_URL says otherwise.",
+    )
+    token_file: Path = Field(default=TOKEN_FILE, description="zenodopy-style token file.")
+    token_secret_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the token (deployments)."
+    )
+
+    atlas_path: Path = Field(default=Path("atlas/seatizen_atlas.duckdb"), description="The Atlas DuckDB file.")
+    work_dir: Path = Field(default=Path(".zenodo-atlas"), description="Scratch space for downloads.")
+    atlas_urn: str = Field(default="urn:seatizen-atlas", description="Identifier of the Atlas record.")
+    communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
+    metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
+
+    upload_concurrency: int = Field(default=4, ge=1, le=32)
+    download_concurrency: int = Field(default=4, ge=1, le=32)
+    rate_limit_per_minute: int = Field(default=100, ge=1)
+    dcim_part_gb: float = Field(default=15.0, gt=0)
+    record_quota_gb: float = Field(default=50.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sandbox_url(self) -> Settings:
+        if self.sandbox and self.zenodo_url == PRODUCTION_URL:
+            self.zenodo_url = SANDBOX_URL
+        return self
+
+    def resolved_token(self) -> SecretStr | None:
+        """Environment (or .env) first, then the token file."""
+        if self.zenodo_token and self.zenodo_token.get_secret_value():
+            return self.zenodo_token
+        return read_token_file(self.token_file, sandbox=self.sandbox)
+
+    def require_token(self) -> SecretStr:
+        token = self.resolved_token()
+        if token is None:
+            raise MissingTokenError(
+                "This operation needs a Zenodo token. Give it one of three ways: set ZENODO_TOKEN in "
+                f"the environment, put ZENODO_TOKEN=... in a .env file, or write 'ACCESS_TOKEN: <token>' "
+                f"to {self.token_file}."
+            )
+        return token
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
