@@ -1,0 +1,101 @@
+"""Open the Atlas: a DuckDB file with the spatial extension loaded from the wheel and the schema up to date.
+
+DuckDB cannot download extensions here, so the extension binary comes from the
+`duckdb-extension-spatial` package and is loaded by path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from atlas.errors import (
+    AtlasError,
+    AtlasLockedError,
+    AtlasNotFoundError,
+    ExtensionLoadError,
+    MigrationError,
+)
+
+__all__ = [
+    "AtlasError",
+    "AtlasLockedError",
+    "AtlasNotFoundError",
+    "ExtensionLoadError",
+    "MigrationError",
+    "open_atlas",
+    "spatial_extension_path",
+]
+
+
+def spatial_extension_path() -> Path:
+    """Where the spatial extension binary for the installed DuckDB lives inside its wheel."""
+    try:
+        import duckdb_extension_spatial
+    except ImportError as exc:
+        raise ExtensionLoadError(
+            "The package duckdb-extension-spatial is not installed; install the project's dependencies "
+            "(pip install -e .) so the spatial extension ships with DuckDB."
+        ) from exc
+    path = (
+        Path(duckdb_extension_spatial.__file__).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / "spatial.duckdb_extension"
+    )
+    if not path.is_file():
+        raise ExtensionLoadError(
+            f"No spatial extension for DuckDB {duckdb.__version__} at {path}; install the "
+            f"duckdb-extension-spatial version that matches duckdb=={duckdb.__version__}."
+        )
+    return path
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.load_extension(str(spatial_extension_path()))
+    except duckdb.Error as exc:
+        raise ExtensionLoadError(
+            f"DuckDB refused the spatial extension ({exc}); reinstall duckdb and duckdb-extension-spatial "
+            "at matching versions."
+        ) from exc
+
+
+def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Connect to the Atlas file (created with its folder if missing) and bring its schema up to date.
+
+    A read-only connection applies no migration: it fails if the file is behind this code's schema.
+    """
+    from atlas.migrate import latest_version, migrate, schema_version
+
+    path = Path(path)
+    if read_only and not path.is_file():
+        raise AtlasNotFoundError(f"No Atlas at {path}; create it with `zenodo-atlas atlas migrate --atlas {path}`.")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise AtlasLockedError(
+                f"The Atlas {path} is open in another process; close that process (or open read-only) "
+                "and retry."
+            ) from exc
+        raise AtlasError(f"Cannot open the Atlas {path}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
+    try:
+        load_spatial(con)
+        if read_only:
+            if schema_version(con) < latest_version():
+                raise MigrationError(
+                    f"The Atlas {path} is at schema {schema_version(con)}, this code needs "
+                    f"{latest_version()}; run `zenodo-atlas atlas migrate --atlas {path}` first."
+                )
+        else:
+            migrate(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
