@@ -54,3 +54,11 @@ class ChecksumMismatchError(ZenodoError):
 
 class MissingTokenError(ZenodoError):
     """An operation needs a token and none was given."""
+
+
+class InvalidInputError(ZenodoError, ValueError):
+    """A caller passed something the client cannot use (an unparsable DOI, a bad key, a short source)."""
+
+
+class ConfirmationRequiredError(InvalidInputError):
+    """A destructive call was made without its explicit confirmation argument."""

@@ -220,3 +220,12 @@ class Record(_Out):
 
     def file(self, key: str) -> RecordFile | None:
         return next((f for f in self.files if f.key == key), None)
+
+
+class UploadResult(BaseModel):
+    """What `ZenodoClient.upload` sent (`md5` computed while streaming) and what Zenodo stored."""
+
+    key: str
+    size: int
+    md5: str
+    server: BucketObject

@@ -1,0 +1,522 @@
+"""`ZenodoClient`: the async Zenodo API as this project uses it (legacy deposit API + records API).
+
+Actions that change state and are not idempotent (create, publish, edit, discard, newversion,
+delete) are never blindly resent after a 5xx or a timeout: Zenodo often did the work before the
+gateway gave up (zenodo#2131), so the client re-reads the deposition first and only resends when
+the action visibly did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import SecretStr
+
+from zenodo.download import download
+from zenodo.errors import (
+    ChecksumMismatchError,
+    InvalidInputError,
+    NotFoundError,
+    ServerError,
+)
+from zenodo.http import DEFAULT_USER_AGENT, Backoff, Response, Retry, Transport, is_retryable
+from zenodo.models import (
+    BucketObject,
+    Deposition,
+    DepositionFile,
+    DepositMetadata,
+    Record,
+    UploadResult,
+)
+from zenodo.ratelimit import shared_limiter
+from zenodo.streams import ByteSource, FileSource, HashingStream
+
+log = logging.getLogger("zenodo")
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+_DOI_TAIL = re.compile(r"zenodo\.(\d+)$", re.IGNORECASE)
+_RECORD_URL = re.compile(r"/(?:records?|deposit/depositions|uploads)/(\d+)(?:[/?#]|$)")
+_TRAILING_ID = re.compile(r"/(\d+)/?$")
+Progress = Callable[[int], None]
+
+
+def record_id_from(value: int | str) -> int:
+    """A record id from an id, a numeric string, a Zenodo DOI (bare, doi:, https://doi.org/) or URL."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    text = str(value).strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    bare = re.sub(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)", "", text, flags=re.IGNORECASE)
+    for pattern in (_DOI_TAIL, _RECORD_URL):
+        if match := pattern.search(bare):
+            return int(match.group(1))
+    raise InvalidInputError(
+        f"Cannot read a Zenodo record id from {value!r}: give a record id (123), a Zenodo DOI "
+        "(10.5281/zenodo.123 or https://doi.org/10.5281/zenodo.123) or a record URL."
+    )
+
+
+class ZenodoClient:
+    """One aiohttp session to one Zenodo; use as `async with ZenodoClient(url, token) as zc:`.
+
+    The token is only ever sent as `Authorization: Bearer` to `base_url`'s own origin. All clients
+    of the same `base_url` in one event loop share one rate limiter (the lowest rate wins).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: SecretStr | str | None = None,
+        *,
+        rate_limit_per_minute: int = 100,
+        max_retries: int = 6,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        timeout: aiohttp.ClientTimeout | None = None,
+        user_agent: str | None = None,
+    ):
+        if max_retries < 0:
+            raise InvalidInputError(f"max_retries must be 0 or more, got {max_retries}.")
+        if isinstance(token, str):
+            token = SecretStr(token) if token.strip() else None
+        self.base_url = base_url.rstrip("/")
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self._http = Transport(
+            self.base_url,
+            token,
+            limiter_factory=lambda: shared_limiter(self.base_url, rate_limit_per_minute),
+            backoff=Backoff(max_retries=max_retries, base=backoff_base, cap=backoff_max),
+            timeout=timeout or DEFAULT_TIMEOUT,
+            user_agent=user_agent or DEFAULT_USER_AGENT,
+        )
+
+    def __repr__(self) -> str:
+        auth = "token=***" if self._http.has_token else "anonymous"
+        return f"ZenodoClient({self.base_url!r}, {auth})"
+
+    async def __aenter__(self) -> ZenodoClient:
+        await self._http.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    @property
+    def authenticated(self) -> bool:
+        return self._http.has_token
+
+    # -- depositions -------------------------------------------------------------------------
+
+    async def list_depositions(
+        self,
+        q: str | None = None,
+        status: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        size: int | None = None,
+        all_versions: bool = False,
+    ) -> list[Deposition]:
+        """One page of the user's depositions. Items carry no `links.bucket`: GET one to get it."""
+        if status not in (None, "draft", "published"):
+            raise InvalidInputError(f"status must be 'draft' or 'published', got {status!r}.")
+        params = _params(q=q, status=status, sort=sort, page=page, size=size)
+        if all_versions:
+            params["all_versions"] = "true"
+        response = await self._http.request("GET", "deposit/depositions", params=params)
+        return [Deposition.model_validate(item) for item in response.json() or []]
+
+    async def create_deposition(self, metadata: DepositMetadata | None = None) -> Deposition:
+        """A new draft (a new concept).
+
+        With metadata, a 5xx/timeout is settled by looking for a draft with the same title that
+        did not exist before the POST; without it there is nothing to recognise, so it raises.
+        """
+        body = {"metadata": metadata.to_api()} if metadata is not None else {}
+        known: set[int] | None = None
+        if metadata is not None:
+            known = {d.id for d in await self._recent_drafts()}
+
+        async def settled() -> Deposition | None:
+            if known is None:
+                return None
+            fresh = [d for d in await self._recent_drafts() if d.id not in known and d.title == metadata.title]
+            return await self.get_deposition(fresh[0].id) if len(fresh) == 1 else None
+
+        response, recovered = await self._act("POST", "deposit/depositions", settled, json=body)
+        return recovered or Deposition.model_validate(response.json())
+
+    async def get_deposition(self, deposition_id: int) -> Deposition:
+        response = await self._http.request("GET", f"deposit/depositions/{_id(deposition_id)}")
+        return Deposition.model_validate(response.json())
+
+    async def update_deposition(self, deposition_id: int, metadata: DepositMetadata) -> Deposition:
+        """Full PUT: Zenodo replaces all metadata with what is sent (nothing is merged)."""
+        response = await self._http.request(
+            "PUT", f"deposit/depositions/{_id(deposition_id)}", json={"metadata": metadata.to_api()}
+        )
+        return Deposition.model_validate(response.json())
+
+    async def delete_deposition(self, deposition_id: int) -> None:
+        """Delete an unpublished draft (Zenodo refuses published records)."""
+        path = f"deposit/depositions/{_id(deposition_id)}"
+        await self._act("DELETE", path, lambda: self._gone(deposition_id))
+
+    async def list_files(self, deposition_id: int) -> list[DepositionFile]:
+        response = await self._http.request("GET", f"deposit/depositions/{_id(deposition_id)}/files")
+        return [DepositionFile.model_validate(item) for item in response.json() or []]
+
+    async def delete_file(self, deposition_id: int, file_id: str) -> None:
+        path = f"deposit/depositions/{_id(deposition_id)}/files/{quote(file_id, safe='')}"
+
+        async def settled() -> bool | None:
+            return True if all(f.id != file_id for f in await self.list_files(deposition_id)) else None
+
+        await self._act("DELETE", path, settled)
+
+    async def publish(self, deposition_id: int) -> Deposition:
+        """Publish; after a 5xx/timeout a deposition found in state `done` counts as success."""
+        path = f"deposit/depositions/{_id(deposition_id)}/actions/publish"
+
+        async def settled() -> Deposition | None:
+            current = await self.get_deposition(deposition_id)
+            return current if current.state == "done" else None
+
+        response, recovered = await self._act("POST", path, settled)
+        return recovered or Deposition.model_validate(response.json())
+
+    async def edit(self, deposition_id: int) -> Deposition:
+        """Unlock a published deposition's metadata (state becomes `inprogress`)."""
+        path = f"deposit/depositions/{_id(deposition_id)}/actions/edit"
+
+        async def settled() -> Deposition | None:
+            current = await self.get_deposition(deposition_id)
+            return current if current.state == "inprogress" else None
+
+        response, recovered = await self._act("POST", path, settled)
+        return recovered or Deposition.model_validate(response.json())
+
+    async def discard(self, deposition_id: int) -> None:
+        """Throw away a draft's changes (an edit) or the draft itself (never published)."""
+        path = f"deposit/depositions/{_id(deposition_id)}/actions/discard"
+
+        async def settled() -> bool | None:
+            try:
+                current = await self.get_deposition(deposition_id)
+            except NotFoundError:
+                return True
+            return True if current.state == "done" else None
+
+        await self._act("POST", path, settled)
+
+    async def new_version(self, deposition_id: int) -> Deposition:
+        """Open a new-version draft of a published deposition and return it (with `links.bucket`).
+
+        Zenodo copies the previous files into the draft; delete them for a clean version. If a
+        draft with files is already open, Zenodo refuses (DraftExistsError): reuse `open_draft()`.
+        """
+        path = f"deposit/depositions/{_id(deposition_id)}/actions/newversion"
+
+        async def settled() -> Deposition | None:
+            return await self.open_draft(deposition_id)
+
+        response, recovered = await self._act("POST", path, settled)
+        if recovered is not None:
+            return recovered
+        answer = response.json() or {}
+        draft_id = _link_id(answer.get("links", {}).get("latest_draft")) or answer["id"]
+        return await self.get_deposition(draft_id)
+
+    async def open_draft(self, deposition_id: int) -> Deposition | None:
+        """The open, never-published new-version draft of this deposition's concept, if any."""
+        source = await self.get_deposition(deposition_id)
+        if source.state == "unsubmitted":
+            return source
+        candidates: list[int] = []
+        if (linked := _link_id(source.links.get("latest_draft"))) and linked != source.id:
+            candidates.append(linked)
+        if source.conceptrecid:
+            listed = await self.list_depositions(
+                q=f"conceptrecid:{source.conceptrecid}", status="draft", all_versions=True
+            )
+            candidates += [d.id for d in listed if d.conceptrecid == source.conceptrecid]
+        for candidate in dict.fromkeys(candidates):
+            try:
+                draft = await self.get_deposition(candidate)
+            except NotFoundError:
+                continue
+            if draft.state == "unsubmitted" and draft.conceptrecid == source.conceptrecid:
+                return draft
+        return None
+
+    # -- files -------------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        bucket_url: str,
+        key: str,
+        source: Path | str | ByteSource,
+        *,
+        progress: Progress | None = None,
+    ) -> UploadResult:
+        """One streamed `PUT {bucket}/{key}` with a known Content-Length, md5 checked afterwards.
+
+        A retry (reset connection, 5xx, 429) restarts the source from byte 0; `progress` then gets
+        a negative delta cancelling the bytes of the failed attempt, so the running sum of deltas
+        is always the bytes of the current attempt.
+        """
+        if not key or "/" in key or key in (".", ".."):
+            raise InvalidInputError(f"Invalid file key {key!r}: use a plain file name without '/'.")
+        if not bucket_url:
+            raise InvalidInputError(
+                "No bucket URL: GET the deposition (list items carry no links.bucket) and use "
+                "deposition.bucket_url."
+            )
+        src = source if isinstance(source, ByteSource) else FileSource(source)
+        size = src.size
+        url = f"{bucket_url.rstrip('/')}/{quote(key, safe='')}"
+        attempts: list[HashingStream] = []
+
+        def body() -> AsyncIterator[bytes]:
+            attempts.append(HashingStream(src, progress))
+            return attempts[-1].__aiter__()
+
+        response = await self._http.request(
+            "PUT",
+            url,
+            body=body,
+            headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+            on_retry=lambda: attempts[-1].rewind_progress() if attempts else None,
+            abort=lambda: attempts[-1].failure if attempts else None,
+        )
+        sent = attempts[-1]
+        stored = BucketObject.model_validate(response.json())
+        if stored.md5.lower() != sent.md5 or stored.size != size:
+            raise ChecksumMismatchError(
+                f"PUT {_path(url)}: Zenodo stored md5 {stored.md5} / {stored.size} bytes but we sent "
+                f"md5 {sent.md5} / {size} bytes; upload the file again."
+            )
+        return UploadResult(key=key, size=size, md5=sent.md5, server=stored)
+
+    async def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        size: int | None = None,
+        md5: str | None = None,
+        progress: Progress | None = None,
+        max_attempts: int = 5,
+    ) -> Path:
+        """Resumable, md5-verified download to `dest` (via `dest.part`; see zenodo.download)."""
+        return await download(
+            self._http, self._http.url(url), Path(dest),
+            size=size, md5=md5, progress=progress, max_attempts=max_attempts,
+        )
+
+    async def download_record_file(
+        self,
+        record: Record,
+        key: str,
+        dest_dir: Path,
+        *,
+        progress: Progress | None = None,
+        max_attempts: int = 5,
+    ) -> Path:
+        """Download one file of a published record into `dest_dir/<key>` (skipped if already valid)."""
+        entry = record.file(key)
+        if entry is None:
+            have = ", ".join(f.key for f in record.files) or "no files"
+            raise NotFoundError(f"Record {record.id} has no file {key!r} (it has: {have}).")
+        url = entry.links.get("self") or entry.links.get("content")
+        url = url or f"records/{record.id}/files/{quote(key, safe='')}/content"
+        restricted = record.metadata.get("access_right") in ("restricted", "closed")
+        return await download(
+            self._http, self._http.url(url), Path(dest_dir) / key,
+            size=entry.size, md5=entry.md5, progress=progress, max_attempts=max_attempts,
+            restricted_hint=restricted,
+        )
+
+    async def download_deposition_file(
+        self,
+        deposition: Deposition,
+        filename: str,
+        dest_dir: Path,
+        *,
+        progress: Progress | None = None,
+        max_attempts: int = 5,
+    ) -> Path:
+        """Download a file of a deposition (draft files need the owner's token)."""
+        entry = next((f for f in deposition.files if f.filename == filename), None)
+        if entry is None:
+            have = ", ".join(f.filename for f in deposition.files) or "no files"
+            raise NotFoundError(f"Deposition {deposition.id} has no file {filename!r} (it has: {have}).")
+        url = entry.links.get("download") or entry.links["self"]
+        return await download(
+            self._http, self._http.url(url), Path(dest_dir) / filename,
+            size=entry.filesize, md5=entry.md5, progress=progress, max_attempts=max_attempts,
+            restricted_hint=deposition.metadata.get("access_right") in ("restricted", "closed"),
+        )
+
+    # -- records -----------------------------------------------------------------------------
+
+    async def get_record(self, id_or_doi: int | str) -> Record:
+        """A published record by id, concept id (gives the latest version), DOI or record URL."""
+        response = await self._http.request("GET", f"records/{record_id_from(id_or_doi)}")
+        return Record.model_validate(response.json())
+
+    async def search_records(
+        self,
+        q: str | None = None,
+        *,
+        all_versions: bool = False,
+        sort: str | None = None,
+        communities: str | list[str] | None = None,
+        size: int = 100,
+        max_pages: int | None = None,
+    ) -> AsyncIterator[Record]:
+        """Every hit of a records search, page by page along `links.next`."""
+        if isinstance(communities, list):
+            communities = ",".join(communities)
+        params = _params(q=q, sort=sort, communities=communities, size=size)
+        if all_versions:
+            params["all_versions"] = "true"
+        async for record in self._pages("records", params, max_pages):
+            yield record
+
+    async def record_versions(self, record_id: int | str) -> list[Record]:
+        """All published versions of a record's concept, oldest first."""
+        versions = [
+            r async for r in self._pages(
+                f"records/{record_id_from(record_id)}/versions", {"size": "100", "sort": "version"}, None
+            )
+        ]
+        return sorted(versions, key=_version_order)
+
+    async def latest_version(self, record_id: int | str) -> Record:
+        response = await self._http.request("GET", f"records/{record_id_from(record_id)}/versions/latest")
+        return Record.model_validate(response.json())
+
+    async def community_records(
+        self,
+        community: str,
+        *,
+        q: str | None = None,
+        since: datetime | None = None,
+        sort: str = "mostrecent",
+    ) -> AsyncIterator[Record]:
+        """A community's records; with `since`, only those updated at or after it."""
+        if not community or "/" in community:
+            raise InvalidInputError(f"Invalid community {community!r}: give its identifier, e.g. 'seatizen-data'.")
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        async for record in self.search_records(q, sort=sort, communities=community):
+            updated = _updated(record)
+            if since is None or updated is None or updated >= since:
+                yield record
+
+    async def records_by_identifier(self, urn: str, *, all_versions: bool = True) -> list[Record]:
+        """Records whose alternate identifier is exactly `urn` (e.g. `urn:<session name>`)."""
+        if not urn.strip():
+            raise InvalidInputError("An identifier to look up cannot be empty (expected e.g. 'urn:<session>').")
+        quoted = '"' + urn.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        q = f"metadata.identifiers.identifier:{quoted} metadata.related_identifiers.identifier:{quoted}"
+        found = [r async for r in self.search_records(q, all_versions=all_versions)]
+        return sorted((r for r in found if urn in r.alternate_identifiers), key=lambda r: r.id)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _act(
+        self,
+        method: str,
+        path: str,
+        settled: Callable[[], Awaitable[T | None]],
+        *,
+        json: Any = None,
+    ) -> tuple[Response, None] | tuple[None, T]:
+        """Send a non-idempotent action; after a 5xx/timeout ask `settled()` before resending."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._http.request(method, path, json=json, retry=Retry.UNSENT), None
+            except ServerError as exc:
+                if not is_retryable(exc) or attempt > self._http.backoff.max_retries:
+                    raise
+                outcome = await settled()
+                if outcome is not None:
+                    log.info("%s /%s: already done by the failed attempt, not resending", method, path)
+                    return None, outcome
+                await self._http.wait_before_retry(method, f"/{path}", exc, attempt)
+
+    async def _gone(self, deposition_id: int) -> bool | None:
+        try:
+            await self.get_deposition(deposition_id)
+        except NotFoundError:
+            return True
+        return None
+
+    async def _recent_drafts(self) -> list[Deposition]:
+        return await self.list_depositions(status="draft", sort="mostrecent", size=100)
+
+    async def _pages(self, path: str, params: dict[str, str], max_pages: int | None) -> AsyncIterator[Record]:
+        url: str | None = path
+        seen: set[str] = set()
+        pages = 0
+        while url and url not in seen and (max_pages is None or pages < max_pages):
+            seen.add(url)
+            response = await self._http.request("GET", url, params=params if pages == 0 else None)
+            payload = response.json() or {}
+            hits = (payload.get("hits") or {}).get("hits") or []
+            if not hits:
+                return
+            for hit in hits:
+                yield Record.model_validate(hit)
+            pages += 1
+            url = (payload.get("links") or {}).get("next")
+
+
+def _id(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInputError(f"A deposition id must be a positive integer, got {value!r}.")
+    return value
+
+
+def _params(**values: object) -> dict[str, str]:
+    return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def _link_id(link: str | None) -> int | None:
+    match = _TRAILING_ID.search(link or "")
+    return int(match.group(1)) if match else None
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url).split("?", 1)[0]
+
+
+def _version_order(record: Record) -> tuple[int, int]:
+    versions = (record.metadata.get("relations") or {}).get("version") or [{}]
+    index = versions[0].get("index")
+    return (index if isinstance(index, int) else record.id, record.id)
+
+
+def _updated(record: Record) -> datetime | None:
+    stamp = record.updated or record.modified or record.created
+    try:
+        parsed = datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
+
