@@ -37,3 +37,7 @@ class UnsafeArchiveError(SessionError):
 
 class TemplateError(SessionError):
     """A metadata template or people file with problems; the message lists every one."""
+
+
+class MemberNotFoundError(SessionError):
+    """A member asked for is not in the zip."""

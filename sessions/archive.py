@@ -1,0 +1,95 @@
+"""Stream planned archives: bounded memory, exactly `archive.size` bytes, same bytes on every run.
+
+The bytes depend only on the members' names, contents, modification times and permissions, so an
+unchanged session re-planned later streams archives with the same md5 (which is how the Atlas and
+resumed uploads recognise files already on Zenodo).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from sessions.errors import ArchiveChangedError
+from sessions.plan import PlannedArchive, zip_stream
+
+CHUNK_SIZE = 1 << 20
+
+
+def _check_members(archive: PlannedArchive) -> None:
+    for member in archive.members:
+        try:
+            size = member.source.stat().st_size
+        except OSError as exc:
+            raise ArchiveChangedError(
+                f"{archive.name}: {member.source} is no longer readable ({exc.strerror}); plan again"
+            ) from None
+        if size != member.size:
+            raise ArchiveChangedError(
+                f"{archive.name}: {member.source} is {size} bytes, planned {member.size}; plan again"
+            )
+
+
+def _raw_chunks(archive: PlannedArchive) -> Iterator[bytes]:
+    if not archive.zipped:
+        with archive.members[0].source.open("rb") as source:
+            while chunk := source.read(CHUNK_SIZE):
+                yield chunk
+        return
+    stream = zip_stream(archive.members)
+    if len(stream) != archive.size:
+        raise ArchiveChangedError(f"{archive.name}: members changed since planning; plan again")
+    try:
+        yield from stream
+    except RuntimeError as exc:
+        raise ArchiveChangedError(f"{archive.name}: a member changed while streaming ({exc})") from None
+
+
+def iter_archive(archive: PlannedArchive, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Chunks of exactly `chunk_size` bytes (the last one shorter) adding up to `archive.size`."""
+    if chunk_size <= 0:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    _check_members(archive)
+    buffer = bytearray()
+    sent = 0
+    for piece in _raw_chunks(archive):
+        buffer += piece
+        while len(buffer) >= chunk_size:
+            chunk = bytes(buffer[:chunk_size])
+            del buffer[:chunk_size]
+            sent += len(chunk)
+            yield chunk
+    if buffer:
+        sent += len(buffer)
+        yield bytes(buffer)
+    if sent != archive.size:
+        raise ArchiveChangedError(f"{archive.name}: streamed {sent} bytes, planned {archive.size}")
+
+
+def archive_md5(archive: PlannedArchive, chunk_size: int = CHUNK_SIZE) -> str:
+    digest = hashlib.md5()
+    for chunk in iter_archive(archive, chunk_size):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_archive(archive: PlannedArchive, dest_dir: Path) -> tuple[Path, str]:
+    """Write the archive into `dest_dir` (atomically: a partial file never has the final name)."""
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    target = dest_dir / archive.name
+    digest = hashlib.md5()
+    fd, tmp = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".part", dir=dest_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in iter_archive(archive):
+                digest.update(chunk)
+                out.write(chunk)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target, digest.hexdigest()

@@ -1,0 +1,279 @@
+"""What a session folder holds, what each operation still lacks, and cheap checks of its CSVs.
+
+Checks read only the CSV files (never images), so a whole disk of sessions can be checked before a
+night of uploads; every problem names the file and says what to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from sessions.errors import SessionError
+from sessions.frames import parse_exif_datetime, parse_float, relative_path_column
+from sessions.ia import jacques_csv_name, multilabel_csv_name
+from sessions.naming import parse_session_name
+from sessions.plan import resolve_in_session
+from sessions.session import Session
+
+Operation = Literal["raw", "processed", "register"]
+KNOWN_FOLDERS = (
+    "DCIM", "GPS", "SENSORS", "METADATA", "PROCESSED_DATA/FRAMES", "PROCESSED_DATA/IA",
+    "PROCESSED_DATA/BATHY", "PROCESSED_DATA/PHOTOGRAMMETRY", "PROCESSED_DATA/CPCE_ANNOTATION",
+)
+REQUIRED_METADATA_COLUMNS = ("FileName", "GPSLatitude", "GPSLongitude")
+OPTIONAL_METADATA_COLUMNS = ("OriginalFileName", "GPSAltitude", "GPSPitch", "GPSRoll", "GPSTrack", "GPSfix")
+_EXAMPLES = 3
+
+
+class Problem(BaseModel):
+    severity: Literal["error", "warning"]
+    path: str
+    message: str
+
+
+class LayoutReport(BaseModel):
+    path: Path
+    name: str
+    platform: str | None = None
+    present_folders: list[str] = []
+    present_files: list[str] = []
+    missing_for: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def ready_for(self, operation: Operation) -> bool:
+        return self.ok and not self.missing_for.get(operation)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, severity: Literal["error", "warning"], path: str, message: str) -> None:
+        self.problems.append(Problem(severity=severity, path=path, message=message))
+
+    def counted(self, severity: Literal["error", "warning"], path: str, what: str, lines: list[int]) -> None:
+        """One problem for many rows: how many, and the first few line numbers."""
+        if lines:
+            shown = ", ".join(map(str, lines[:_EXAMPLES])) + (", ..." if len(lines) > _EXAMPLES else "")
+            self.add(severity, path, f"{len(lines)} row(s) {what} (line {shown})")
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
+
+
+def _read(path: Path, rel: str, out: _Collector) -> tuple[list[str], list[dict[str, str]]] | None:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            fieldnames = list(reader.fieldnames or [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        out.add("error", rel, f"cannot be read as a UTF-8 CSV: {exc}")
+        return None
+    if not fieldnames:
+        out.add("error", rel, "is empty: expected a header line")
+        return None
+    return fieldnames, rows
+
+
+def _check_metadata_csv(session: Session, out: _Collector) -> set[str]:
+    """Columns, coordinates, dates and paths of METADATA/metadata.csv; returns its FileNames."""
+    rel = "METADATA/metadata.csv"
+    read = _read(session.metadata_csv, rel, out)
+    if read is None:
+        return set()
+    fieldnames, rows = read
+    missing = [c for c in REQUIRED_METADATA_COLUMNS if c not in fieldnames]
+    path_column = relative_path_column(fieldnames)
+    if path_column is None:
+        missing.append("relative_file_path")
+    date_columns = [c for c in session.rules.date_columns if c in fieldnames]
+    for column in missing:
+        out.add("error", rel, f"missing column {column}; add it (see the columns of a sample session)")
+    if not date_columns:
+        out.add("error", rel, "no date column: expected one of " + ", ".join(session.rules.date_columns))
+    for column in OPTIONAL_METADATA_COLUMNS:
+        if column not in fieldnames:
+            out.add("warning", rel, f"no {column} column")
+    if not rows:
+        out.add("warning", rel, "has a header but no frame rows")
+
+    bad_coords, no_gps, null_island, bad_dates, escaping, absent, bad_fix = [], [], [], [], [], [], []
+    not_prefixed, duplicates, seen = [], [], set()
+    for line, row in enumerate(rows, start=2):
+        name = row.get("FileName") or ""
+        if name in seen:
+            duplicates.append(line)
+        seen.add(name)
+        try:
+            lat, lon = parse_float(row.get("GPSLatitude")), parse_float(row.get("GPSLongitude"))
+        except ValueError:
+            bad_coords.append(line)
+        else:
+            if lat is None or lon is None:
+                no_gps.append(line)
+            elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                bad_coords.append(line)
+            elif lat == 0 and lon == 0:
+                null_island.append(line)
+        fix = (row.get("GPSfix") or "").strip()
+        if fix and not fix.isdigit():
+            bad_fix.append(line)
+        for column in date_columns:
+            value = (row.get(column) or "").strip()
+            if value and parse_exif_datetime(value) is None:
+                bad_dates.append(line)
+                break
+        if path_column:
+            value = (row.get(path_column) or "").strip()
+            resolved = resolve_in_session(session, value) if value else None
+            if value and (resolved is None or ".." in Path(value).parts):
+                escaping.append(line)
+            elif resolved is not None and not resolved.is_file():
+                absent.append(line)
+            if value and not value.startswith(session.name.raw + "/"):
+                not_prefixed.append(line)
+    out.counted("error", rel, "have GPSLatitude/GPSLongitude outside [-90, 90]/[-180, 180] or not numbers",
+                bad_coords)
+    out.counted("error", rel, f"have a date that does not parse ({', '.join(date_columns)}; "
+                "expected YYYY:MM:DD HH:MM:SS[.fff][+hh:mm])", bad_dates)
+    out.counted("error", rel, "have a relative_file_path that leaves the session (absolute or '..')", escaping)
+    out.counted("warning", rel, "have no GPS position", no_gps)
+    out.counted("warning", rel, "sit at latitude 0, longitude 0 (no fix)", null_island)
+    out.counted("warning", rel, "have a GPSfix that is not a whole number", bad_fix)
+    out.counted("warning", rel, "point to a file not present in the session", absent)
+    out.counted("warning", rel, f"have a relative_file_path not starting with {session.name.raw}/", not_prefixed)
+    out.counted("warning", rel, "repeat a FileName already listed", duplicates)
+    return seen
+
+
+def _check_filename_csv(
+    path: Path, rel: str, out: _Collector, known: set[str], *, needed: Sequence[str] = ("FileName",)
+) -> list[str]:
+    read = _read(path, rel, out)
+    if read is None:
+        return []
+    fieldnames, rows = read
+    for column in needed:
+        if column not in fieldnames:
+            out.add("error", rel, f"missing column {column}")
+    if "FileName" in fieldnames and known:
+        unknown = [line for line, row in enumerate(rows, start=2) if row.get("FileName") not in known]
+        out.counted("warning", rel, "name a FileName absent from METADATA/metadata.csv", unknown)
+    return fieldnames
+
+
+def _check_scores(path: Path, rel: str, out: _Collector, known: set[str]) -> None:
+    fieldnames = _check_filename_csv(path, rel, out, known)
+    classes = [c for c in fieldnames if c != "FileName"]
+    if fieldnames and not classes:
+        out.add("error", rel, "has no class column next to FileName")
+        return
+    bad = []
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                values = [parse_float(row.get(c)) for c in classes]
+            except ValueError:
+                bad.append(line)
+                continue
+            if any(v is not None and not 0 <= v <= 1 for v in values):
+                bad.append(line)
+    out.counted("error", rel, "have a score that is not a number between 0 and 1", bad)
+
+
+def check_session(path: Path | str) -> LayoutReport:
+    """Everything `check` reports about one session folder; never raises for a bad session."""
+    path = Path(path).expanduser()
+    report = LayoutReport(path=path, name=path.name)
+    out = _Collector()
+    try:
+        session = Session.open(path)
+    except SessionError as exc:
+        out.add("error", str(path), str(exc))
+        report.problems = out.problems
+        return report
+    report.platform = session.name.platform
+    root = session.path
+    report.present_folders = [f for f in KNOWN_FOLDERS if _has_files(root / f)]
+    key_files = {
+        "METADATA/metadata.csv": session.metadata_csv,
+        "METADATA/predictions_gps.csv": session.predictions_csv,
+        f"PROCESSED_DATA/IA/{jacques_csv_name(session.name.raw)}": session.ia_dir / jacques_csv_name(
+            session.name.raw),
+        f"PROCESSED_DATA/IA/{multilabel_csv_name(session.name.raw, scores=True)}": session.ia_dir
+        / multilabel_csv_name(session.name.raw, scores=True),
+    }
+    present = {rel for rel, p in key_files.items() if p.is_file()}
+    root_files = sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    report.present_files = [rel for rel in key_files if rel in present] + root_files
+    rel_metadata, rel_predictions, rel_jacques, rel_scores = key_files
+
+    has_frames = report.present_folders and any(
+        f in report.present_folders for f in ("PROCESSED_DATA/FRAMES", "DCIM")
+    )
+    useful_source = rel_predictions in present or rel_jacques in present
+    report.missing_for = {
+        "raw": [f for f in session.rules.raw_archives if f not in report.present_folders],
+        "processed": [rel_metadata] * (rel_metadata not in present)
+        + ([f"{rel_predictions} (or the usefulness CSV)"] if not useful_source else [])
+        + (["frames (PROCESSED_DATA/FRAMES or DCIM)"] if not has_frames else []),
+        "register": [rel for rel in (rel_metadata, rel_jacques, rel_scores) if rel not in present],
+    }
+    if not any(f in report.present_folders for f in session.rules.raw_archives):
+        out.add("warning", str(root), "none of the raw folders (" + ", ".join(session.rules.raw_archives)
+                + ") has files: there is no raw data to publish")
+
+    known = _check_metadata_csv(session, out) if rel_metadata in present else set()
+    if rel_predictions in present:
+        _check_filename_csv(session.predictions_csv, rel_predictions, out, known)
+    if rel_jacques in present:
+        _check_filename_csv(key_files[rel_jacques], rel_jacques, out, known, needed=("FileName", "Useless"))
+    if rel_scores in present:
+        _check_scores(key_files[rel_scores], rel_scores, out, known)
+    report.problems = out.problems
+    return report
+
+
+def expand_session_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """Sessions named directly, or the session folders (valid names) inside a folder of sessions."""
+    expanded: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir() and not _is_session_name(path.name):
+            children = sorted(c for c in path.iterdir() if c.is_dir() and _is_session_name(c.name))
+            if children:
+                expanded += children
+                continue
+        expanded.append(path)
+    return expanded
+
+
+def _is_session_name(name: str) -> bool:
+    try:
+        parse_session_name(name)
+    except SessionError:
+        return False
+    return True
+
+
+def check_sessions(paths: Iterable[Path | str]) -> list[LayoutReport]:
+    return [check_session(p) for p in expand_session_paths(paths)]
