@@ -1,0 +1,79 @@
+"""What every handler shares: the server state object and the helpers to read a request."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from aiohttp import web
+
+from zenodo.server.faults import FaultInjector
+from zenodo.server.limits import RateLimiter
+from zenodo.server.responses import ApiError
+from zenodo.server.serializers import Context
+from zenodo.server.state import Store
+
+FORBIDDEN = "You don't have the permission to access the requested resource."
+
+
+class ServedRequest(NamedTuple):
+    """One answered request; `path` never includes the query string (it may hold a token)."""
+
+    method: str
+    path: str
+    status: int
+    kind: str
+
+
+@dataclass
+class ServerState:
+    store: Store
+    tokens: dict[str, int]
+    doi_prefix: str
+    limiter: RateLimiter
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    request_log: list[ServedRequest] = field(default_factory=list)
+
+
+SERVER = web.AppKey("server", ServerState)
+USER_KEY = "zenodo_user"
+
+
+def server(request: web.Request) -> ServerState:
+    return request.app[SERVER]
+
+
+def context(request: web.Request) -> Context:
+    return Context(base=f"{request.scheme}://{request.host}", doi_prefix=server(request).doi_prefix)
+
+
+def user_of(request: web.Request) -> int | None:
+    return request.get(USER_KEY)
+
+
+def require_user(request: web.Request) -> int:
+    user = user_of(request)
+    if user is None:
+        raise ApiError(403, FORBIDDEN)
+    return user
+
+
+def int_param(request: web.Request, name: str) -> int:
+    return int(request.match_info[name])
+
+
+async def json_body(request: web.Request) -> object | None:
+    """The parsed JSON body, None when there is none; 415 for any other declared content type."""
+    raw = await request.read()
+    declared = "Content-Type" in request.headers
+    if declared and request.content_type != "application/json":
+        raise ApiError(415, "Invalid 'Content-Type' header. Expected one of: application/json.")
+    if not raw.strip():
+        return None
+    if not declared:
+        raise ApiError(415, "Invalid 'Content-Type' header. Expected one of: application/json.")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"The request body is not valid JSON: {exc}.") from None

@@ -1,0 +1,97 @@
+"""Deterministic fault injection: the failures real zenodo.org produces, on demand and seeded."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from zenodo.server.responses import html_error, json_error
+
+_ERROR_STATUSES = (500, 502, 503)
+_ERROR_MESSAGES = {
+    500: "The server encountered an internal error and was unable to complete your request. "
+         "Either the server is overloaded or there is an error in the application.",
+    502: "Bad gateway.",
+    503: "Service temporarily unavailable.",
+}
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Which faults to inject.
+
+    error_rate: share of requests answered 500/502/503 before they do anything; of those,
+        html_error_share come as an nginx HTML page, the rest as JSON.
+    reset_rate: share of bucket PUT uploads whose connection is cut mid-body (nothing is stored).
+    burst_429_every: every N-th request (0 = never) starts a burst of burst_429_length
+        429 answers with `Retry-After: 1`; requests served between bursts are not counted twice.
+    publish_504_after_commit: the first publish of each deposition really publishes, then
+        answers an HTML 504, as zenodo.org does when publishing is slow (zenodo#2131).
+    seed: seeds the random draws so a test sees the same faults on every run.
+    """
+
+    error_rate: float = 0.0
+    html_error_share: float = 0.5
+    reset_rate: float = 0.0
+    burst_429_every: int = 0
+    burst_429_length: int = 3
+    publish_504_after_commit: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "html_error_share", "reset_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"FaultConfig.{name} must be between 0 and 1, got {value}.")
+        if self.burst_429_every < 0 or self.burst_429_length < 1:
+            raise ValueError("FaultConfig.burst_429_every must be >= 0 and burst_429_length >= 1.")
+
+
+@dataclass
+class FaultInjector:
+    """The running state of one FaultConfig: its RNG, the request counter and open bursts."""
+
+    config: FaultConfig = field(default_factory=FaultConfig)
+    _rng: random.Random = field(init=False)
+    _served: int = field(default=0, init=False)
+    _burst_left: int = field(default=0, init=False)
+    _published_504: set[int] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.config.seed)
+
+    def before_request(self) -> web.Response | None:
+        """A fault answer for this request, or None to let it through."""
+        cfg = self.config
+        if self._burst_left > 0:
+            self._burst_left -= 1
+            return _too_many()
+        if cfg.burst_429_every:
+            self._served += 1
+            if self._served % cfg.burst_429_every == 0:
+                self._burst_left = cfg.burst_429_length - 1
+                return _too_many()
+        if cfg.error_rate and self._rng.random() < cfg.error_rate:
+            status = self._rng.choice(_ERROR_STATUSES)
+            if self._rng.random() < cfg.html_error_share:
+                return html_error(status)
+            return json_error(status, _ERROR_MESSAGES[status])
+        return None
+
+    def cut_upload(self) -> bool:
+        return bool(self.config.reset_rate) and self._rng.random() < self.config.reset_rate
+
+    def publish_timeout(self, record_id: int) -> web.Response | None:
+        """The 504 for the first publish of `record_id` (already committed), once per deposition."""
+        if not self.config.publish_504_after_commit or record_id in self._published_504:
+            return None
+        self._published_504.add(record_id)
+        return html_error(504)
+
+
+def _too_many() -> web.Response:
+    response = json_error(429, "Too many requests: burst limit reached, retry after 1 second.")
+    response.headers["Retry-After"] = "1"
+    return response
