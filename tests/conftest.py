@@ -22,4 +22,5 @@ pytest_plugins = [
     "tests.fixtures.zenodo_server",
     "tests.fixtures.sessions",
     "tests.fixtures.atlas",
+    "tests.fixtures.prefect",
 ]
