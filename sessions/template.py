@@ -1,0 +1,239 @@
+"""The metadata template (what the predecessor kept in metadata.json) and the people files.
+
+A template is validated as a whole: a user fixing a template sees every problem at once, in one
+TemplateError, instead of one per run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sessions.errors import TemplateError
+from zenodo.models import AccessRight, Contributor, Creator, RelatedIdentifier
+
+PEOPLE_ROLES = ("DataManager", "DataCollector", "ContactPerson", "ProjectMember")
+ANY_SESSION = "*"
+"""A suivi_session row with this session_name applies to sessions not listed by name."""
+
+
+class Links(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: str | None = None
+    inference: str | None = None
+    zenodo: str | None = None
+    software: str | None = None
+
+
+class PeopleFiles(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sessions_csv: Path = Field(description="suivi_session CSV: session_name, Creators, DataManager, ...")
+    contributors_csv: Path = Field(description="contributors CSV: id, name, affiliation, orcid")
+
+
+class MetadataTemplate(BaseModel):
+    """Everything about a publication that is not read from the session itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_type: Literal["Underwater", "Aerial"] | None = None
+    platforms: dict[str, str] = Field(default_factory=dict, description="platform code -> human name")
+    project_name: str
+    people: PeopleFiles
+    related_identifiers: list[RelatedIdentifier] = Field(default_factory=list)
+    access_right: AccessRight = "open"
+    access_conditions: str = "Access is granted on request to anyone who explains their use of the data."
+    license: str
+    keywords: list[str] = Field(default_factory=list)
+    links: Links = Field(default_factory=Links)
+    fundings: list[str] = Field(default_factory=list)
+    communities: list[str] = Field(default_factory=list)
+    description: str | None = None
+    version: str | None = None
+    title: str | None = None
+
+    @field_validator("project_name", "license")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("platforms")
+    @classmethod
+    def _upper_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        return {code.upper(): name for code, name in value.items()}
+
+
+_PREDECESSOR_KEYS = {
+    "platform": "platforms",
+    "workflow-link": ("links", "workflow"),
+    "inference-link": ("links", "inference"),
+    "zenodo-link": ("links", "zenodo"),
+    "software-link": ("links", "software"),
+    "csv_session_name_name_abbr_path": ("people", "sessions_csv"),
+    "csv_contributors_path": ("people", "contributors_csv"),
+}
+
+
+def _from_predecessor(data: dict[str, Any]) -> dict[str, Any]:
+    """Accept the predecessor's metadata.json keys, so existing files keep working."""
+    converted: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "_NB":
+            continue
+        target = _PREDECESSOR_KEYS.get(key, key)
+        if isinstance(target, tuple):
+            converted.setdefault(target[0], {})[target[1]] = value
+        else:
+            converted[target] = value
+    return converted
+
+
+def _location(error: dict[str, Any]) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "<template>"
+
+
+def load_template(path: Path | str) -> MetadataTemplate:
+    """A template from YAML or JSON; people paths are relative to the template's folder."""
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateError(f"metadata template {path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise TemplateError(f"metadata template {path}: not valid {path.suffix[1:].upper() or 'YAML'}: {exc}") \
+            from None
+    if not isinstance(data, dict):
+        raise TemplateError(f"metadata template {path}: expected a mapping of fields at the top level")
+    problems: list[str] = []
+    try:
+        template = MetadataTemplate.model_validate(_from_predecessor(data))
+    except ValidationError as exc:
+        problems = [f"{_location(e)}: {e['msg']}" for e in exc.errors()]
+        template = None
+    if template is not None:
+        people = template.people
+        resolved = {}
+        for field in ("sessions_csv", "contributors_csv"):
+            file = getattr(people, field)
+            file = file if file.is_absolute() else path.parent / file
+            if not file.is_file():
+                problems.append(f"people.{field}: file {file} does not exist")
+            resolved[field] = file
+        template = template.model_copy(update={"people": PeopleFiles(**resolved)})
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise TemplateError(f"metadata template {path} has {len(problems)} problem(s):\n{listed}")
+    assert template is not None
+    return template
+
+
+def default_template() -> MetadataTemplate:
+    """The template shipped with the package (with demo people files)."""
+    with resources.as_file(resources.files("sessions") / "data" / "metadata_template.yaml") as path:
+        return load_template(path)
+
+
+class People(BaseModel):
+    """Who made each session: creators and typed contributors, resolved from abbreviations."""
+
+    by_session: dict[str, dict[str, list[str]]]
+    directory: dict[str, Creator]
+
+    def credits_for(self, session_name: str) -> tuple[list[Creator], list[Contributor]]:
+        roles = self.by_session.get(session_name) or self.by_session.get(ANY_SESSION)
+        if roles is None:
+            raise TemplateError(
+                f"session {session_name} is not in the suivi_session people file; add a row for it "
+                f"(or a row with session_name '{ANY_SESSION}' that applies to every unlisted session)"
+            )
+        creators = [self.directory[a] for a in roles.get("Creators", [])]
+        if not creators:
+            raise TemplateError(f"session {session_name} has no Creators in the suivi_session people file")
+        contributors, referenced = [], set(roles.get("Creators", []))
+        for role in PEOPLE_ROLES:
+            for abbr in roles.get(role, []):
+                referenced.add(abbr)
+                contributors.append(Contributor(**self.directory[abbr].model_dump(), type=role))
+        contributors += [
+            Contributor(**person.model_dump(), type="ProjectMember")
+            for abbr, person in self.directory.items() if abbr not in referenced
+        ]
+        return creators, contributors
+
+
+def _orcid_ok(orcid: str) -> bool:
+    """ISO 7064 11,2 check digit, the one Zenodo verifies."""
+    digits = orcid.replace("-", "")
+    if len(digits) != 16 or not digits[:15].isdigit():
+        return False
+    total = 0
+    for d in digits[:15]:
+        total = (total + int(d)) * 2
+    check = (12 - total % 11) % 11
+    return digits[15].upper() == ("X" if check == 10 else str(check))
+
+
+def _read_csv(path: Path, problems: list[str]) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            return list(reader.fieldnames or []), list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        problems.append(f"{path}: cannot be read as a UTF-8 CSV ({exc})")
+        return [], []
+
+
+def load_people(sessions_csv: Path, contributors_csv: Path) -> People:
+    """Join the suivi_session CSV (abbreviations per role) with the contributors CSV (who they are)."""
+    problems: list[str] = []
+    fields, rows = _read_csv(contributors_csv, problems)
+    key = "id" if "id" in fields else "abbr"
+    if fields and (key not in fields or "name" not in fields):
+        problems.append(f"{contributors_csv}: needs columns id (or abbr) and name")
+    directory: dict[str, Creator] = {}
+    for line, row in enumerate(rows, start=2):
+        abbr, name = (row.get(key) or "").strip(), (row.get("name") or "").strip()
+        if not abbr or not name:
+            problems.append(f"{contributors_csv} line {line}: empty {key} or name")
+            continue
+        orcid = (row.get("orcid") or "").strip() or None
+        if orcid and not _orcid_ok(orcid):
+            problems.append(f"{contributors_csv} line {line}: ORCID {orcid} is not valid (check digit)")
+            orcid = None
+        directory[abbr] = Creator(name=name, affiliation=(row.get("affiliation") or "").strip() or None,
+                                  orcid=orcid)
+    fields, rows = _read_csv(sessions_csv, problems)
+    if fields and "session_name" not in fields:
+        problems.append(f"{sessions_csv}: needs a session_name column")
+    by_session: dict[str, dict[str, list[str]]] = {}
+    for line, row in enumerate(rows, start=2):
+        session = (row.get("session_name") or "").strip()
+        roles: dict[str, list[str]] = {}
+        for role in ("Creators", *PEOPLE_ROLES):
+            abbrs = [a.strip() for a in (row.get(role) or "").split(",") if a.strip()]
+            for abbr in abbrs:
+                if abbr not in directory:
+                    problems.append(f"{sessions_csv} line {line}: {role} {abbr!r} is not in {contributors_csv}")
+            roles[role] = [a for a in abbrs if a in directory]
+        if session:
+            by_session[session] = roles
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise TemplateError(f"people files have {len(problems)} problem(s):\n{listed}")
+    return People(by_session=by_session, directory=directory)
+
+
+def template_people(template: MetadataTemplate) -> People:
+    return load_people(template.people.sessions_csv, template.people.contributors_csv)
