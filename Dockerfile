@@ -1,0 +1,25 @@
+# The zenodo-atlas image: Prefect 3.8.8 plus this project, used by the compose worker, the one-shot
+# deployment registration and the optional local Zenodo server.
+FROM prefecthq/prefect:3.8.8-python3.11
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DO_NOT_TRACK=1 \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false
+
+WORKDIR /app
+
+# Only the packages: no virtualenv, test data or local state from the build context.
+COPY pyproject.toml README.md ./
+COPY zenodo ./zenodo
+COPY sessions ./sessions
+COPY atlas ./atlas
+COPY tasks ./tasks
+COPY flows ./flows
+COPY deployments ./deployments
+COPY zenodo_atlas ./zenodo_atlas
+
+# Editable, so deployments registered from this image point their runs at /app/flows/*.py.
+RUN pip install -e . && zenodo-atlas --help > /dev/null
+
+RUN mkdir -p /data/sessions /data/atlas /data/work

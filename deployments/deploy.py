@@ -1,0 +1,150 @@
+"""Register the deployments of prefect.yaml with the Prefect server at PREFECT_API_URL.
+
+Each deployment gets a `set_working_directory` pull step pointing at the project directory, so a
+process worker (started anywhere) runs the flows from that checkout or image, and the flow-file
+entrypoints of prefect.yaml work unchanged with `prefect deploy --all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from uuid import UUID
+
+from prefect.blocks.system import Secret
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, ScriptError
+from prefect.runner.storage import LocalStorage
+from prefect.settings import PREFECT_API_URL
+from pydantic import BaseModel, SecretStr
+
+from deployments.errors import DeploymentSpecError, PrefectServerUnavailable
+from deployments.spec import DeploymentSpec, default_project_dir
+
+DEFAULT_SECRET_BLOCK = "zenodo-token"
+SECRET_BLOCK_ENV = "ATLAS_TOKEN_SECRET_BLOCK"
+
+Progress = Callable[[str], None]
+
+
+class Registered(BaseModel):
+    """What the server now holds for one deployment."""
+
+    full_name: str
+    deployment_id: UUID
+    work_pool: str
+    schedules: list[str]
+
+
+def api_url() -> str:
+    """The configured server, or an error that says how to get one."""
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise PrefectServerUnavailable(
+            "PREFECT_API_URL is not set: start a server (`prefect server start`) and export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api, or run without one via `zenodo-atlas serve`."
+        )
+    return url
+
+
+async def check_server(client: PrefectClient) -> None:
+    if await client.api_healthcheck() is not None:
+        raise PrefectServerUnavailable(
+            f"The Prefect server at {api_url()} does not answer: is `prefect server start` running?"
+        )
+
+
+async def ensure_process_pool(client: PrefectClient, name: str) -> bool:
+    """Create a `process` work pool unless one of that name exists; True when created."""
+    from prefect.workers.process import ProcessWorker
+
+    try:
+        await client.read_work_pool(name)
+        return False
+    except ObjectNotFound:
+        pass
+    try:
+        await client.create_work_pool(
+            WorkPoolCreate(name=name, type="process", base_job_template=ProcessWorker.get_default_base_job_template())
+        )
+    except ObjectAlreadyExists:
+        return False
+    return True
+
+
+def _job_variables(spec: DeploymentSpec, env: Mapping[str, str]) -> dict[str, object]:
+    variables = dict(spec.work_pool.job_variables)
+    if env:
+        variables["env"] = {**dict(variables.get("env") or {}), **env}
+    return variables
+
+
+async def build_deployment(
+    spec: DeploymentSpec, *, pool: str, project_dir: Path, env: Mapping[str, str]
+) -> RunnerDeployment:
+    """A RunnerDeployment loaded from the flow file, so the UI form comes from the flow's signature."""
+    spec.entrypoint_in(project_dir)
+    try:
+        return await RunnerDeployment.afrom_storage(
+            storage=LocalStorage(str(project_dir)),
+            entrypoint=spec.entrypoint,
+            name=spec.name,
+            description=spec.description,
+            tags=spec.tags,
+            parameters=spec.parameters,
+            schedules=spec.prefect_schedules(),
+            concurrency_limit=spec.prefect_concurrency(),
+            work_pool_name=pool,
+            work_queue_name=spec.work_pool.work_queue_name,
+            job_variables=_job_variables(spec, env),
+        )
+    except (ImportError, AttributeError, ScriptError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DeploymentSpecError(f"Cannot load {spec.entrypoint} for deployment {spec.name!r}: {reason}") from exc
+
+
+async def register_deployments(
+    specs: list[DeploymentSpec],
+    *,
+    pool: str | None = None,
+    project_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    on_progress: Progress | None = None,
+) -> list[Registered]:
+    """Create or update every deployment (idempotent); `pool` overrides the pool named in the file.
+
+    `env` is added to every deployment's job variables (non-secret values such as the name of the
+    Secret block); the token itself never goes there.
+    """
+    report = on_progress or (lambda _message: None)
+    project_dir = (project_dir or default_project_dir()).resolve()
+    api_url()
+    registered: list[Registered] = []
+    async with get_client() as client:
+        await check_server(client)
+        pools = sorted({pool or spec.work_pool.name for spec in specs})
+        for name in pools:
+            if await ensure_process_pool(client, name):
+                report(f"created process work pool {name!r}")
+        for spec in specs:
+            target_pool = pool or spec.work_pool.name
+            deployment = await build_deployment(spec, pool=target_pool, project_dir=project_dir, env=env or {})
+            deployment_id = await deployment.aapply()
+            entry = Registered(
+                full_name=f"{deployment.flow_name}/{deployment.name}",
+                deployment_id=deployment_id,
+                work_pool=target_pool,
+                schedules=[f"{s.cron} ({s.timezone})" for s in spec.schedules],
+            )
+            registered.append(entry)
+            when = f", schedule {', '.join(entry.schedules)}" if entry.schedules else ""
+            report(f"registered {entry.full_name} on pool {target_pool!r}{when}")
+    return registered
+
+
+async def save_token_secret(token: SecretStr, block_name: str = DEFAULT_SECRET_BLOCK) -> None:
+    """Store the Zenodo token as a Prefect Secret block (overwriting), for workers without ZENODO_TOKEN."""
+    api_url()
+    await Secret(value=token).save(block_name, overwrite=True)

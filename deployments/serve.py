@@ -1,0 +1,53 @@
+"""Single-machine mode: every deployment of prefect.yaml served from one process, no work pool.
+
+Runs go to subprocesses of this process. Schedules (the nightly Atlas refresh) need a real server
+(`prefect server start`, SQLite, nothing else to install); against Prefect's ephemeral server the
+deployments can still be triggered by this process but nothing runs on a timer.
+
+    python -m deployments.serve          # or: zenodo-atlas serve
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import ScriptError
+from prefect.flows import aserve, load_flow_from_entrypoint
+
+from deployments.errors import DeploymentSpecError
+from deployments.spec import DeploymentSpec, default_project_dir, load_specs
+
+
+def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None = None) -> list[RunnerDeployment]:
+    """Load each flow and describe it as a served deployment (same names, schedules and limits)."""
+    project_dir = (project_dir or default_project_dir()).resolve()
+    served: list[RunnerDeployment] = []
+    for spec in specs:
+        entrypoint = spec.entrypoint_in(project_dir)
+        try:
+            flow = load_flow_from_entrypoint(entrypoint)
+        except (ImportError, AttributeError, ScriptError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DeploymentSpecError(f"Cannot load {spec.entrypoint} for deployment {spec.name!r}: {reason}") from exc
+        served.append(
+            flow.to_deployment(
+                name=spec.name,
+                description=spec.description,
+                tags=spec.tags,
+                parameters=spec.parameters,
+                schedules=spec.prefect_schedules(),
+                concurrency_limit=spec.prefect_concurrency(),
+            )
+        )
+    return served
+
+
+async def serve_all(specs: list[DeploymentSpec], *, project_dir: Path | None = None, limit: int | None = None) -> None:
+    """Serve until interrupted; `limit` caps concurrent runs across all deployments."""
+    await aserve(*build_served(specs, project_dir=project_dir), limit=limit)
+
+
+if __name__ == "__main__":
+    asyncio.run(serve_all(load_specs()))
