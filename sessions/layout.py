@@ -94,6 +94,22 @@ def _read(path: Path, rel: str, out: _Collector) -> tuple[list[str], list[dict[s
     return fieldnames, rows
 
 
+def _check_coordinates(
+    row: dict[str, str], line: int, bad: list[int], no_gps: list[int], null_island: list[int]
+) -> None:
+    try:
+        lat, lon = parse_float(row.get("GPSLatitude")), parse_float(row.get("GPSLongitude"))
+    except ValueError:
+        bad.append(line)
+        return
+    if lat is None or lon is None:
+        no_gps.append(line)
+    elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        bad.append(line)
+    elif lat == 0 and lon == 0:
+        null_island.append(line)
+
+
 def _check_metadata_csv(session: Session, out: _Collector) -> set[str]:
     """Columns, coordinates, dates and paths of METADATA/metadata.csv; returns its FileNames."""
     rel = "METADATA/metadata.csv"
@@ -116,6 +132,7 @@ def _check_metadata_csv(session: Session, out: _Collector) -> set[str]:
     if not rows:
         out.add("warning", rel, "has a header but no frame rows")
 
+    has_coordinates = "GPSLatitude" in fieldnames and "GPSLongitude" in fieldnames
     bad_coords, no_gps, null_island, bad_dates, escaping, absent, bad_fix = [], [], [], [], [], [], []
     not_prefixed, duplicates, seen = [], [], set()
     for line, row in enumerate(rows, start=2):
@@ -123,17 +140,8 @@ def _check_metadata_csv(session: Session, out: _Collector) -> set[str]:
         if name in seen:
             duplicates.append(line)
         seen.add(name)
-        try:
-            lat, lon = parse_float(row.get("GPSLatitude")), parse_float(row.get("GPSLongitude"))
-        except ValueError:
-            bad_coords.append(line)
-        else:
-            if lat is None or lon is None:
-                no_gps.append(line)
-            elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                bad_coords.append(line)
-            elif lat == 0 and lon == 0:
-                null_island.append(line)
+        if has_coordinates:
+            _check_coordinates(row, line, bad_coords, no_gps, null_island)
         fix = (row.get("GPSfix") or "").strip()
         if fix and not fix.isdigit():
             bad_fix.append(line)

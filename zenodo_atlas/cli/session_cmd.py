@@ -1,7 +1,126 @@
-"""`zenodo-atlas session ...` commands."""
+"""`zenodo-atlas session ...` commands: make a sample session, check sessions, show archive plans."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="session commands.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sessions.errors import SessionError
+from sessions.layout import LayoutReport, check_sessions
+from sessions.plan import (
+    DCIM_PART_BYTES,
+    RECORD_BYTES,
+    PlannedArchive,
+    folders_from_letters,
+    human_size,
+    plan_processed,
+    plan_raw,
+)
+from sessions.sample import write_sample_session
+from sessions.session import Session
+from zenodo_atlas.cli.errors import fail, one_line_errors
+
+app = typer.Typer(help="Sample, check and plan sessions on disk.", no_args_is_help=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+@app.command()
+@one_line_errors(SessionError)
+def sample(
+    out: Annotated[Path, typer.Argument(help="Folder to write the session folder into.")],
+    name: Annotated[str | None, typer.Option(help="Session name (default: a valid name for the platform).")] = None,
+    platform: Annotated[str, typer.Option(help="ASV, UAV, AUV, UVC, SCUBA, ...")] = "ASV",
+    frames: Annotated[int, typer.Option(min=1, help="Number of frames.")] = 40,
+    dcim_mb: Annotated[float, typer.Option(min=0, help="Approximate DCIM size in MB.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+) -> None:
+    """Write a small generated session under OUT and print its path."""
+    path = write_sample_session(
+        out, name=name, platform=platform, frames=frames, dcim_mb=dcim_mb, seed=seed
+    )
+    typer.echo(str(path))
+
+
+def _print_report(report: LayoutReport) -> None:
+    status = "[green]ok[/]" if report.ok else "[bold red]errors[/]"
+    stdout.print(f"[bold]{report.name}[/] ({report.platform or '?'}) — {status}")
+    if report.platform:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        table.add_column("operation")
+        table.add_column("status")
+        for operation, missing in report.missing_for.items():
+            table.add_row(operation, "ready" if not missing else "missing: " + ", ".join(missing))
+        table.add_row("present", ", ".join(report.present_folders) or "-")
+        stdout.print(table)
+    for problem in report.problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        stdout.print(f"  [{colour}]{problem.severity}[/] {problem.path}: {problem.message}")
+
+
+@app.command()
+@one_line_errors(SessionError)
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Sessions, or folders of sessions.")],
+) -> None:
+    """Report what each session holds, what each operation lacks, and every problem found."""
+    reports = check_sessions(paths)
+    for report in reports:
+        _print_report(report)
+    failed = [r for r in reports if not r.ok]
+    if failed:
+        first = failed[0].errors[0]
+        raise fail(
+            f"{len(failed)} of {len(reports)} session(s) have errors; first: "
+            f"{failed[0].name}: {first.path}: {first.message}"
+        )
+    stdout.print(f"{len(reports)} session(s) checked, no errors.")
+
+
+def _archive_table(title: str, archives: list[PlannedArchive]) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("file", overflow="fold")
+    table.add_column("from", overflow="fold")
+    table.add_column("members", justify="right")
+    table.add_column("size", justify="right")
+    for archive in archives:
+        table.add_row(
+            archive.name, archive.folder or "(session root)",
+            str(len(archive.members)) if archive.zipped else "-", human_size(archive.size),
+        )
+    table.add_row("total", "", "", human_size(sum(a.size for a in archives)), style="bold")
+    return table
+
+
+@app.command()
+@one_line_errors(SessionError)
+def plan(
+    path: Annotated[Path, typer.Argument(help="The session folder.")],
+    raw: Annotated[bool, typer.Option("--raw", help="Plan the RAW_DATA version(s).")] = False,
+    processed: Annotated[
+        str | None, typer.Option(help="Plan PROCESSED_DATA from folder letters, e.g. fmgi.")
+    ] = None,
+    all_frames: Annotated[bool, typer.Option(help="Frames archive with every frame, not only useful ones.")]
+    = False,
+    dcim_part_gb: Annotated[float, typer.Option(min=0.001, help="Largest DCIM part, in GB.")]
+    = DCIM_PART_BYTES / 1e9,
+    record_gb: Annotated[float, typer.Option(min=0.001, help="Largest Zenodo record, in GB.")]
+    = RECORD_BYTES / 1e9,
+) -> None:
+    """Print the archives a session would be published as, with their exact sizes."""
+    session = Session.open(path)
+    if not raw and processed is None:
+        raise fail("nothing to plan: give --raw and/or --processed LETTERS (e.g. --processed fmgi)")
+    if raw:
+        versions = plan_raw(session, dcim_part_bytes=dcim_part_gb * 1e9, record_bytes=record_gb * 1e9)
+        for index, archives in enumerate(versions, start=1):
+            stdout.print(_archive_table(f"RAW_DATA version {index} of {len(versions)}", archives))
+    if processed is not None:
+        archives = plan_processed(
+            session, folders_from_letters(processed, "processed"),
+            all_frames=all_frames, record_bytes=record_gb * 1e9,
+        )
+        stdout.print(_archive_table("PROCESSED_DATA", archives))
