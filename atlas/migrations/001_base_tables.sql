@@ -93,7 +93,7 @@ CREATE TABLE multilabel_prediction (
     frame_id BIGINT NOT NULL,        -- -> frame
     class_id INTEGER NOT NULL,       -- -> multilabel_class
     record_id BIGINT NOT NULL,       -- -> version holding PROCESSED_DATA_IA.zip
-    score FLOAT NOT NULL,
+    score DOUBLE NOT NULL,
     PRIMARY KEY (frame_id, class_id, record_id)
 );
 

@@ -1,0 +1,170 @@
+"""Frame queries: which frames lie in an area, a date range and platforms, with their class scores.
+
+The area filter is written as a constant geometry so DuckDB answers it from the R-tree index on
+`frame.geom`; the geometry is validated and re-serialised by shapely before it reaches SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import shapely
+from pydantic import BaseModel, Field, field_validator, model_validator
+from shapely.geometry import shape
+
+from atlas.errors import QueryError
+
+FRAME_COLUMNS = (
+    "file_name", "original_file_name", "relative_file_path", "session_name", "platform", "frame_doi",
+    "latitude", "longitude", "altitude", "pitch", "roll", "track", "datetime_utc", "fix", "prediction_doi",
+)
+
+
+class FrameQuery(BaseModel):
+    polygon: str | None = Field(default=None, description="area as WKT (lon lat, EPSG:4326)")
+    geojson: dict[str, Any] | None = Field(default=None, description="area as a GeoJSON geometry or feature")
+    date_from: date | None = None
+    date_to: date | None = None
+    platforms: list[str] = Field(default_factory=list)
+    model: str | None = Field(default=None, description="model name; default the latest one")
+    classes: list[str] = Field(default_factory=list, description="class names; empty for all")
+    mode: Literal["score", "presence"] = "score"
+
+    @field_validator("platforms")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [p.strip().upper() for p in value]
+
+    @model_validator(mode="after")
+    def _one_area(self) -> FrameQuery:
+        if self.polygon and self.geojson:
+            raise ValueError("give the area as WKT or as GeoJSON, not both")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        return self
+
+    def area_wkt(self) -> str | None:
+        """The area as validated WKT, or None when the query has no area."""
+        if not self.polygon and not self.geojson:
+            return None
+        try:
+            geometry = shapely.from_wkt(self.polygon) if self.polygon else _geojson_geometry(self.geojson)
+        except (shapely.errors.GEOSException, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise QueryError(f"The area is not a readable geometry ({exc}); give a WKT or GeoJSON polygon.") from exc
+        if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
+            raise QueryError(f"The area must be a Polygon or MultiPolygon, got {geometry.geom_type}.")
+        if not geometry.is_valid:
+            raise QueryError(f"The area polygon is invalid ({shapely.is_valid_reason(geometry)}); fix its rings.")
+        return geometry.wkt
+
+
+def _geojson_geometry(data: dict[str, Any] | None) -> shapely.Geometry:
+    data = data or {}
+    if data.get("type") == "FeatureCollection":
+        return shapely.union_all([shape(f["geometry"]) for f in data["features"]])
+    if data.get("type") == "Feature":
+        return shape(data["geometry"])
+    return shape(data)
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _resolve_classes(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> list[tuple[int, str, float]]:
+    models = dict(con.execute("SELECT name, id FROM multilabel_model ORDER BY id").fetchall())
+    if not models:
+        return []
+    name = query.model or list(models)[-1]
+    if name not in models:
+        raise QueryError(f"Unknown model {name!r}; the Atlas knows {', '.join(models)}.")
+    known = con.execute(
+        "SELECT id, name, threshold FROM multilabel_class WHERE model_id = ? ORDER BY name", [models[name]]
+    ).fetchall()
+    if not query.classes:
+        return known
+    by_name = {row[1]: row for row in known}
+    unknown = [c for c in query.classes if c not in by_name]
+    if unknown:
+        raise QueryError(f"Unknown class(es) {', '.join(unknown)} for model {name}; known: {', '.join(by_name)}.")
+    return [by_name[c] for c in query.classes]
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> pa.Table:
+    """Matching frames (FRAME_COLUMNS) plus one column per class: the score, or score >= threshold."""
+    area = query.area_wkt()
+    classes = _resolve_classes(con, query)
+    where, params = ["TRUE"], {}
+    if area:
+        where.append(f"ST_Intersects(f.geom, ST_GeomFromText('{area}'))")
+    if query.date_from:
+        where.append("coalesce(CAST(f.datetime_utc AS DATE), d.session_date) >= $date_from")
+        params["date_from"] = query.date_from
+    if query.date_to:
+        where.append("coalesce(CAST(f.datetime_utc AS DATE), d.session_date) <= $date_to")
+        params["date_to"] = query.date_to
+    if query.platforms:
+        where.append("list_contains($platforms, d.platform)")
+        params["platforms"] = query.platforms
+    class_ids = ", ".join(str(c[0]) for c in classes) or "NULL"
+    pivots = "".join(f", arg_max(p.score, p.record_id) FILTER (WHERE p.class_id = {c[0]}) AS c{c[0]}" for c in classes)
+    if query.mode == "presence":
+        outputs = "".join(f", (pr.c{i} >= {threshold!r}) AS {_quote_ident(n)}" for i, n, threshold in classes)
+    else:
+        outputs = "".join(f", pr.c{i} AS {_quote_ident(n)}" for i, n, _ in classes)
+    sql = f"""
+        WITH sel AS (
+            SELECT f.id, f.file_name, f.original_file_name, f.relative_file_path, d.session_name, d.platform,
+                   v.doi AS frame_doi, f.latitude, f.longitude, f.altitude, f.pitch, f.roll, f.track,
+                   f.datetime_utc, f.fix
+            FROM frame AS f
+            JOIN version AS v ON v.record_id = f.record_id
+            JOIN deposit AS d ON d.concept_recid = v.concept_recid
+            WHERE {" AND ".join(where)}
+        ),
+        pr AS (
+            SELECT p.frame_id, max(p.record_id) AS prediction_record {pivots}
+            FROM multilabel_prediction AS p
+            WHERE p.class_id IN ({class_ids}) AND p.frame_id IN (SELECT id FROM sel)
+            GROUP BY p.frame_id
+        )
+        SELECT sel.* EXCLUDE (id), pv.doi AS prediction_doi {outputs}
+        FROM sel
+        LEFT JOIN pr ON pr.frame_id = sel.id
+        LEFT JOIN version AS pv ON pv.record_id = pr.prediction_record
+        ORDER BY sel.id
+    """
+    return con.execute(sql, params).fetch_arrow_table()
+
+
+def _geojson_value(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def write_table(table: pa.Table, path: Path) -> Path:
+    """Write query results by extension: .csv, .parquet, or .geojson (points from longitude/latitude)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".geojson"):
+        raise QueryError(f"Cannot write {path.name}: use a .csv, .parquet or .geojson output file.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        pacsv.write_csv(table, path)
+    elif suffix == ".parquet":
+        pq.write_table(table, path)
+    else:
+        features = []
+        for row in table.to_pylist():
+            lon, lat = row.get("longitude"), row.get("latitude")
+            geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None and lat is not None else None
+            properties = {k: _geojson_value(v) for k, v in row.items()}
+            features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
