@@ -21,12 +21,14 @@ from pydantic import SecretStr
 
 from zenodo.download import download
 from zenodo.errors import (
+    AuthenticationError,
     ChecksumMismatchError,
     InvalidInputError,
+    MissingTokenError,
     NotFoundError,
     ServerError,
 )
-from zenodo.http import DEFAULT_USER_AGENT, Backoff, Response, Retry, Transport, is_retryable
+from zenodo.http import DEFAULT_USER_AGENT, Backoff, Params, Response, Retry, Transport, is_retryable
 from zenodo.models import (
     BucketObject,
     Deposition,
@@ -35,7 +37,7 @@ from zenodo.models import (
     Record,
     UploadResult,
 )
-from zenodo.ratelimit import shared_limiter
+from zenodo.ratelimit import HostLimiter, shared_limiter
 from zenodo.streams import ByteSource, FileSource, HashingStream
 
 log = logging.getLogger("zenodo")
@@ -117,6 +119,17 @@ class ZenodoClient:
     def authenticated(self) -> bool:
         return self._http.has_token
 
+    @property
+    def limiter(self) -> HostLimiter:
+        """The request budget shared with every client of this base URL on this event loop."""
+        return self._http.limiter
+
+    def _require_token(self, action: str) -> None:
+        if not self._http.has_token:
+            raise MissingTokenError(
+                f"{action} needs a Zenodo token: pass token=... to ZenodoClient (or set ZENODO_TOKEN)."
+            )
+
     # -- depositions -------------------------------------------------------------------------
 
     async def list_depositions(
@@ -129,6 +142,7 @@ class ZenodoClient:
         all_versions: bool = False,
     ) -> list[Deposition]:
         """One page of the user's depositions. Items carry no `links.bucket`: GET one to get it."""
+        self._require_token("Listing depositions")
         if status not in (None, "draft", "published"):
             raise InvalidInputError(f"status must be 'draft' or 'published', got {status!r}.")
         params = _params(q=q, status=status, sort=sort, page=page, size=size)
@@ -143,6 +157,7 @@ class ZenodoClient:
         With metadata, a 5xx/timeout is settled by looking for a draft with the same title that
         did not exist before the POST; without it there is nothing to recognise, so it raises.
         """
+        self._require_token("Creating a deposition")
         body = {"metadata": metadata.to_api()} if metadata is not None else {}
         known: set[int] | None = None
         if metadata is not None:
@@ -158,11 +173,13 @@ class ZenodoClient:
         return recovered or Deposition.model_validate(response.json())
 
     async def get_deposition(self, deposition_id: int) -> Deposition:
+        self._require_token("Reading a deposition")
         response = await self._http.request("GET", f"deposit/depositions/{_id(deposition_id)}")
         return Deposition.model_validate(response.json())
 
     async def update_deposition(self, deposition_id: int, metadata: DepositMetadata) -> Deposition:
         """Full PUT: Zenodo replaces all metadata with what is sent (nothing is merged)."""
+        self._require_token("Updating a deposition")
         response = await self._http.request(
             "PUT", f"deposit/depositions/{_id(deposition_id)}", json={"metadata": metadata.to_api()}
         )
@@ -170,14 +187,17 @@ class ZenodoClient:
 
     async def delete_deposition(self, deposition_id: int) -> None:
         """Delete an unpublished draft (Zenodo refuses published records)."""
+        self._require_token("Deleting a deposition")
         path = f"deposit/depositions/{_id(deposition_id)}"
         await self._act("DELETE", path, lambda: self._gone(deposition_id))
 
     async def list_files(self, deposition_id: int) -> list[DepositionFile]:
+        self._require_token("Listing deposition files")
         response = await self._http.request("GET", f"deposit/depositions/{_id(deposition_id)}/files")
         return [DepositionFile.model_validate(item) for item in response.json() or []]
 
     async def delete_file(self, deposition_id: int, file_id: str) -> None:
+        self._require_token("Deleting a file")
         path = f"deposit/depositions/{_id(deposition_id)}/files/{quote(file_id, safe='')}"
 
         async def settled() -> bool | None:
@@ -187,6 +207,7 @@ class ZenodoClient:
 
     async def publish(self, deposition_id: int) -> Deposition:
         """Publish; after a 5xx/timeout a deposition found in state `done` counts as success."""
+        self._require_token("Publishing")
         path = f"deposit/depositions/{_id(deposition_id)}/actions/publish"
 
         async def settled() -> Deposition | None:
@@ -198,6 +219,7 @@ class ZenodoClient:
 
     async def edit(self, deposition_id: int) -> Deposition:
         """Unlock a published deposition's metadata (state becomes `inprogress`)."""
+        self._require_token("Editing")
         path = f"deposit/depositions/{_id(deposition_id)}/actions/edit"
 
         async def settled() -> Deposition | None:
@@ -209,6 +231,7 @@ class ZenodoClient:
 
     async def discard(self, deposition_id: int) -> None:
         """Throw away a draft's changes (an edit) or the draft itself (never published)."""
+        self._require_token("Discarding a draft")
         path = f"deposit/depositions/{_id(deposition_id)}/actions/discard"
 
         async def settled() -> bool | None:
@@ -226,6 +249,7 @@ class ZenodoClient:
         Zenodo copies the previous files into the draft; delete them for a clean version. If a
         draft with files is already open, Zenodo refuses (DraftExistsError): reuse `open_draft()`.
         """
+        self._require_token("Making a new version")
         path = f"deposit/depositions/{_id(deposition_id)}/actions/newversion"
 
         async def settled() -> Deposition | None:
@@ -276,6 +300,7 @@ class ZenodoClient:
         a negative delta cancelling the bytes of the failed attempt, so the running sum of deltas
         is always the bytes of the current attempt.
         """
+        self._require_token("Uploading")
         if not key or "/" in key or key in (".", ".."):
             raise InvalidInputError(f"Invalid file key {key!r}: use a plain file name without '/'.")
         if not bucket_url:
@@ -336,12 +361,18 @@ class ZenodoClient:
     ) -> Path:
         """Download one file of a published record into `dest_dir/<key>` (skipped if already valid)."""
         entry = record.file(key)
+        access = record.metadata.get("access_right")
+        restricted = access in ("restricted", "closed", "embargoed")
+        if entry is None and restricted and not record.files:
+            raise AuthenticationError(
+                f"Record {record.id} is {access}: its files (here {key!r}) are hidden from this client; "
+                "downloading them needs the record owner's token (ZenodoClient(token=...) / ZENODO_TOKEN)."
+            )
         if entry is None:
             have = ", ".join(f.key for f in record.files) or "no files"
             raise NotFoundError(f"Record {record.id} has no file {key!r} (it has: {have}).")
         url = entry.links.get("self") or entry.links.get("content")
         url = url or f"records/{record.id}/files/{quote(key, safe='')}/content"
-        restricted = record.metadata.get("access_right") in ("restricted", "closed")
         return await download(
             self._http, self._http.url(url), Path(dest_dir) / key,
             size=entry.size, md5=entry.md5, progress=progress, max_attempts=max_attempts,
@@ -387,11 +418,12 @@ class ZenodoClient:
         max_pages: int | None = None,
     ) -> AsyncIterator[Record]:
         """Every hit of a records search, page by page along `links.next`."""
-        if isinstance(communities, list):
-            communities = ",".join(communities)
-        params = _params(q=q, sort=sort, communities=communities, size=size)
+        params = list(_params(q=q, sort=sort, size=size).items())
+        if isinstance(communities, str):
+            communities = [communities]
+        params += [("communities", c) for c in communities or []]
         if all_versions:
-            params["all_versions"] = "true"
+            params.append(("all_versions", "true"))
         async for record in self._pages("records", params, max_pages):
             yield record
 
@@ -470,7 +502,7 @@ class ZenodoClient:
     async def _recent_drafts(self) -> list[Deposition]:
         return await self.list_depositions(status="draft", sort="mostrecent", size=100)
 
-    async def _pages(self, path: str, params: dict[str, str], max_pages: int | None) -> AsyncIterator[Record]:
+    async def _pages(self, path: str, params: Params, max_pages: int | None) -> AsyncIterator[Record]:
         url: str | None = path
         seen: set[str] = set()
         pages = 0

@@ -30,6 +30,7 @@ from zenodo.ratelimit import HostLimiter
 
 log = logging.getLogger("zenodo")
 
+Params = dict[str, str] | list[tuple[str, str]]
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 TRANSPORT_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
 
@@ -160,7 +161,7 @@ class Transport:
         method: str,
         path_or_url: str,
         *,
-        params: dict[str, str] | None = None,
+        params: Params | None = None,
         json: Any = None,
         body: Callable[[], AsyncIterable[bytes]] | None = None,
         headers: dict[str, str] | None = None,
@@ -207,7 +208,7 @@ class Transport:
         self,
         method: str,
         url: str,
-        params: dict[str, str] | None,
+        params: Params | None,
         json: Any,
         body: Callable[[], AsyncIterable[bytes]] | None,
         headers: dict[str, str] | None,
