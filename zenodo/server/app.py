@@ -8,15 +8,13 @@ from pathlib import Path
 from aiohttp import web
 
 from zenodo.server import bucket_routes, deposit_routes, record_routes
-from zenodo.server.context import SERVER, USER_KEY, ServedRequest, ServerState, server
+from zenodo.server.context import CUT_KEY, RATE_HEADERS, SERVER, USER_KEY, ServedRequest, ServerState, server
 from zenodo.server.faults import FaultConfig, FaultInjector
 from zenodo.server.limits import RateLimiter
 from zenodo.server.responses import ApiError, json_error
 from zenodo.server.state import Quota, Store
-from zenodo.server.transfer import UploadCut
 
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
-RATE_HEADERS = "zenodo_rate_headers"
 _HTTP_MESSAGES = {
     404: "The requested URL was not found on the server. If you entered the URL manually please "
          "check your spelling and try again.",
@@ -41,7 +39,7 @@ async def record_requests(request: web.Request, handler) -> web.StreamResponse:
     status = 0
     try:
         response = await handler(request)
-        status = response.status
+        status = 0 if request.get(CUT_KEY) else response.status
         return response
     finally:
         name = request.match_info.route.name if request.match_info.route else None
@@ -74,8 +72,6 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as exc:
         return json_error(exc.status, exc.message, exc.errors)
-    except UploadCut:
-        raise
     except web.HTTPException as exc:
         if exc.status < 400:
             return web.Response(status=exc.status, headers=exc.headers)

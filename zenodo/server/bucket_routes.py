@@ -7,7 +7,7 @@ import contextlib
 from aiohttp import web
 
 from zenodo.server.access import can_download
-from zenodo.server.context import FORBIDDEN, context, require_user, server
+from zenodo.server.context import CUT_KEY, FORBIDDEN, context, require_user, server
 from zenodo.server.responses import ApiError
 from zenodo.server.serializers import bucket, bucket_object
 from zenodo.server.state import QUOTA_MESSAGE, Draft
@@ -34,7 +34,8 @@ async def put_object(request: web.Request) -> web.StreamResponse:
         received = await receive(body_chunks(request), store.new_tmp_path(), limit=limit, cut_after=cut_after)
     except UploadCut:
         _drop_connection(request)
-        raise
+        request[CUT_KEY] = True
+        return web.Response(status=500)
     stored = await store.add_file(user, bucket_id, key, received.path, received.size, received.md5,
                                   guess_mimetype(key))
     return web.json_response(bucket_object(bucket_id, stored, context(request)), status=201)

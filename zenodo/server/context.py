@@ -37,7 +37,9 @@ class ServerState:
 
 
 SERVER = web.AppKey("server", ServerState)
-USER_KEY = "zenodo_user"
+USER_KEY = web.RequestKey("zenodo_user", int)
+CUT_KEY = web.RequestKey("zenodo_connection_cut", bool)
+RATE_HEADERS = web.RequestKey("zenodo_rate_headers", dict)
 
 
 def server(request: web.Request) -> ServerState:

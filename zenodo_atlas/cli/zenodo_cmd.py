@@ -2,6 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from zenodo.server import LocalZenodo
+from zenodo_atlas.cli.errors import fail
+
 app = typer.Typer(help="zenodo commands.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    token: Annotated[
+        list[str],
+        typer.Option("--token", envvar="ZENODO_TOKEN",
+                     help="Token to accept (Bearer or ?access_token=); repeat for more users (owner 1, 2, ...)."),
+    ],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")] = 8080,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(file_okay=False, help="Where records and files persist; a temporary directory if omitted."),
+    ] = None,
+    doi_prefix: Annotated[str, typer.Option(help="Prefix of the DOIs minted.")] = "10.5072",
+) -> None:
+    """Serve a local Zenodo-compatible API at http://HOST:PORT/api until Ctrl-C."""
+    tokens = [t.strip() for t in token if t.strip()]
+    if not tokens:
+        raise fail("give at least one non-empty --token for clients to authenticate with")
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    owners = {t: owner for owner, t in enumerate(dict.fromkeys(tokens), start=1)}
+    server = LocalZenodo(host=host, port=port, tokens=owners, data_dir=data_dir, doi_prefix=doi_prefix)
+    try:
+        asyncio.run(_serve(server, persistent=data_dir is not None))
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+
+
+async def _serve(server: LocalZenodo, *, persistent: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        where = f"data in {server.data_dir}" if persistent else "temporary data"
+        typer.echo(f"Local Zenodo serving at {server.api_url} ({where}). Press Ctrl-C to stop.")
+        await stop.wait()
+    typer.echo("Local Zenodo stopped.")
