@@ -24,6 +24,7 @@ __all__ = [
     "AtlasNotFoundError",
     "ExtensionLoadError",
     "MigrationError",
+    "connect_atlas",
     "open_atlas",
     "spatial_extension_path",
 ]
@@ -62,13 +63,8 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
         ) from exc
 
 
-def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Connect to the Atlas file (created with its folder if missing) and bring its schema up to date.
-
-    A read-only connection applies no migration: it fails if the file is behind this code's schema.
-    """
-    from atlas.migrate import latest_version, migrate, schema_version
-
+def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Connect with spatial loaded but without touching the schema (for `atlas migrate` and tests)."""
     path = Path(path)
     if read_only and not path.is_file():
         raise AtlasNotFoundError(f"No Atlas at {path}; create it with `zenodo-atlas atlas migrate --atlas {path}`.")
@@ -79,22 +75,35 @@ def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise AtlasLockedError(
-                f"The Atlas {path} is open in another process; close that process (or open read-only) "
-                "and retry."
+                f"The Atlas {path} is open in another process; close that process (or open read-only) and retry."
             ) from exc
         raise AtlasError(f"Cannot open the Atlas {path}: {exc}") from exc
     except duckdb.Error as exc:
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
         load_spatial(con)
-        if read_only:
-            if schema_version(con) < latest_version():
-                raise MigrationError(
-                    f"The Atlas {path} is at schema {schema_version(con)}, this code needs "
-                    f"{latest_version()}; run `zenodo-atlas atlas migrate --atlas {path}` first."
-                )
-        else:
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Connect to the Atlas file (created with its folder if missing) and bring its schema up to date.
+
+    A read-only connection applies no migration: it fails if the file is behind this code's schema.
+    """
+    from atlas.migrate import latest_version, migrate, schema_version
+
+    con = connect_atlas(path, read_only=read_only)
+    try:
+        if not read_only:
             migrate(con)
+        elif schema_version(con) != latest_version():
+            raise MigrationError(
+                f"The Atlas {path} is at schema {schema_version(con)}, this code needs {latest_version()}; "
+                f"run `zenodo-atlas atlas migrate --atlas {path}` first."
+            )
     except BaseException:
         con.close()
         raise

@@ -1,7 +1,137 @@
-"""`zenodo-atlas atlas ...` commands."""
+"""`zenodo-atlas atlas ...` commands: local work on the Atlas file (migrate, query, export, annotations).
+
+`atlas register` and `atlas publish`, which talk to Zenodo, live here too (added by the flows work).
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="atlas commands.", no_args_is_help=True)
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from atlas.annotations import import_annotations
+from atlas.connection import connect_atlas, open_atlas
+from atlas.errors import AtlasError
+from atlas.exports import export_all
+from atlas.migrate import latest_version, migrate, schema_version
+from atlas.query import FrameQuery, run_query, write_table
+from zenodo_atlas.cli.errors import fail, one_line_errors
+from zenodo_atlas.settings import Settings
+
+app = typer.Typer(help="Work on the Atlas file: migrate, query, export, import annotations.", no_args_is_help=True)
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+AtlasOption = Annotated[
+    Path | None, typer.Option("--atlas", help="Atlas DuckDB file (default: ATLAS_ATLAS_PATH or settings).")
+]
+
+
+def _atlas_path(atlas: Path | None) -> Path:
+    return atlas if atlas is not None else Settings().atlas_path
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+@app.command("migrate")
+@one_line_errors(AtlasError)
+def migrate_cmd(atlas: AtlasOption = None) -> None:
+    """Create the Atlas if needed and apply pending schema migrations."""
+    path = _atlas_path(atlas)
+    con = connect_atlas(path)
+    try:
+        before = schema_version(con)
+        applied = migrate(con)
+    finally:
+        con.close()
+    if applied:
+        stdout.print(f"{path}: schema {before} -> {applied[-1]} (applied {', '.join(map(str, applied))}).")
+    else:
+        stdout.print(f"{path}: already at schema {latest_version()}.")
+
+
+@app.command("query")
+@one_line_errors(AtlasError)
+def query_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .parquet or .geojson.")],
+    polygon: Annotated[str | None, typer.Option("--polygon", help="Area as WKT (lon lat).")] = None,
+    geojson: Annotated[Path | None, typer.Option("--geojson", help="Area as a GeoJSON file.")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    platform: Annotated[list[str] | None, typer.Option("--platform", help="Platform (repeatable).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name (default: the latest).")] = None,
+    class_: Annotated[list[str] | None, typer.Option("--class", help="Class name (repeatable; default all).")] = None,
+    presence: Annotated[bool, typer.Option("--presence", help="Score >= threshold as true/false.")] = False,
+    atlas: AtlasOption = None,
+) -> None:
+    """Frames in an area, date range and platforms, with their class scores (or presence)."""
+    area = None
+    if geojson is not None:
+        try:
+            area = json.loads(geojson.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise fail(f"{geojson} is not JSON ({exc.msg} at line {exc.lineno}); give a GeoJSON file.") from None
+    try:
+        query = FrameQuery(
+            polygon=polygon, geojson=area, date_from=_day(date_from, "--from"), date_to=_day(date_to, "--to"),
+            platforms=platform or [], model=model, classes=class_ or [], mode="presence" if presence else "score",
+        )
+    except ValidationError as exc:
+        raise fail(exc.errors()[0]["msg"]) from None
+    con = open_atlas(_atlas_path(atlas), read_only=True)
+    try:
+        table = run_query(con, query)
+    finally:
+        con.close()
+    write_table(table, out)
+    stdout.print(f"{table.num_rows} frame(s) written to {out}.")
+
+
+@app.command("export")
+@one_line_errors(AtlasError)
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the exports into.")],
+    atlas: AtlasOption = None,
+) -> None:
+    """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage and the Darwin Core archive."""
+    con = open_atlas(_atlas_path(atlas), read_only=True)
+    try:
+        with stderr.status("Exporting the Atlas..."):
+            started = datetime.now()
+            paths = export_all(con, out)
+    finally:
+        con.close()
+    for path in paths:
+        stdout.print(f"  {path}")
+    stdout.print(f"{len(paths)} file(s) written in {(datetime.now() - started).total_seconds():.1f} s.")
+
+
+@app.command("annotations")
+@one_line_errors(AtlasError)
+def annotations_cmd(
+    path: Annotated[Path, typer.Argument(help="Annotation CSV, or a folder of them.")],
+    atlas: AtlasOption = None,
+) -> None:
+    """Import annotation files (YYYYMMDD_HHMMSS__author__dataset[_labels].csv); all or nothing."""
+    con = open_atlas(_atlas_path(atlas))
+    try:
+        with stderr.status(f"Importing annotations from {path}..."):
+            report = import_annotations(con, path)
+    finally:
+        con.close()
+    stdout.print(
+        f"{len(report.files_imported)} file(s) imported ({report.annotations_added} annotation(s)), "
+        f"{len(report.files_skipped)} already present."
+    )
