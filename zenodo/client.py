@@ -164,12 +164,13 @@ class ZenodoClient:
             known = {d.id for d in await self._recent_drafts()}
 
         async def settled() -> Deposition | None:
-            if known is None:
-                return None
+            assert known is not None and metadata is not None
             fresh = [d for d in await self._recent_drafts() if d.id not in known and d.title == metadata.title]
             return await self.get_deposition(fresh[0].id) if len(fresh) == 1 else None
 
-        response, recovered = await self._act("POST", "deposit/depositions", settled, json=body)
+        response, recovered = await self._act(
+            "POST", "deposit/depositions", settled if metadata is not None else None, json=body
+        )
         return recovered or Deposition.model_validate(response.json())
 
     async def get_deposition(self, deposition_id: int) -> Deposition:
@@ -473,24 +474,30 @@ class ZenodoClient:
         self,
         method: str,
         path: str,
-        settled: Callable[[], Awaitable[T | None]],
+        settled: Callable[[], Awaitable[T | None]] | None,
         *,
         json: Any = None,
     ) -> tuple[Response, None] | tuple[None, T]:
-        """Send a non-idempotent action; after a 5xx/timeout ask `settled()` before resending."""
+        """Send a non-idempotent action; after a 5xx/timeout ask `settled()` before resending.
+
+        Without `settled` there is no way to tell, so the error is raised with that said.
+        """
         attempt = 0
         while True:
             attempt += 1
             try:
                 return await self._http.request(method, path, json=json, retry=Retry.UNSENT), None
             except ServerError as exc:
+                if settled is None:
+                    exc.args = (f"{exc} (it may or may not have been applied: check before sending it again)",)
+                    raise
                 if not is_retryable(exc) or attempt > self._http.backoff.max_retries:
                     raise
                 outcome = await settled()
                 if outcome is not None:
                     log.info("%s /%s: already done by the failed attempt, not resending", method, path)
                     return None, outcome
-                await self._http.wait_before_retry(method, f"/{path}", exc, attempt)
+                await self._http.wait_before_retry(method, path, exc, attempt)
 
     async def _gone(self, deposition_id: int) -> bool | None:
         try:

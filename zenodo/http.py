@@ -190,7 +190,7 @@ class Transport:
                 error = ServerError(self.scrub(f"{method} {path} failed: {_describe(exc)}"))
                 if attempt > limit or not (retry is Retry.ALWAYS or unsent):
                     raise error from None
-                await self._wait(method, path, error, attempt, limit, None, on_retry)
+                await self._wait(error, attempt, limit, None, on_retry)
                 continue
             log.debug("%s %s -> %d (attempt %d)", method, path, response.status, attempt)
             if response.status < 400:
@@ -202,7 +202,7 @@ class Transport:
             )
             if not retryable or attempt > limit:
                 raise error
-            await self._wait(method, path, error, attempt, limit, wait_hint, on_retry)
+            await self._wait(error, attempt, limit, wait_hint, on_retry)
 
     async def _send(
         self,
@@ -236,8 +236,6 @@ class Transport:
 
     async def _wait(
         self,
-        method: str,
-        path: str,
         error: ZenodoError,
         attempt: int,
         limit: int,
@@ -248,10 +246,7 @@ class Transport:
         if server_wait is not None:
             self.limiter.pause(server_wait)
             delay = max(delay, server_wait)
-        log.warning(
-            "%s %s: %s; retrying in %.2fs (attempt %d of %d)",
-            method, path, _short(error), delay, attempt + 1, limit + 1,
-        )
+        log.warning("%s; retrying in %.2fs (attempt %d of %d)", _short(error), delay, attempt + 1, limit + 1)
         if on_retry is not None:
             on_retry()
         await asyncio.sleep(delay)
@@ -259,7 +254,9 @@ class Transport:
     async def wait_before_retry(self, method: str, path: str, error: Exception, attempt: int) -> None:
         """The same backoff, for callers that run their own retry loop (actions, downloads)."""
         server_wait = error.retry_after if isinstance(error, RateLimitedError) else None
-        await self._wait(method, path, _as_zenodo(error), attempt, self.backoff.max_retries, server_wait, None)
+        if not isinstance(error, ZenodoError):
+            error = ServerError(self.scrub(f"{method} {path} failed: {_describe(error)}"))
+        await self._wait(error, attempt, self.backoff.max_retries, server_wait, None)
 
     @asynccontextmanager
     async def stream(
@@ -294,10 +291,6 @@ def _describe(exc: BaseException) -> str:
 def _short(error: Exception) -> str:
     text = str(error)
     return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _as_zenodo(error: Exception) -> ZenodoError:
-    return error if isinstance(error, ZenodoError) else ServerError(_describe(error))
 
 
 def is_retryable(error: Exception) -> bool:
