@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -36,3 +37,11 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
         return wrapper
 
     return decorate
+
+
+def run_flow(coro: Coroutine[Any, Any, R]) -> R:
+    """Run a flow (or any coroutine) to completion; its failure becomes the one-line error."""
+    try:
+        return asyncio.run(coro)
+    except Exception as exc:
+        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None

@@ -1,0 +1,124 @@
+"""The nightly Atlas refresh: harvest what was published on Zenodo since the last run and register it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_table_artifact
+from pydantic import BaseModel
+
+from atlas.ingest import deposit_ref_from_records
+from flows.publish_atlas import AtlasPublication, publish_atlas
+from tasks.connections import open_client
+from tasks.deposit import PROCESSED_LABEL, RAW_LABEL
+from tasks.etl import known_versions, read_watermark, record_harvest
+from tasks.register import register_in_atlas, remote_source
+from tasks.resolve import label_of, session_name_of
+from zenodo.client import ZenodoClient
+from zenodo.models import Record
+from zenodo_atlas.settings import Settings
+
+
+class Outcome(BaseModel):
+    session: str
+    status: str
+    detail: str = ""
+
+
+class AutoUpdateSummary(BaseModel):
+    watermark_before: datetime | None
+    watermark_after: datetime
+    outcomes: list[Outcome]
+    publication: AtlasPublication | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def _updated(record: Record) -> datetime:
+    stamp = record.updated or record.modified or record.created
+    return datetime.fromisoformat(stamp) if stamp else datetime.now(UTC)
+
+
+async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, Record]:
+    """The most recently updated record of each concept touched in the communities since `since`."""
+    latest: dict[str, Record] = {}
+    for community in communities:
+        async for record in client.community_records(community, since=since):
+            held = latest.get(record.conceptrecid)
+            if held is None or _updated(record) > _updated(held):
+                latest[record.conceptrecid] = record
+    return latest
+
+
+@flow(name="auto-update")
+async def auto_update(
+    communities: list[str] | None = None,
+    atlas_path: str | None = None,
+    publish: bool = True,
+    parallel_downloads: int = 3,
+) -> AutoUpdateSummary:
+    """Register new sessions and new versions of known sessions; publish the Atlas only if it changed.
+
+    The harvest watermark only moves past what succeeded: a session that failed is harvested again
+    on the next run, and a crashed run is simply run again.
+    """
+    settings = Settings()
+    logger = get_run_logger()
+    atlas = Path(atlas_path) if atlas_path else settings.atlas_path
+    started = datetime.now(UTC)
+    watermark = await read_watermark(atlas)
+    known = await known_versions(atlas)
+    outcomes: list[Outcome] = []
+    failed_at: list[datetime] = []
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    async with await open_client(settings, token_required=False) as client:
+        harvested = await _harvest(client, communities or settings.communities, watermark)
+        logger.info("Harvested %d concept(s) updated since %s", len(harvested), watermark or "the beginning")
+        slots = asyncio.Semaphore(parallel_downloads)
+        writer = asyncio.Lock()
+
+        async def refresh(concept: str, record: Record) -> None:
+            name = session_name_of(record)
+            if name is None:
+                outcomes.append(Outcome(session=f"record {record.id}", status="skipped", detail="not a session"))
+                return
+            try:
+                versions = await client.record_versions(record.id)
+                new = [
+                    v for v in versions
+                    if v.id not in known.get(concept, set()) and label_of(v) in (RAW_LABEL, PROCESSED_LABEL)
+                ]
+                if not new:
+                    outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
+                    return
+                async with slots:
+                    source = await remote_source(client, name, versions, settings.work_dir)
+                async with writer:
+                    report = await register_in_atlas(atlas, source, deposit_ref_from_records(versions))
+                status = "updated" if concept in known else "added"
+                outcomes.append(Outcome(
+                    session=name, status=status,
+                    detail=f"{len(new)} new version(s), {report.frames_added} frame(s), "
+                           f"{report.predictions_added} prediction(s)",
+                ))
+            except Exception as exc:
+                failed_at.append(_updated(record))
+                outcomes.append(Outcome(session=name, status="failed", detail=str(exc).splitlines()[0]))
+
+        await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
+    watermark_after = min([started, *failed_at])
+    await record_harvest(atlas, watermark_after, {o.status: sum(1 for x in outcomes if x.status == o.status)
+                                                 for o in outcomes})
+    summary = AutoUpdateSummary(watermark_before=watermark, watermark_after=watermark_after, outcomes=outcomes)
+    if publish and (summary.count("added") or summary.count("updated")):
+        summary.publication = await publish_atlas(str(atlas))
+    await acreate_table_artifact(
+        [o.model_dump() for o in outcomes] or [{"session": "-", "status": "nothing new", "detail": ""}],
+        key="auto-update-summary",
+        description=f"Sessions harvested since {watermark or 'the beginning'}",
+    )
+    return summary

@@ -1,0 +1,183 @@
+"""Download flows: bring a session back from Zenodo and rebuild its folder layout."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_table_artifact
+from pydantic import BaseModel
+
+from sessions.extract import locate_frame
+from tasks.connections import open_client
+from tasks.progress import TransferProgress
+from tasks.resolve import ResolvedSession, resolve_session
+from tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
+from tasks.unpack import unpack_archive
+from zenodo.client import ZenodoClient
+from zenodo.errors import AuthenticationError
+from zenodo.models import Record, RecordFile
+from zenodo_atlas.settings import Settings
+
+
+class DownloadSummary(BaseModel):
+    session: str
+    folder: str
+    versions: list[int]
+    files: list[str]
+    skipped_restricted: list[str] = []
+
+
+def _files_to_fetch(versions: list[Record]) -> dict[str, tuple[Record, RecordFile]]:
+    """One entry per file key; a later version's copy wins (processed versions carry raw files over)."""
+    chosen: dict[str, tuple[Record, RecordFile]] = {}
+    for record in versions:
+        for f in record.files:
+            chosen[f.key] = (record, f)
+    return chosen
+
+
+async def _fetch(
+    client: ZenodoClient,
+    resolved: ResolvedSession,
+    out: Path,
+    concurrency: int,
+    members: dict[str, set[str]] | None,
+) -> DownloadSummary:
+    logger = get_run_logger()
+    session_dir = out / resolved.session_name
+    zip_dir = session_dir / "ZIP"
+    zip_dir.mkdir(parents=True, exist_ok=True)
+    wanted = _files_to_fetch(resolved.versions)
+    if members is not None:
+        wanted = {k: v for k, v in wanted.items() if k in members}
+    total = sum(f.size for _, f in wanted.values())
+
+    async def one(record: Record, f: RecordFile) -> Path | None:
+        try:
+            return await download_file(client, content_url(record, f), f, zip_dir, progress, slots)
+        except AuthenticationError:
+            return None
+
+    async with (
+        transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), concurrency) as slots,
+        TransferProgress(f"download-{resolved.session_name.lower().replace('_', '-')}", total,
+                         f"Download of {resolved.session_name}") as progress,
+    ):
+        paths = await asyncio.gather(*[one(r, f) for r, f in wanted.values()])
+    skipped = [key for key, path in zip(wanted, paths, strict=True) if path is None]
+    if skipped:
+        logger.warning(
+            "%s: %d restricted file(s) skipped (%s): they need the owner's token in ZENODO_TOKEN",
+            resolved.session_name, len(skipped), ", ".join(skipped),
+        )
+    for path in filter(None, paths):
+        await unpack_archive(path, session_dir, members.get(path.name) if members else None)
+    shutil.rmtree(zip_dir)
+    return DownloadSummary(
+        session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
+        files=[k for k, p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
+    )
+
+
+@flow(name="download-session", flow_run_name="download {name}{doi}")
+async def download_session(
+    out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
+) -> DownloadSummary:
+    """Fetch a session by name or DOI (a version DOI is honoured exactly) and rebuild its folders.
+
+    Open records need no token; restricted files are skipped with a warning unless the owner's token is set.
+    """
+    if bool(name) == bool(doi):
+        raise ValueError("give exactly one of a session name or a DOI")
+    if not (raw or processed):
+        raise ValueError("nothing to download: ask for raw and/or processed data")
+    settings = Settings()
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.download_concurrency)
+    async with await open_client(settings, token_required=False) as client:
+        resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
+        if not resolved.versions:
+            kinds = " and ".join(k for k, on in (("raw", raw), ("processed", processed)) if on)
+            raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo")
+        summary = await _fetch(client, resolved, Path(out_dir), min(limit, settings.download_concurrency), None)
+    await acreate_table_artifact(
+        [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
+          "skipped": ", ".join(summary.skipped_restricted)}],
+        key=f"download-{summary.session.lower().replace('_', '-')}",
+    )
+    return summary
+
+
+def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
+    """Rows of `session_name` and/or `doi`; `urn:` and DOI URL prefixes are stripped."""
+    with open(csv_file, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    requests = []
+    for row in rows:
+        if row.get("doi"):
+            requests.append({"doi": row["doi"].strip().removeprefix("https://doi.org/")})
+        elif row.get("session_name"):
+            requests.append({"name": row["session_name"].strip().removeprefix("urn:")})
+    if not requests:
+        raise ValueError(f"{csv_file} has no `session_name` or `doi` values")
+    return requests
+
+
+class DownloadBatchFailedError(RuntimeError):
+    """Some downloads of a batch failed; the others completed."""
+
+
+@flow(name="download-sessions")
+async def download_sessions(
+    out_dir: str,
+    names: list[str] | None = None,
+    dois: list[str] | None = None,
+    csv_file: str | None = None,
+    raw: bool = True,
+    processed: bool = True,
+) -> list[DownloadSummary]:
+    """Download several sessions (names, DOIs or a CSV); one failure does not stop the others."""
+    requests = [{"name": n} for n in names or []] + [{"doi": d} for d in dois or []]
+    requests += requests_from_csv(csv_file) if csv_file else []
+    done: list[DownloadSummary] = []
+    failed: dict[str, str] = {}
+    for request in requests:
+        state = await download_session(out_dir, raw=raw, processed=processed, return_state=True, **request)
+        try:
+            done.append(await state.aresult())
+        except Exception as exc:
+            failed[next(iter(request.values()))] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if failed:
+        raise DownloadBatchFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
+    return done
+
+
+def frames_from_csv(csv_file: str) -> dict[str, dict[str, set[str]]]:
+    """version DOI -> archive -> members, for the frames a CSV of `version_doi,relative_file_path` lists."""
+    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    with open(csv_file, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row.get("version_doi") or not row.get("relative_file_path"):
+                raise ValueError(f"{csv_file} needs `version_doi` and `relative_file_path` columns on every row")
+            archive, member = locate_frame(row["relative_file_path"])
+            wanted[row["version_doi"].removeprefix("https://doi.org/")][archive].add(member)
+    return wanted
+
+
+@flow(name="download-frames")
+async def download_frames(csv_file: str, out_dir: str) -> list[str]:
+    """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths."""
+    wanted = frames_from_csv(csv_file)
+    settings = Settings()
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.download_concurrency)
+    extracted: list[str] = []
+    async with await open_client(settings, token_required=False) as client:
+        for version_doi, members in wanted.items():
+            resolved = await resolve_session(client, doi=version_doi)
+            summary = await _fetch(client, resolved, Path(out_dir), min(limit, settings.download_concurrency), members)
+            extracted += summary.files
+    return extracted

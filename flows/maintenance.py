@@ -1,0 +1,66 @@
+"""Maintenance flows: rewrite published metadata, discard empty leftover drafts."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from sessions.session import Session
+from tasks.archive import load_metadata_inputs
+from tasks.connections import open_client
+from tasks.deposit import PROCESSED_LABEL, RAW_LABEL, find_session, list_open_drafts
+from tasks.metadata import rewrite_metadata
+from zenodo_atlas.settings import Settings
+
+
+@flow(name="update-metadata", flow_run_name="update metadata of {session_path}")
+async def update_metadata(
+    session_path: str, metadata_template: str | None = None, last_only: bool = False
+) -> list[int]:
+    """Rebuild each published version's metadata from the template (edit -> PUT -> publish).
+
+    RAW_DATA versions get raw metadata, PROCESSED_DATA versions processed metadata; with `last_only`
+    only the newest version is touched.
+    """
+    from sessions.metadata import build_processed_metadata, build_raw_metadata
+
+    settings = Settings()
+    session = Session.open(session_path)
+    template, people = load_metadata_inputs(metadata_template)
+    async with await open_client(settings, token_required=True) as client:
+        state = await find_session(client, session.name.raw, with_drafts=True)
+        if state.draft is not None:
+            raise RuntimeError(
+                f"{session.name.raw} has an open draft ({state.draft.id}); finish or discard it before "
+                "rewriting published metadata"
+            )
+        if not state.published:
+            raise LookupError(f"{session.name.raw} has no published version to update")
+        targets = state.published[-1:] if last_only else state.published
+        updated: list[int] = []
+        for record in targets:
+            label = (record.version_label or "").replace(" ", "_")
+            builder = {RAW_LABEL: build_raw_metadata, PROCESSED_LABEL: build_processed_metadata}.get(label)
+            if builder is None:
+                get_run_logger().warning("record %s has version %r: left as it is", record.id, label)
+                continue
+            await rewrite_metadata(client, record.id, builder(session, template, people))
+            updated.append(record.id)
+    return updated
+
+
+@flow(name="clean-drafts")
+async def clean_drafts() -> list[int]:
+    """Discard the caller's drafts that hold no file (left by interrupted runs); report what went."""
+    settings = Settings()
+    logger = get_run_logger()
+    discarded: list[int] = []
+    async with await open_client(settings, token_required=True) as client:
+        for draft in await list_open_drafts(client):
+            if not await client.list_files(draft.id):
+                if draft.submitted:
+                    await client.discard(draft.id)
+                else:
+                    await client.delete_deposition(draft.id)
+                logger.info("Discarded empty draft %s (%s)", draft.id, draft.title or "untitled")
+                discarded.append(draft.id)
+    return discarded

@@ -1,0 +1,49 @@
+"""Publishing one version, shared by the session upload and the Atlas publication flows."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+
+from sessions.platforms import PlatformRules
+from tasks.archive import VersionPlan
+from tasks.deposit import SessionOnZenodo, delete_draft_files, open_draft, plan_draft_files
+from tasks.progress import TransferProgress
+from tasks.transfer import UPLOAD_LIMIT, ArchiveResult, transfer_slots, upload_archive, verify_draft
+from zenodo.client import ZenodoClient
+
+
+class PublishedVersion(BaseModel):
+    label: str
+    record_id: int
+    doi: str | None
+    url: str | None
+    archives: list[ArchiveResult]
+
+
+async def publish_version(
+    client: ZenodoClient, name: str, rules: PlatformRules | None, plan: VersionPlan, state: SessionOnZenodo,
+    *, concurrency: int, global_limit: int, allow_stacking: bool = False,
+) -> PublishedVersion:
+    """Open (or resume) the draft, prune it, stream the archives in parallel, verify md5s, publish."""
+    draft = await open_draft(client, state, plan.metadata, allow_stacking=allow_stacking)
+    decisions = plan_draft_files(
+        draft.files, {a.name: a.size for a in plan.archives}, rules, drop_all_carried=plan.drop_all_carried,
+    )
+    await delete_draft_files(client, draft, decisions.delete)
+    key = f"upload-{name.lower().replace('_', '-')}-{plan.label.lower().replace('_', '-').replace('.', '-')}"
+    async with (
+        transfer_slots(UPLOAD_LIMIT, min(concurrency, len(plan.archives)), global_limit) as slots,
+        TransferProgress(key, plan.total_bytes, f"{plan.label} of {name}") as progress,
+    ):
+        results = await asyncio.gather(*[
+            upload_archive(client, draft, a, decisions.keep_if_md5_matches.get(a.name), progress, slots)
+            for a in plan.archives
+        ])
+    await verify_draft(client, draft, {r.name: r.md5 for r in results})
+    published = await client.publish(draft.id)
+    return PublishedVersion(
+        label=plan.label, record_id=published.id, doi=published.doi,
+        url=published.links.get("record_html") or published.links.get("html"), archives=list(results),
+    )

@@ -1,0 +1,74 @@
+"""Publish the Atlas on Zenodo as a new version, only when its content changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_link_artifact
+from pydantic import BaseModel
+
+from flows.publication import publish_version
+from sessions.plan import plain_file
+from tasks.archive import VersionPlan
+from tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
+from tasks.connections import open_client
+from tasks.deposit import find_session
+from tasks.etl import count_sessions, record_publication
+from tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
+from zenodo_atlas.settings import Settings
+
+
+class AtlasPublication(BaseModel):
+    published: bool
+    reason: str
+    fingerprint: str
+    version: str | None = None
+    record_id: int | None = None
+    doi: str | None = None
+    concept_doi: str | None = None
+
+
+@flow(name="publish-atlas")
+async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> AtlasPublication:
+    """Upload the database, its exports and its fingerprint as the next Atlas version.
+
+    Nothing is published when the fingerprint equals the last published one (unless `force`).
+    """
+    settings = Settings()
+    logger = get_run_logger()
+    atlas = Path(atlas_path) if atlas_path else settings.atlas_path
+    if not atlas.is_file():
+        raise FileNotFoundError(f"no Atlas at {atlas}: register sessions first (zenodo-atlas atlas register ...)")
+    snapshot = await snapshot_atlas(atlas, settings.work_dir / "atlas-publication")
+    record_name = settings.atlas_urn.removeprefix("urn:")
+    global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.upload_concurrency)
+    async with await open_client(settings, token_required=True) as client:
+        state = await find_session(client, record_name, with_drafts=True)
+        unchanged = fingerprint_on_record(state.latest) == snapshot.fingerprint_md5
+        if unchanged and state.draft is None and not force:
+            logger.info("Atlas content unchanged since %s: nothing published", state.latest.version_label)
+            return AtlasPublication(
+                published=False, reason="content unchanged", fingerprint=snapshot.fingerprint,
+                version=state.latest.version_label, record_id=state.latest.id, doi=state.latest.doi,
+                concept_doi=state.latest.conceptdoi,
+            )
+        label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
+        plan = VersionPlan(
+            label=label,
+            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas)),
+            archives=[plain_file(path) for path in snapshot.files],
+            drop_all_carried=True,
+        )
+        version = await publish_version(
+            client, record_name, None, plan, state, concurrency=settings.upload_concurrency,
+            global_limit=global_limit,
+        )
+        final = await client.get_record(version.record_id)
+    await record_publication(atlas, version=label, fingerprint=snapshot.fingerprint)
+    if version.url:
+        await acreate_link_artifact(version.url, link_text=f"Atlas {label}: {version.doi}", key="atlas-record")
+    return AtlasPublication(
+        published=True, reason="content changed" if not unchanged else "forced", fingerprint=snapshot.fingerprint,
+        version=label, record_id=version.record_id, doi=version.doi, concept_doi=final.conceptdoi,
+    )

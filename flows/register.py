@@ -1,0 +1,73 @@
+"""Register sessions in the Atlas: from local folders or straight from their Zenodo records."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from prefect import flow
+from prefect.artifacts import acreate_table_artifact
+
+from atlas.ingest import RegistrationReport, deposit_ref_from_records
+from sessions.session import Session
+from tasks.connections import open_client
+from tasks.register import local_source, register_in_atlas, remote_source
+from tasks.resolve import resolve_session
+from zenodo.client import ZenodoClient
+from zenodo_atlas.settings import Settings
+
+
+class RegistrationFailedError(RuntimeError):
+    """Some sessions could not be registered; the others were (each in its own transaction)."""
+
+
+async def register_one(
+    client: ZenodoClient, item: str, atlas_path: Path, work_dir: Path, all_frames: bool
+) -> RegistrationReport:
+    """`item` is a local session folder, a session name, or a DOI of one of its records."""
+    if Path(item).is_dir():
+        session = Session.open(item)
+        records = await client.records_by_identifier(f"urn:{session.name.raw}", all_versions=True)
+        if not records:
+            raise LookupError(
+                f"{session.name.raw} is not published on Zenodo; upload it first "
+                f"(zenodo-atlas upload {item} --raw --processed fmgbi)"
+            )
+        source = await local_source(item)
+    else:
+        by_doi = "/" in item or item.isdigit()
+        resolved = await resolve_session(client, doi=item if by_doi else None, name=None if by_doi else item)
+        records = await client.record_versions(resolved.versions[-1].id) if by_doi else resolved.versions
+        work_dir.mkdir(parents=True, exist_ok=True)
+        source = await remote_source(client, resolved.session_name, records, work_dir)
+        try:
+            return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
+        finally:
+            shutil.rmtree(source.session_dir.parent, ignore_errors=True)
+    return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
+
+
+@flow(name="register-sessions")
+async def register_sessions(
+    sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
+) -> list[RegistrationReport]:
+    """Add or update sessions in the Atlas; a failing session leaves no row and does not stop the others."""
+    settings = Settings()
+    atlas = Path(atlas_path) if atlas_path else settings.atlas_path
+    reports: list[RegistrationReport] = []
+    failed: dict[str, str] = {}
+    async with await open_client(settings, token_required=False) as client:
+        for item in sessions:
+            try:
+                reports.append(await register_one(client, item, atlas, settings.work_dir, all_frames))
+            except Exception as exc:
+                failed[item] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    rows = [
+        {"session": r.session, "versions": r.versions_added, "frames": r.frames_added,
+         "predictions": r.predictions_added, "status": "registered"} for r in reports
+    ] + [{"session": k, "versions": 0, "frames": 0, "predictions": 0, "status": f"failed: {v}"}
+         for k, v in failed.items()]
+    await acreate_table_artifact(rows, key="atlas-registration", description=f"Registration into {atlas}")
+    if failed:
+        raise RegistrationFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
+    return reports

@@ -1,0 +1,156 @@
+"""Upload flows: one session to Zenodo (raw, processed, custom versions), or many, one subflow each."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
+from pydantic import BaseModel
+
+from flows.publication import PublishedVersion, publish_version
+from sessions.layout import expand_session_paths
+from sessions.plan import folders_from_letters
+from tasks.archive import plan_session
+from tasks.connections import open_client
+from tasks.deposit import find_session
+from tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
+from zenodo_atlas.settings import Settings
+
+GB = 1_000_000_000
+
+
+class UploadSummary(BaseModel):
+    session: str
+    concept_doi: str | None = None
+    dry_run: bool = False
+    versions: list[PublishedVersion] = []
+    planned: list[dict] = []
+
+
+async def _report(summary: UploadSummary) -> None:
+    rows = [
+        {"version": v.label, "archive": a.name, "size_mb": round(a.size / 1e6, 2), "md5": a.md5,
+         "seconds": round(a.seconds, 2), "mb_per_s": round(a.mb_per_s, 1), "sent": a.uploaded}
+        for v in summary.versions for a in v.archives
+    ]
+    slug = summary.session.lower().replace("_", "-")
+    await acreate_table_artifact(rows, key=f"archives-{slug}", description=f"Archives of {summary.session}")
+    for v in summary.versions:
+        if v.url:
+            await acreate_link_artifact(v.url, link_text=f"{v.label}: {v.doi}", key=f"record-{slug}")
+
+
+@flow(name="upload-session", flow_run_name="upload {session_path}")
+async def upload_session(
+    session_path: str,
+    raw: bool = False,
+    processed: str | None = None,
+    custom: str | None = None,
+    metadata_template: str | None = None,
+    dry_run: bool = False,
+    allow_second_processed: bool = False,
+    all_frames: bool = False,
+) -> UploadSummary:
+    """Publish one session: RAW_DATA (one version per 50 GB part), then PROCESSED_DATA, then custom.
+
+    `processed` and `custom` take the predecessor's folder letters (f,m,g,b,i,p,c,s). A re-run after
+    a crash resumes the open draft: archives whose md5 already matches are not sent again.
+    """
+    settings = Settings()
+    logger = get_run_logger()
+    if not (raw or processed or custom):
+        raise ValueError(
+            "nothing to upload: pass raw=True, processed letters (e.g. 'fmgbi') or custom letters"
+        )
+    session, plans = await plan_session(
+        session_path, raw=raw,
+        processed=folders_from_letters(processed, "processed") if processed else None,
+        custom=folders_from_letters(custom, "custom") if custom else None,
+        template_path=metadata_template, dcim_part_bytes=int(settings.dcim_part_gb * GB),
+        record_bytes=int(settings.record_quota_gb * GB), all_frames=all_frames,
+    )
+    summary = UploadSummary(session=session.name.raw, dry_run=dry_run)
+    if dry_run:
+        summary.planned = [
+            {"version": p.label, "archive": a.name, "size": a.size} for p in plans for a in p.archives
+        ]
+        logger.info("Dry run: %d version(s), %d archive(s) planned", len(plans), len(summary.planned))
+        return summary
+    global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.upload_concurrency)
+    async with await open_client(settings, token_required=True) as client:
+        for plan in plans:
+            state = await find_session(client, session.name.raw, with_drafts=True)
+            if plan.label == "RAW_DATA" and state.published and not state.draft:
+                raw_parts = sum(1 for label in state.labels() if label == "RAW_DATA")
+                if raw_parts >= sum(1 for p in plans if p.label == "RAW_DATA"):
+                    logger.info("%s already has its RAW_DATA version(s): skipped", session.name.raw)
+                    continue
+            version = await publish_version(
+                client, session.name.raw, session.rules, plan, state, concurrency=settings.upload_concurrency,
+                global_limit=global_limit,
+                allow_stacking=allow_second_processed,
+            )
+            summary.versions.append(version)
+            logger.info("Published %s of %s: %s", plan.label, session.name.raw, version.doi)
+        final = await find_session(client, session.name.raw, with_drafts=False)
+        summary.concept_doi = final.latest.conceptdoi if final.latest else None
+    await _report(summary)
+    return summary
+
+
+def sessions_from(paths: list[str], csv_file: str | None) -> list[str]:
+    """Expand folders of sessions and `root_folder,session_name` CSV rows into session paths."""
+    found = [str(p) for p in expand_session_paths(paths)]
+    if csv_file:
+        with open(csv_file, newline="") as handle:
+            found += [str(Path(row["root_folder"]) / row["session_name"]) for row in csv.DictReader(handle)]
+    if not found:
+        raise FileNotFoundError("no session given: pass session folders, folders of sessions or a CSV")
+    return found
+
+
+class BatchSummary(BaseModel):
+    succeeded: list[UploadSummary] = []
+    failed: dict[str, str] = {}
+
+
+class BatchFailedError(RuntimeError):
+    """Some sessions of a batch failed; the others were published."""
+
+
+@flow(name="upload-sessions")
+async def upload_sessions(
+    sessions: list[str],
+    csv_file: str | None = None,
+    raw: bool = False,
+    processed: str | None = None,
+    custom: str | None = None,
+    metadata_template: str | None = None,
+    dry_run: bool = False,
+    allow_second_processed: bool = False,
+) -> BatchSummary:
+    """Upload many sessions (paths, folders of sessions, or a CSV); one failure does not stop the rest."""
+    batch = BatchSummary()
+    for path in sessions_from(sessions, csv_file):
+        state = await upload_session(
+            path, raw=raw, processed=processed, custom=custom, metadata_template=metadata_template,
+            dry_run=dry_run, allow_second_processed=allow_second_processed, return_state=True,
+        )
+        if state.is_completed():
+            batch.succeeded.append(await state.aresult())
+        else:
+            try:
+                await state.aresult()
+            except Exception as exc:
+                batch.failed[Path(path).name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    rows = [{"session": s.session, "status": "published", "detail": s.concept_doi or ""} for s in batch.succeeded]
+    rows += [{"session": name, "status": "failed", "detail": why} for name, why in batch.failed.items()]
+    await acreate_table_artifact(rows, key="upload-batch", description="Sessions of this batch")
+    if batch.failed:
+        raise BatchFailedError(
+            f"{len(batch.failed)} of {len(batch.failed) + len(batch.succeeded)} sessions failed: "
+            + "; ".join(f"{name}: {why}" for name, why in batch.failed.items())
+        )
+    return batch

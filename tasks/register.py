@@ -1,0 +1,106 @@
+"""Tasks that feed the Atlas: gather a session's files and versions, then register it in one transaction.
+
+A local session is identified on Zenodo by re-planning its METADATA and IA archives: planned archives
+are byte-for-byte reproducible, so their md5 names the Zenodo version that holds them. A remote
+session needs only two small archives, METADATA.zip and PROCESSED_DATA_IA.zip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
+from atlas.connection import open_atlas
+from atlas.ingest import IA_ARCHIVE, METADATA_ARCHIVE, DepositRef, RegistrationReport, register_session
+from sessions.archive import archive_md5
+from sessions.plan import plan_processed
+from sessions.session import Session
+from tasks.progress import TransferProgress
+from tasks.transfer import content_url, download_file
+from tasks.unpack import unpack_archive
+from zenodo.client import ZenodoClient
+from zenodo.models import Record, RecordFile
+
+REGISTRATION_ARCHIVES = (METADATA_ARCHIVE, IA_ARCHIVE)
+
+
+class RegistrationSource(BaseModel):
+    """A folder holding METADATA/ and PROCESSED_DATA/IA/, and the md5 of the archives it came from."""
+
+    session_dir: Path
+    archive_md5s: dict[str, str]
+
+
+def _local_md5s(session_path: str) -> dict[str, str]:
+    session = Session.open(session_path)
+    archives = plan_processed(session, ["METADATA", "PROCESSED_DATA/IA"])
+    return {a.name: archive_md5(a) for a in archives if a.name in REGISTRATION_ARCHIVES}
+
+
+@task(name="local-registration-source", cache_policy=NO_CACHE)
+async def local_source(session_path: str) -> RegistrationSource:
+    md5s = await asyncio.to_thread(_local_md5s, session_path)
+    return RegistrationSource(session_dir=Path(session_path), archive_md5s=md5s)
+
+
+def _latest_holding(versions: list[Record], key: str) -> tuple[Record, RecordFile] | None:
+    for record in sorted(versions, key=lambda r: r.id, reverse=True):
+        f = record.file(key)
+        if f is not None:
+            return record, f
+    return None
+
+
+@task(name="remote-registration-source", cache_policy=NO_CACHE)
+async def remote_source(
+    client: ZenodoClient, session_name: str, versions: list[Record], work_dir: Path
+) -> RegistrationSource:
+    """Download only METADATA.zip and PROCESSED_DATA_IA.zip of the newest version holding each."""
+    session_dir = Path(tempfile.mkdtemp(prefix="register-", dir=work_dir)) / session_name
+    zips = session_dir / "ZIP"
+    zips.mkdir(parents=True)
+    md5s: dict[str, str] = {}
+    wanted = [(key, hit) for key in REGISTRATION_ARCHIVES if (hit := _latest_holding(versions, key))]
+    if not any(key == METADATA_ARCHIVE for key, _ in wanted):
+        raise LookupError(f"{session_name} has no {METADATA_ARCHIVE} on Zenodo: publish its processed data first")
+    slots = asyncio.Semaphore(2)
+    async with TransferProgress(f"register-{session_name.lower().replace('_', '-')}",
+                                sum(f.size for _, (_, f) in wanted), f"Archives of {session_name}") as progress:
+        for key, (record, f) in wanted:
+            path = await download_file(client, content_url(record, f), f, zips, progress, slots)
+            await unpack_archive(path, session_dir)
+            md5s[key] = f.md5
+    return RegistrationSource(session_dir=session_dir, archive_md5s=md5s)
+
+
+@task(name="register-in-atlas", task_run_name="register-{deposit.session_name}", cache_policy=NO_CACHE)
+async def register_in_atlas(
+    atlas_path: Path, source: RegistrationSource, deposit: DepositRef, all_frames: bool = False
+) -> RegistrationReport:
+    """One transaction per session; DuckDB work runs off the event loop."""
+
+    def work() -> RegistrationReport:
+        con = open_atlas(atlas_path)
+        try:
+            return register_session(
+                con, source.session_dir, deposit, archive_md5s=source.archive_md5s, all_frames=all_frames
+            )
+        finally:
+            con.close()
+
+    report = await asyncio.to_thread(work)
+    logger = get_run_logger()
+    logger.info(
+        "%s: %d version(s), %d frame(s), %d prediction(s) added",
+        report.session, report.versions_added, report.frames_added, report.predictions_added,
+    )
+    for warning in report.warnings:
+        logger.warning("%s: %s", report.session, warning)
+    if report.unknown_columns:
+        logger.warning("%s: score columns with no class: %s", report.session, ", ".join(report.unknown_columns))
+    return report
