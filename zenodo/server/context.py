@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -34,6 +35,12 @@ class ServerState:
     limiter: RateLimiter
     faults: FaultInjector = field(default_factory=FaultInjector)
     request_log: list[ServedRequest] = field(default_factory=list)
+    logged: threading.Condition = field(default_factory=threading.Condition)
+
+    def log(self, entry: ServedRequest) -> None:
+        with self.logged:
+            self.request_log.append(entry)
+            self.logged.notify_all()
 
 
 SERVER = web.AppKey("server", ServerState)

@@ -23,10 +23,10 @@ _TOKEN = re.compile(
         (?P<field>[A-Za-z_][\w.]*):(?:
             (?P<range>[\[{]\s*(?P<lo>\S+)\s+TO\s+(?P<hi>[^\]}\s]+)\s*[\]}]) |
             "(?P<fquoted>[^"]*)" |
-            (?P<fvalue>[^\s()]+)
+            (?P<fvalue>[^\s()"][^\s()]*)
         ) |
         "(?P<quoted>[^"]*)" |
-        (?P<word>[^\s()]+)
+        (?P<word>[^\s()"]+)
     )""",
     re.VERBOSE,
 )

@@ -175,3 +175,14 @@ class LocalZenodo:
     def count(self, method: str, kind: str) -> int:
         method = method.upper()
         return sum(1 for r in self._state.request_log if r.method == method and r.kind == kind)
+
+    def wait_for(self, method: str, kind: str, count: int = 1, timeout: float = 10.0) -> None:
+        """Block until `count` requests of this kind were answered (or cut); TimeoutError otherwise.
+
+        For tests whose client gives up before the server finishes (a dropped upload): they
+        cannot learn from the response when the server is done.
+        """
+        state = self._state
+        with state.logged:
+            if not state.logged.wait_for(lambda: self.count(method, kind) >= count, timeout):
+                raise TimeoutError(f"the server answered fewer than {count} {method} {kind} request(s)")

@@ -127,8 +127,6 @@ class Store:
         part = self._file.with_suffix(".json.part")
         with open(part, "w", encoding="utf-8") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(part, self._file)
 
     def new_tmp_path(self) -> Path:

@@ -88,3 +88,4 @@ async def new_version(http: aiohttp.ClientSession, srv: ZenodoTestServer, dep_id
     status, done = await action(http, srv, draft["id"], "publish")
     assert status == 202, done
     return done
+
