@@ -7,6 +7,7 @@ entrypoints of prefect.yaml work unchanged with `prefect deploy --all`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from uuid import UUID
@@ -15,12 +16,12 @@ from prefect.blocks.system import Secret
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, ScriptError
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runner.storage import LocalStorage
 from prefect.settings import PREFECT_API_URL
 from pydantic import BaseModel, SecretStr
 
-from deployments.errors import DeploymentSpecError, PrefectServerUnavailable
+from deployments.errors import PrefectServerUnavailable
 from deployments.spec import DeploymentSpec, default_project_dir
 
 DEFAULT_SECRET_BLOCK = "zenodo-token"
@@ -85,24 +86,20 @@ async def build_deployment(
     spec: DeploymentSpec, *, pool: str, project_dir: Path, env: Mapping[str, str]
 ) -> RunnerDeployment:
     """A RunnerDeployment loaded from the flow file, so the UI form comes from the flow's signature."""
-    spec.entrypoint_in(project_dir)
-    try:
-        return await RunnerDeployment.afrom_storage(
-            storage=LocalStorage(str(project_dir)),
-            entrypoint=spec.entrypoint,
-            name=spec.name,
-            description=spec.description,
-            tags=spec.tags,
-            parameters=spec.parameters,
-            schedules=spec.prefect_schedules(),
-            concurrency_limit=spec.prefect_concurrency(),
-            work_pool_name=pool,
-            work_queue_name=spec.work_pool.work_queue_name,
-            job_variables=_job_variables(spec, env),
-        )
-    except (ImportError, AttributeError, ScriptError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DeploymentSpecError(f"Cannot load {spec.entrypoint} for deployment {spec.name!r}: {reason}") from exc
+    await asyncio.to_thread(spec.load_flow, project_dir)
+    return await RunnerDeployment.afrom_storage(
+        storage=LocalStorage(str(project_dir)),
+        entrypoint=spec.entrypoint,
+        name=spec.name,
+        description=spec.description,
+        tags=spec.tags,
+        parameters=spec.parameters,
+        schedules=spec.prefect_schedules(),
+        concurrency_limit=spec.prefect_concurrency(),
+        work_pool_name=pool,
+        work_queue_name=spec.work_pool.work_queue_name,
+        job_variables=_job_variables(spec, env),
+    )
 
 
 async def register_deployments(

@@ -13,10 +13,8 @@ import asyncio
 from pathlib import Path
 
 from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import ScriptError
-from prefect.flows import aserve, load_flow_from_entrypoint
+from prefect.flows import aserve
 
-from deployments.errors import DeploymentSpecError
 from deployments.spec import DeploymentSpec, default_project_dir, load_specs
 
 
@@ -25,14 +23,8 @@ def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None = None
     project_dir = (project_dir or default_project_dir()).resolve()
     served: list[RunnerDeployment] = []
     for spec in specs:
-        entrypoint = spec.entrypoint_in(project_dir)
-        try:
-            flow = load_flow_from_entrypoint(entrypoint)
-        except (ImportError, AttributeError, ScriptError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DeploymentSpecError(f"Cannot load {spec.entrypoint} for deployment {spec.name!r}: {reason}") from exc
         served.append(
-            flow.to_deployment(
+            spec.load_flow(project_dir).to_deployment(
                 name=spec.name,
                 description=spec.description,
                 tags=spec.tags,

@@ -13,8 +13,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from prefect import Flow
 from prefect.client.schemas.objects import ConcurrencyLimitConfig
 from prefect.client.schemas.schedules import CronSchedule
+from prefect.exceptions import MissingFlowError, ScriptError
+from prefect.flows import load_flow_from_entrypoint
 from prefect.schedules import Cron, Schedule
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -127,6 +130,15 @@ class DeploymentSpec(BaseModel):
                 "run from the project root or pass --project-dir."
             )
         return f"{path}:{self.function_name}"
+
+    def load_flow(self, project_dir: Path) -> Flow:
+        """Import the flow for real: Prefect's default would hide an import error behind a placeholder."""
+        try:
+            return load_flow_from_entrypoint(self.entrypoint_in(project_dir), use_placeholder_flow=False)
+        except (ScriptError, MissingFlowError, ImportError) as exc:
+            cause = exc.user_exc if isinstance(exc, ScriptError) else exc
+            reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+            raise DeploymentSpecError(f"Cannot load {self.entrypoint} for deployment {self.name!r}: {reason}") from exc
 
 
 class DeploymentsFile(BaseModel):

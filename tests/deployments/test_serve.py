@@ -1,0 +1,45 @@
+"""The single-machine serve mode builds the same deployments as prefect.yaml, without a work pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
+from deployments.errors import DeploymentSpecError
+from deployments.serve import build_served
+from deployments.spec import DeploymentSpec, load_specs
+
+STANDIN_SPEC = Path(__file__).with_name("standin.yaml")
+
+
+def test_every_deployment_is_served_under_its_flow_name() -> None:
+    served = build_served(load_specs())
+    assert sorted(f"{d.flow_name}/{d.name}" for d in served) == [
+        "auto-update/nightly",
+        "download-sessions/download",
+        "import-annotations/annotations",
+        "publish-atlas/publish",
+        "register-sessions/register",
+        "upload-sessions/upload",
+    ]
+    assert all(d.work_pool_name is None for d in served)
+
+
+def test_served_nightly_keeps_schedule_limit_and_defaults() -> None:
+    [nightly] = [d for d in build_served(load_specs(STANDIN_SPEC)) if d.name == "nightly"]
+    [schedule] = nightly.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 2 * * *", "UTC")
+    assert nightly.concurrency_limit == 1
+    assert nightly.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
+    assert nightly.parameters == {"publish": True}
+    assert set(nightly._parameter_openapi_schema.properties) == {"communities", "atlas_path", "publish"}
+
+
+def test_serving_stops_at_a_flow_that_cannot_load(tmp_path: Path) -> None:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "empty.py").write_text("VALUE = 1\n")
+    spec = DeploymentSpec(name="broken", entrypoint="flows/empty.py:missing")
+    with pytest.raises(DeploymentSpecError, match=r"Cannot load flows/empty.py:missing for deployment 'broken'"):
+        build_served([spec], project_dir=tmp_path)
