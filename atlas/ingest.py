@@ -203,7 +203,7 @@ def _write_footprint(con: duckdb.DuckDBPyConnection, concept_recid: str, src: st
                 ST_MakeLine(list(ST_Point(longitude, latitude) ORDER BY datetime_utc NULLS LAST, ordinal)), ?
             ) AS track
             FROM {src} WHERE valid_gps HAVING count(*) >= 2
-        ) WHERE ST_NPoints(track) >= 2
+        ) WHERE ST_NPoints(track) >= 2 AND ST_Length(track) > 0
         """,
         [concept_recid, TRACK_TOLERANCE_DEG],
     )
