@@ -127,14 +127,13 @@ class Transport:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            raise ZenodoError(
-                "The ZenodoClient is not open: use it as `async with ZenodoClient(...) as client:`."
-            )
+            raise _not_open()
         return self._session
 
     @property
     def limiter(self) -> HostLimiter:
-        assert self._limiter is not None
+        if self._limiter is None:
+            raise _not_open()
         return self._limiter
 
     def url(self, path_or_url: str) -> str:
@@ -273,6 +272,10 @@ class Transport:
                 wait_hint = retry_after(resp.headers) if resp.status == 429 else None
                 raise self._error(method, path, Response(resp.status, resp.headers, content), wait_hint)
             yield resp
+
+
+def _not_open() -> ZenodoError:
+    return ZenodoError("The ZenodoClient is not open: use it as `async with ZenodoClient(...) as client:`.")
 
 
 def _origin(url: str) -> tuple[str, str]:
