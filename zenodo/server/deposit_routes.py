@@ -31,7 +31,7 @@ async def list_depositions(request: web.Request) -> web.Response:
         records = [r for r in records if r.draft is not None]
     elif status == "published":
         records = [r for r in records if r.published is not None]
-    entries = [deposit_entry(r, store) for r in records]
+    entries = [deposit_entry(r) for r in records]
     if not search.truthy(query.get("all_versions")):
         entries = search.latest_only(entries)
     page, size = search.page_params(query)

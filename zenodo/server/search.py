@@ -152,7 +152,11 @@ def truthy(value: str | None) -> bool:
 
 
 def latest_only(entries: list[Entry]) -> list[Entry]:
-    return [e for e in entries if e.is_latest]
+    """One entry per concept: the newest (highest id) among those given."""
+    newest: dict[int, int] = {}
+    for e in entries:
+        newest[e.record.conceptrecid] = max(newest.get(e.record.conceptrecid, 0), e.record.id)
+    return [e for e in entries if newest[e.record.conceptrecid] == e.record.id]
 
 
 def _strings(value: object) -> list[str]:

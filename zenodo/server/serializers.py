@@ -67,19 +67,18 @@ def deposition(record: StoredRecord, store: Store, ctx: Context, *, in_list: boo
         "newversion": f"{dep}/actions/newversion",
     }
     if published:
-        conceptdoi = ctx.doi(record.conceptrecid)
         links |= {
             "doi": f"https://doi.org/{doi}",
-            "parent_doi": f"{ctx.base}/doi/{conceptdoi}",
-            "conceptbadge": _badge(ctx, conceptdoi),
             "record": f"{ctx.api}/records/{rid}",
             "record_html": f"{ctx.base}/record/{rid}",
             "latest": f"{ctx.api}/records/{rid}/versions/latest",
             "latest_html": f"{ctx.base}/record/{rid}/versions/latest",
         }
     if state == "done":
+        conceptdoi = ctx.doi(record.conceptrecid)
         links |= {"self": f"{ctx.api}/records/{rid}", "files": f"{ctx.api}/records/{rid}/files",
-                  "html": f"{ctx.base}/records/{rid}"}
+                  "html": f"{ctx.base}/records/{rid}", "parent_doi": f"{ctx.base}/doi/{conceptdoi}",
+                  "conceptbadge": _badge(ctx, conceptdoi)}
     if in_list:
         del links["bucket"]
     body: dict = {
@@ -188,14 +187,12 @@ def entry_for(record: StoredRecord, store: Store, ctx: Context) -> Entry:
     )
 
 
-def deposit_entry(record: StoredRecord, store: Store) -> Entry:
-    """A deposition for the user's own search: drafts included, latest = newest id in the concept."""
-    newest = max(r.id for r in store.records() if r.conceptrecid == record.conceptrecid)
+def deposit_entry(record: StoredRecord) -> Entry:
+    """A deposition for the user's own search (drafts included)."""
     return Entry(
         record=record, metadata=record.current_metadata,
         created=record.published.created if record.published else record.created,
-        updated=record.modified, version_index=0, is_latest=record.id == newest,
-        doi=None, conceptdoi=None,
+        updated=record.modified, version_index=0, is_latest=True, doi=None, conceptdoi=None,
     )
 
 
