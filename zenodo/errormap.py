@@ -106,4 +106,4 @@ def error_for(
 def _auth_hint(status: int) -> str:
     if status == 401:
         return " (no token or an invalid token: check ZENODO_TOKEN)"
-    return " (the token lacks a scope or the record belongs to someone else)"
+    return " (if unexpected: check the token's scopes and that the record is yours)"

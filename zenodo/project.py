@@ -190,8 +190,9 @@ class ZenodoProject:
             self._deposition_id = None
 
     async def _bucket(self) -> str:
-        bucket = (await self.current()).bucket_url
-        if not bucket:
+        current = await self.current()
+        bucket = current.bucket_url
+        if current.state == "done" or not bucket:
             raise InvalidInputError(
                 f"Project {self.deposition_id} has no upload bucket (it is published): call update(...) "
                 "to upload into a new version."
