@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 
 from aiohttp import web
 
 VALIDATION_MESSAGE = "A validation error occurred."
+_NGINX_PHRASES = {503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
 
 
 class ApiError(Exception):
@@ -37,13 +37,10 @@ def json_error(status: int, message: str, errors: list[dict] | None = None) -> w
 
 def html_error(status: int) -> web.Response:
     """The page nginx sends when the application behind it fails or times out."""
-    title = f"{status} {HTTPStatus(status).phrase}"
+    title = f"{status} {_NGINX_PHRASES.get(status) or HTTPStatus(status).phrase}"
     page = (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     )
     return web.Response(status=status, text=page, content_type="text/html")
 
-
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
