@@ -2,8 +2,9 @@
 
 A file is `YYYYMMDD_HHMMSS__author__dataset[_labels].csv` with `FileName` and one column per label
 holding 1 (present), 0 (absent) or -1 (unsure); empty cells are not stored. Frames are matched by
-session (the registered session name a file name starts with) and file name, taking the session's
-latest version holding that frame.
+session and file name: Atlas file names start with the session name; a camera's bare name (e.g.
+DJI_0001.JPG) is accepted when exactly one session has it. The session's latest version holding the
+frame is used.
 
 One transaction per call: every file of a folder is checked first, and any unknown label, unknown
 frame or bad value aborts the whole call with every problem listed, so nothing is half-imported.
@@ -98,17 +99,24 @@ def _parse(path: Path, labels: dict[str, int], problems: list[str]) -> _Parsed |
 
 
 def _match_frames(con: duckdb.DuckDBPyConnection, parsed: _Parsed, problems: list[str]) -> pd.DataFrame:
+    """Frame ids for the file's names: a name is either the Atlas file name (session name first) or the
+    camera's bare name, which must then belong to exactly one registered session."""
     names = pd.DataFrame({"file_name": parsed.values["file_name"].drop_duplicates()})
     con.register("_annotation_names", names)
     try:
         matched = con.execute(
             """
-            SELECT n.file_name, arg_max(f.id, f.record_id) AS frame_id
-            FROM _annotation_names AS n
-            JOIN deposit AS d ON starts_with(n.file_name, d.session_name)
-            JOIN version AS v ON v.concept_recid = d.concept_recid
-            JOIN frame AS f ON f.record_id = v.record_id AND f.file_name = n.file_name
-            GROUP BY n.file_name
+            WITH candidates AS (
+                SELECT n.file_name, n.file_name AS atlas_name FROM _annotation_names AS n
+                UNION
+                SELECT n.file_name, d.session_name || '_' || n.file_name FROM _annotation_names AS n, deposit AS d
+            )
+            SELECT c.file_name, arg_max(f.id, f.record_id) AS frame_id, count(DISTINCT v.concept_recid) AS sessions
+            FROM candidates AS c
+            JOIN frame AS f ON f.file_name = c.atlas_name
+            JOIN version AS v ON v.record_id = f.record_id
+            JOIN deposit AS d ON d.concept_recid = v.concept_recid AND starts_with(f.file_name, d.session_name)
+            GROUP BY c.file_name
             """
         ).df()
     finally:
@@ -119,7 +127,13 @@ def _match_frames(con: duckdb.DuckDBPyConnection, parsed: _Parsed, problems: lis
             f"{parsed.path.name}: {len(missing)} frame(s) not in the Atlas, e.g. {', '.join(missing[:_MAX_LISTED])}"
             " (register their sessions first)"
         )
-    return parsed.values.merge(matched, on="file_name")
+    ambiguous = sorted(matched.loc[matched["sessions"] > 1, "file_name"])
+    if ambiguous:
+        problems.append(
+            f"{parsed.path.name}: {len(ambiguous)} file name(s) exist in several sessions, e.g. "
+            f"{', '.join(ambiguous[:_MAX_LISTED])} (write them with the session name first)"
+        )
+    return parsed.values.merge(matched[["file_name", "frame_id"]], on="file_name")
 
 
 def import_annotations(con: duckdb.DuckDBPyConnection, path: Path) -> AnnotationReport:

@@ -112,7 +112,7 @@ def write_geoparquet(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> Pa
 
 
 def _arrow_layer(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    return con.execute(f"SELECT * REPLACE (ST_AsWKB(geom) AS geom) FROM ({sql})").fetch_arrow_table()
+    return con.execute(f"SELECT * REPLACE (ST_AsWKB(geom) AS geom) FROM ({sql})").to_arrow_table()
 
 
 def write_geopackage(con: duckdb.DuckDBPyConnection, path: Path) -> Path:

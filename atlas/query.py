@@ -141,7 +141,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> pa.Table:
         LEFT JOIN version AS pv ON pv.record_id = pr.prediction_record
         ORDER BY sel.id
     """
-    return con.execute(sql, params).fetch_arrow_table()
+    return con.execute(sql, params).to_arrow_table()
 
 
 def _geojson_value(value: Any) -> Any:

@@ -1,0 +1,148 @@
+import csv
+import io
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import duckdb
+import geopandas as gpd
+import pandas as pd
+import pyarrow.parquet as pq
+import pyogrio
+import pytest
+from dwca.read import DwCAReader
+
+from atlas.connection import open_atlas
+from atlas.exports import DWCA, GEOPACKAGE, export_all
+from tests.fixtures.atlas import ANNOTATION_LABELS, PopulatedAtlas
+
+
+@pytest.fixture(scope="module")
+def exported(populated_atlas: PopulatedAtlas, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    con = open_atlas(populated_atlas.path, read_only=True)
+    try:
+        paths = export_all(con, tmp_path_factory.mktemp("exports"))
+    finally:
+        con.close()
+    return {p.name: p for p in paths}
+
+
+def test_predecessor_tables_as_csv_and_parquet(
+    exported: dict[str, Path], populated_con: duckdb.DuckDBPyConnection
+) -> None:
+    stems = ("session_doi", "metadata_images", "metadata_multilabel_predictions", "metadata_multilabel_annotation")
+    for stem in stems:
+        from_csv = pd.read_csv(exported[f"{stem}.csv"])
+        from_parquet = pq.read_table(exported[f"{stem}.parquet"]).to_pandas()
+        assert list(from_csv.columns) == list(from_parquet.columns) and len(from_csv) == len(from_parquet) > 0
+    sessions = pd.read_csv(exported["session_doi.csv"])
+    assert sessions["session_doi"].tolist() == ["https://doi.org/10.5281/zenodo.1000", "https://doi.org/10.5281/zenodo.2000"]
+    images = pd.read_csv(exported["metadata_images.csv"])
+    assert len(images) == populated_con.execute("SELECT count(*) FROM frame").fetchone()[0]
+    assert images["frames_doi"].str.startswith("https://doi.org/10.5281/zenodo.").all()
+    assert pq.read_schema(exported["metadata_images.parquet"]).field("GPSFix").type == "uint8"
+
+
+def test_thresholded_predictions(exported: dict[str, Path], populated_con: duckdb.DuckDBPyConnection) -> None:
+    table = pq.read_table(exported["metadata_multilabel_predictions.parquet"]).to_pandas()
+    assert str(table["Sand"].dtype) == "bool" and len(table.columns) == 10 + 31
+    threshold = populated_con.execute("SELECT threshold FROM multilabel_class WHERE name = 'Sand'").fetchone()[0]
+    name = table["FileName"].iloc[0]
+    score = populated_con.execute(
+        "SELECT p.score FROM multilabel_prediction p JOIN frame f ON f.id = p.frame_id "
+        "JOIN multilabel_class c ON c.id = p.class_id WHERE c.name = 'Sand' AND f.file_name = ?", [name]
+    ).fetchone()[0]
+    assert bool(table["Sand"].iloc[0]) == (score >= threshold)
+
+
+def test_annotation_table_has_one_int8_column_per_label(
+    exported: dict[str, Path], populated_atlas: PopulatedAtlas
+) -> None:
+    table = pq.read_table(exported["metadata_multilabel_annotation.parquet"])
+    assert table.schema.field("Fish").type == "int8"
+    frame = table.to_pandas()
+    source = pd.concat(pd.read_csv(p) for p in populated_atlas.annotations)
+    assert len(frame) == source["FileName"].nunique()
+    assert (frame["Turf"] == -1).all()  # never annotated
+    row = frame[frame["FileName"].str.endswith(source["FileName"].iloc[0])].iloc[0]
+    assert row["Acropora_Branching"] == source["Acropora_Branching"].iloc[0]
+    assert row["frame_doi"].startswith("https://doi.org/")
+    assert row["Sea_urchin"] == source["Sea_urchins"].iloc[0]  # old name mapped on import
+
+
+def test_geoparquet_carries_geo_metadata(exported: dict[str, Path]) -> None:
+    for name, kind in (("frames.geoparquet", "Point"), ("deposits.geoparquet", "Polygon"),
+                       ("linestrings.geoparquet", "LineString")):
+        geo = json.loads(pq.read_schema(exported[name]).metadata[b"geo"])
+        column = geo["columns"][geo["primary_column"]]
+        assert column["encoding"] == "WKB" and column["geometry_types"] == [kind]
+        assert column["crs"]["id"] == {"authority": "EPSG", "code": 4326}
+        frame = gpd.read_parquet(exported[name])
+        assert frame.crs.to_epsg() == 4326 and len(frame) > 0
+
+
+def test_geopackage_opens_with_crs_and_qgis_styles(exported: dict[str, Path]) -> None:
+    path = exported[GEOPACKAGE]
+    layers = dict(pyogrio.list_layers(path))
+    assert layers == {"deposits": "Polygon", "linestrings": "LineString", "frames": "Point", "layer_styles": None}
+    for layer in ("deposits", "linestrings", "frames"):
+        frame = gpd.read_file(path, layer=layer)
+        assert frame.crs.to_epsg() == 4326 and len(frame) > 0
+    deposits = gpd.read_file(path, layer="deposits")
+    assert sorted(deposits["platform"]) == ["ASV", "UAV"]
+    with sqlite3.connect(path) as gpkg:
+        styles = gpkg.execute(
+            "SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles ORDER BY 1"
+        ).fetchall()
+        geometry_columns = dict(gpkg.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())
+    assert [s[0] for s in styles] == ["deposits", "frames", "linestrings"]
+    for table, column, default, qml in styles:
+        assert geometry_columns[table] == column and default == 1 and "<renderer-v2" in qml
+
+
+def test_darwin_core_archive_reads_and_matches_its_meta(
+    exported: dict[str, Path], populated_con: duckdb.DuckDBPyConnection
+) -> None:
+    with DwCAReader(str(exported[DWCA])) as archive:
+        assert archive.descriptor.core.type == "http://rs.tdwg.org/dwc/terms/Event"
+        with zipfile.ZipFile(exported[DWCA]) as raw:
+            for descriptor in (archive.descriptor.core, *archive.descriptor.extensions):
+                header = next(csv.reader(io.StringIO(raw.read(descriptor.file_location).decode())))
+                for field in descriptor.fields:
+                    assert header[field["index"]] == field["term"].rsplit("/", 1)[-1]
+        events = {row.id: row for row in archive}
+        occurrences = [ext for row in archive for ext in row.extensions]
+    sessions = [e for e in events.values() if not e.data["http://rs.tdwg.org/dwc/terms/parentEventID"]]
+    assert len(sessions) == 2 and all(e.data["http://rs.tdwg.org/dwc/terms/footprintWKT"].startswith("POLYGON")
+                                      for e in sessions)
+    frames = [e for e in events.values() if e.data["http://rs.tdwg.org/dwc/terms/parentEventID"]]
+    assert all(e.data["http://rs.tdwg.org/dwc/terms/parentEventID"] in events for e in frames)
+    assert {e.data["http://rs.tdwg.org/dwc/terms/countryCode"] for e in events.values()} == {"RE", "MU"}
+    gbif_labels = {r[0] for r in populated_con.execute(
+        "SELECT name FROM multilabel_label WHERE id_gbif IS NOT NULL").fetchall()}
+    expected = populated_con.execute(
+        "SELECT count(*) FROM annotation a JOIN multilabel_label l ON l.id = a.label_id "
+        "WHERE a.value IN (0, 1) AND l.id_gbif IS NOT NULL"
+    ).fetchone()[0]
+    assert len(occurrences) == expected > 0
+    assert {o.data["http://rs.tdwg.org/dwc/terms/vernacularName"] for o in occurrences} <= gbif_labels
+    assert {o.data["http://rs.tdwg.org/dwc/terms/occurrenceStatus"] for o in occurrences} == {"present", "absent"}
+    annotated_with_taxon = set(ANNOTATION_LABELS) & gbif_labels
+    assert {o.data["http://rs.tdwg.org/dwc/terms/vernacularName"] for o in occurrences} == annotated_with_taxon - {
+        "Sea_urchins"
+    } | ({"Sea_urchin"} if "Sea_urchin" in gbif_labels else set())
+
+
+def test_unchanged_content_gives_identical_files(
+    exported: dict[str, Path], populated_atlas: PopulatedAtlas, tmp_path: Path
+) -> None:
+    con = open_atlas(populated_atlas.path, read_only=True)
+    try:
+        again = {p.name: p for p in export_all(con, tmp_path)}
+    finally:
+        con.close()
+    assert again.keys() == exported.keys()
+    for name, path in exported.items():
+        if name != GEOPACKAGE:
+            assert again[name].read_bytes() == path.read_bytes(), name
