@@ -17,7 +17,7 @@ from sessions.errors import SessionError
 from sessions.frames import parse_exif_datetime, parse_float, relative_path_column
 from sessions.ia import jacques_csv_name, multilabel_csv_name
 from sessions.naming import parse_session_name
-from sessions.plan import resolve_in_session
+from sessions.plan import archive_name, resolve_in_session
 from sessions.session import Session
 
 Operation = Literal["raw", "processed", "register"]
@@ -235,20 +235,23 @@ def check_session(path: Path | str) -> LayoutReport:
     report.present_files = [rel for rel in key_files if rel in present] + root_files
     rel_metadata, rel_predictions, rel_jacques, rel_scores = key_files
 
-    has_frames = report.present_folders and any(
-        f in report.present_folders for f in ("PROCESSED_DATA/FRAMES", "DCIM")
-    )
+    has_frames = any(f in report.present_folders for f in ("PROCESSED_DATA/FRAMES", "DCIM"))
     useful_source = rel_predictions in present or rel_jacques in present
+    # Only what blocks an operation counts as missing; gaps it can live with are warnings.
     report.missing_for = {
-        "raw": [f for f in session.rules.raw_archives if f not in report.present_folders],
-        "processed": [rel_metadata] * (rel_metadata not in present)
-        + ([f"{rel_predictions} (or the usefulness CSV)"] if not useful_source else [])
-        + (["frames (PROCESSED_DATA/FRAMES or DCIM)"] if not has_frames else []),
+        "raw": [] if "DCIM" in report.present_folders else ["DCIM"],
+        "processed": [rel_metadata] * (rel_metadata not in present),
         "register": [rel for rel in (rel_metadata, rel_jacques, rel_scores) if rel not in present],
     }
-    if not any(f in report.present_folders for f in session.rules.raw_archives):
-        out.add("warning", str(root), "none of the raw folders (" + ", ".join(session.rules.raw_archives)
-                + ") has files: there is no raw data to publish")
+    absent_raw = [f for f in session.rules.raw_archives if f != "DCIM" and f not in report.present_folders]
+    if absent_raw:
+        out.add("warning", str(root), f"no {', '.join(absent_raw)}: the raw data will go without "
+                f"{', '.join(archive_name(f) for f in absent_raw)}")
+    if not useful_source:
+        out.add("warning", rel_predictions, "absent, as is the usefulness CSV: a frames archive needs "
+                "one of them to select useful frames (or ask for all frames)")
+    if not has_frames:
+        out.add("warning", str(root), "no frames (PROCESSED_DATA/FRAMES or DCIM): no frames archive possible")
 
     known = _check_metadata_csv(session, out) if rel_metadata in present else set()
     if rel_predictions in present:

@@ -200,29 +200,35 @@ def test_missing_for_each_operation(sample_session: Path):
     shutil.rmtree(sample_session / "SENSORS")
     shutil.rmtree(sample_session / "PROCESSED_DATA" / "IA")
     report = check_session(sample_session)
-    assert report.missing_for["raw"] == ["SENSORS"]
-    assert report.missing_for["register"] == [
-        f"PROCESSED_DATA/IA/{jacques_csv_name(name)}",
-        f"PROCESSED_DATA/IA/{multilabel_csv_name(name, scores=True)}",
-    ]
-    assert report.missing_for["processed"] == []
+    assert report.missing_for == {
+        "raw": [],
+        "processed": [],
+        "register": [
+            f"PROCESSED_DATA/IA/{jacques_csv_name(name)}",
+            f"PROCESSED_DATA/IA/{multilabel_csv_name(name, scores=True)}",
+        ],
+    }
+    assert f"{sample_session}: no SENSORS: the raw data will go without SENSORS.zip" in _messages(
+        report, "warning")
     (sample_session / META).unlink()
     (sample_session / "METADATA" / "predictions_gps.csv").unlink()
     report = check_session(sample_session)
-    assert report.missing_for["processed"] == [
-        META, "METADATA/predictions_gps.csv (or the usefulness CSV)",
-    ]
+    assert report.missing_for["processed"] == [META]
     assert report.missing_for["register"][0] == META
-    assert report.ok and not report.ready_for("register") and report.ready_for("raw") is False
+    assert any("absent, as is the usefulness CSV" in m for m in _messages(report, "warning"))
+    assert report.ok and report.ready_for("raw")
+    assert not report.ready_for("processed") and not report.ready_for("register")
 
 
-def test_a_session_without_raw_folders_gets_a_warning(tmp_path: Path):
+def test_a_session_without_dcim_cannot_publish_raw(tmp_path: Path):
     session = tmp_path / "20231021_REU-ST-LEU_ASV-1_01"
     (session / "METADATA").mkdir(parents=True)
     report = check_session(session)
     assert report.ok
-    assert report.missing_for["raw"] == ["GPS", "DCIM", "SENSORS"]
-    assert any("no raw data to publish" in m for m in _messages(report, "warning"))
+    assert report.missing_for["raw"] == ["DCIM"]
+    warnings = _messages(report, "warning")
+    assert f"{session}: no GPS, SENSORS: the raw data will go without GPS.zip, SENSORS.zip" in warnings
+    assert f"{session}: no frames (PROCESSED_DATA/FRAMES or DCIM): no frames archive possible" in warnings
 
 
 def test_bad_names_and_missing_folders_are_errors_not_exceptions(tmp_path: Path):
