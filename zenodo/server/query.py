@@ -3,6 +3,7 @@
 Supported: bare words, "quoted phrases", field:value, field:"quoted", field:[a TO b] / {a TO b}
 ranges (`*` open), AND, OR, NOT / -term, parentheses, `*` wildcards. Juxtaposed clauses are OR'd
 (so `a:"x" b:"x"` finds records that carry x in either place) and ranked by how many matched.
+A colon inside a field name is escaped, as in Elasticsearch: `metadata.custom.dwc\\:basisOfRecord:x`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ TEXT_FIELDS = frozenset({"title", "description", "keywords", "creators.name", "n
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<lpar>\() | (?P<rpar>\)) |
-        (?P<field>[A-Za-z_][\w.]*):(?:
+        (?P<field>[A-Za-z_](?:[\w.]|\\:)*):(?:
             (?P<range>[\[{]\s*(?P<lo>\S+)\s+TO\s+(?P<hi>[^\]}\s]+)\s*[\]}]) |
             "(?P<fquoted>[^"]*)" |
             (?P<fvalue>[^\s()"][^\s()]*)
@@ -132,11 +133,12 @@ def _tokenise(query: str, known_fields: frozenset[str]) -> list[tuple[str, objec
 
 
 def _is_field(name: str, known_fields: frozenset[str]) -> bool:
-    return name.lstrip("+-") in known_fields or name.lstrip("+-").startswith("metadata.")
+    name = name.lstrip("+-").replace("\\:", ":")
+    return name in known_fields or name.startswith("metadata.")
 
 
 def _field_node(match: re.Match, groups: dict) -> Node:
-    field = groups["field"].lstrip("+-")
+    field = groups["field"].lstrip("+-").replace("\\:", ":")
     if groups["range"]:
         text = groups["range"]
         return Range(field, groups["lo"], groups["hi"], text.startswith("["), text.endswith("]"))
