@@ -1,0 +1,63 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from tests.fixtures.atlas import PopulatedAtlas
+from zenodo_atlas.cli import app
+
+runner = CliRunner()
+
+
+def test_migrate_creates_and_reports(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "atlas.duckdb"
+    result = runner.invoke(app, ["atlas", "migrate", "--atlas", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "schema 0 -> 3" in result.output and path.is_file()
+    again = runner.invoke(app, ["atlas", "migrate", "--atlas", str(path)])
+    assert again.exit_code == 0 and "already at schema 3" in again.output
+
+
+def test_query_with_filters_writes_the_output(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
+    area = tmp_path / "area.geojson"
+    area.write_text(json.dumps({"type": "Polygon", "coordinates": [[[55, -22], [56, -22], [56, -21], [55, -21],
+                                                                     [55, -22]]]}))
+    out = tmp_path / "frames.csv"
+    result = runner.invoke(app, [
+        "atlas", "query", "--atlas", str(populated_atlas.path), "--geojson", str(area), "--from", "2024-01-01",
+        "--platform", "UAV", "--class", "Sand", "--class", "Fish", "--presence", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert set(table["platform"]) == {"UAV"} and list(table.columns[-2:]) == ["Sand", "Fish"]
+    assert f"{len(table)} frame(s) written" in result.output
+
+
+def test_query_errors_are_one_line(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
+    base = ["atlas", "query", "--atlas", str(populated_atlas.path), "--out", str(tmp_path / "q.csv")]
+    for extra, message in (
+        (["--from", "yesterday"], "is not a date"),
+        (["--class", "Unicorn"], "Unknown class"),
+        (["--polygon", "POLYGON((0 0, 1 1))"], "not a readable geometry"),
+        (["--from", "2024-02-01", "--to", "2024-01-01"], "after date_to"),
+    ):
+        result = runner.invoke(app, base + extra)
+        assert result.exit_code == 1 and message in result.output, (extra, result.output)
+        assert "Traceback" not in result.output
+    missing = runner.invoke(app, ["atlas", "query", "--atlas", str(tmp_path / "none.duckdb"), "--out", "x.csv"])
+    assert missing.exit_code == 1 and "atlas migrate" in missing.output
+
+
+def test_export_and_annotations_commands(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["atlas", "export", "--atlas", str(populated_atlas.path), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "seatizen_atlas.gpkg").is_file() and "13 file(s) written" in result.output
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(populated_atlas.path.read_bytes())
+    again = runner.invoke(app, ["atlas", "annotations", str(populated_atlas.annotations[0]), "--atlas", str(copy)])
+    assert again.exit_code == 0 and "0 file(s) imported" in again.output and "1 already present" in again.output
+    bad = tmp_path / "notes.csv"
+    bad.write_text("FileName,Fish\n")
+    failed = runner.invoke(app, ["atlas", "annotations", str(bad), "--atlas", str(copy)])
+    assert failed.exit_code == 1 and "Nothing imported" in failed.output
