@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 
 from atlas.annotations import AnnotationReport
-from tasks.etl import import_annotation_files
+from tasks.atlas_db import import_annotation_files
 from zenodo_atlas.settings import Settings
 
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from atlas.ingest import deposit_ref_from_records
 from flows.publish_atlas import AtlasPublication, publish_atlas
+from tasks.atlas_db import known_versions, read_watermark, record_harvest
 from tasks.connections import open_client
 from tasks.deposit import PROCESSED_LABEL, RAW_LABEL
-from tasks.etl import known_versions, read_watermark, record_harvest
 from tasks.register import register_in_atlas, remote_source
 from tasks.resolve import label_of, session_name_of
 from zenodo.client import ZenodoClient
@@ -110,10 +110,14 @@ async def auto_update(
                 outcomes.append(Outcome(session=name, status="failed", detail=str(exc).splitlines()[0]))
 
         await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
-    watermark_after = min([started, *failed_at])
-    await record_harvest(atlas, watermark_after, {o.status: sum(1 for x in outcomes if x.status == o.status)
-                                                 for o in outcomes})
-    summary = AutoUpdateSummary(watermark_before=watermark, watermark_after=watermark_after, outcomes=outcomes)
+    summary = AutoUpdateSummary(
+        watermark_before=watermark, watermark_after=min([started, *failed_at]), outcomes=outcomes
+    )
+    await record_harvest(
+        atlas, started_at=started, watermark=summary.watermark_after,
+        registered=summary.count("added") + summary.count("updated"),
+        notes=", ".join(f"{s}: {summary.count(s)}" for s in ("added", "updated", "skipped", "failed")),
+    )
     if publish and (summary.count("added") or summary.count("updated")):
         summary.publication = await publish_atlas(str(atlas))
     await acreate_table_artifact(

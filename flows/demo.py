@@ -66,18 +66,18 @@ def _pointed_at(server: LocalZenodo, token: str, out: Path) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _same_tree(original: Path, rebuilt: Path, *, skip: tuple[str, ...] = ()) -> int:
-    """Count files compared byte for byte; raise on the first difference."""
-    compared = 0
-    for path in sorted(p for p in original.rglob("*") if p.is_file()):
-        relative = path.relative_to(original)
-        if relative.parts[0] in skip:
-            continue
-        copy = rebuilt / relative
-        if not copy.is_file() or not filecmp.cmp(path, copy, shallow=False):
+def _verify_download(original: Path, rebuilt: Path) -> int:
+    """Every downloaded file equals its original byte for byte, and all raw DCIM came back."""
+    rebuilt_files = sorted(p for p in rebuilt.rglob("*") if p.is_file())
+    for path in rebuilt_files:
+        relative = path.relative_to(rebuilt)
+        if not filecmp.cmp(original / relative, path, shallow=False):
             raise AssertionError(f"downloaded session differs from the original at {relative}")
-        compared += 1
-    return compared
+    raw = [p.relative_to(original) for p in (original / "DCIM").rglob("*") if p.is_file()]
+    missing = [relative for relative in raw if not (rebuilt / relative).is_file()]
+    if missing:
+        raise AssertionError(f"{len(missing)} raw file(s) did not come back, e.g. {missing[0]}")
+    return len(rebuilt_files)
 
 
 @flow(name="demo")
@@ -99,18 +99,19 @@ async def demo(out_dir: str = "demo-output", frames: int = 40, dcim_mb: float = 
         ]
         batch = await upload_sessions([str(p) for p in paths], raw=True, processed="fmgbi")
         reports = await register_sessions([str(p) for p in paths])
+        atlas = Path(os.environ["ATLAS_ATLAS_PATH"])
         annotations = await asyncio.to_thread(
-            write_sample_annotations, paths[0], out / "annotations", labels=(await label_names())[:6]
+            write_sample_annotations, paths[0], out / "annotations", labels=(await label_names(atlas))[:6]
         )
         await import_annotations(str(annotations))
-        exports = await export_atlas(out / "exports")
+        exports = await export_atlas(atlas, out / "exports")
         publication = await publish_atlas()
         refresh = await auto_update()
         downloaded = await download_session(str(out / "downloaded"), name=paths[0].name)
-        verified = await asyncio.to_thread(_same_tree, paths[0], Path(downloaded.folder))
-        stats = await atlas_stats()
+        verified = await asyncio.to_thread(_verify_download, paths[0], Path(downloaded.folder))
+        stats = await atlas_stats(atlas)
         summary = DemoSummary(
-            zenodo_url=server.api_url, out_dir=str(out), atlas_path=os.environ["ATLAS_ATLAS_PATH"],
+            zenodo_url=server.api_url, out_dir=str(out), atlas_path=str(atlas),
             sessions=[
                 {"session": s.session, "concept_doi": s.concept_doi,
                  "versions": ", ".join(f"{v.label} {v.doi}" for v in s.versions),

@@ -84,7 +84,13 @@ async def _fetch(
     )
 
 
-@flow(name="download-session", flow_run_name="download {name}{doi}")
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return f"download {flow_run.parameters.get('name') or flow_run.parameters.get('doi')}"
+
+
+@flow(name="download-session", flow_run_name=_run_name)
 async def download_session(
     out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
 ) -> DownloadSummary:

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from flows.publication import publish_version
 from sessions.plan import plain_file
 from tasks.archive import VersionPlan
+from tasks.atlas_db import count_sessions, record_publication
 from tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
 from tasks.connections import open_client
 from tasks.deposit import find_session
-from tasks.etl import count_sessions, record_publication
 from tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 from zenodo_atlas.settings import Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zenodo_atlas.cli import atlas_cmd, session_cmd, zenodo_cmd
+from zenodo_atlas.cli import atlas_cmd, deploy_cmd, flows_cmd, session_cmd, transfer_cmd, zenodo_cmd
 
 app = typer.Typer(
     name="zenodo-atlas",
@@ -12,6 +12,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(flows_cmd.demo)
+app.command("upload")(transfer_cmd.upload)
+app.command("download")(transfer_cmd.download)
+app.command("auto-update")(flows_cmd.auto_update)
+atlas_cmd.app.command("register")(flows_cmd.register)
+atlas_cmd.app.command("publish")(flows_cmd.publish)
+app.add_typer(deploy_cmd.app)
 app.add_typer(zenodo_cmd.app, name="zenodo")
 app.add_typer(session_cmd.app, name="session")
 app.add_typer(atlas_cmd.app, name="atlas")
