@@ -105,9 +105,9 @@ def plan(
     ] = None,
     all_frames: Annotated[bool, typer.Option(help="Frames archive with every frame, not only useful ones.")]
     = False,
-    dcim_part_gb: Annotated[float, typer.Option(min=0.001, help="Largest DCIM part, in GB.")]
+    dcim_part_gb: Annotated[float, typer.Option(min=1e-6, help="Largest DCIM part, in GB.")]
     = DCIM_PART_BYTES / 1e9,
-    record_gb: Annotated[float, typer.Option(min=0.001, help="Largest Zenodo record, in GB.")]
+    record_gb: Annotated[float, typer.Option(min=1e-6, help="Largest Zenodo record, in GB.")]
     = RECORD_BYTES / 1e9,
 ) -> None:
     """Print the archives a session would be published as, with their exact sizes."""

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from sessions.frames import parse_exif_datetime, parse_float, summarize_frames
+from sessions.session import Session
+
+PLUS4 = timezone(timedelta(hours=4))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023:10:21 09:30:00.000+04:00", datetime(2023, 10, 21, 9, 30, tzinfo=PLUS4)),
+        ("2023:10:21 09:30:00.5+0400", datetime(2023, 10, 21, 9, 30, 0, 500000, tzinfo=PLUS4)),
+        ("2023:10:21 05:30:00Z", datetime(2023, 10, 21, 5, 30, tzinfo=UTC)),
+        ("2023:10:21 09:30:00", datetime(2023, 10, 21, 9, 30)),
+        ("2023-10-21 09:30:00", datetime(2023, 10, 21, 9, 30)),
+        ("2023-10-21T09:30:00-03:30", datetime(2023, 10, 21, 9, 30, tzinfo=timezone(-timedelta(hours=3, minutes=30)))),
+        (" 2023:10:21 09:30:00 ", datetime(2023, 10, 21, 9, 30)),
+    ],
+)
+def test_exif_dates(text, expected):
+    assert parse_exif_datetime(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "2023:10:21", "21/10/2023 09:30:00", "2023:02:30 09:30:00", "0000:00:00 00:00:00"]
+)
+def test_bad_exif_dates(text):
+    assert parse_exif_datetime(text) is None
+
+
+def test_floats():
+    assert parse_float(" 1.5 ") == 1.5
+    assert parse_float("") is None and parse_float("nan") is None and parse_float(None) is None
+    with pytest.raises(ValueError):
+        parse_float("north")
+
+
+def test_summary_of_a_sample(sample_session: Path):
+    summary = summarize_frames(Session.open(sample_session))
+    assert (summary.frames, summary.with_gps) == (40, 40)
+    assert sum(summary.fix_counts.values()) == 40
+    assert summary.first == datetime(2023, 10, 21, 9, 30, tzinfo=PLUS4)
+    assert summary.duration == timedelta(seconds=195)
+    assert summary.south < summary.north and summary.west < summary.east
+    assert -21.2 < summary.south < -21.1 and 55.2 < summary.west < 55.3
+    assert summary.fix_percent(1) == pytest.approx(100 * summary.fix_counts[1] / 40)
+
+
+def test_summary_skips_bad_and_null_positions(sample_session: Path):
+    meta = sample_session / "METADATA" / "metadata.csv"
+    lines = meta.read_text().splitlines()
+    header = lines[0].split(",")
+    lat, lon = header.index("GPSLatitude"), header.index("GPSLongitude")
+    for i, (a, b) in zip((1, 2, 3), (("0", "0"), ("north", "55.2"), ("95", "55.2")), strict=True):
+        cells = lines[i].split(",")
+        cells[lat], cells[lon] = a, b
+        lines[i] = ",".join(cells)
+    meta.write_text("\n".join(lines) + "\n")
+    summary = summarize_frames(Session.open(sample_session))
+    assert (summary.frames, summary.with_gps) == (40, 37)
+    assert summary.north < 0
+
+
+def test_summary_without_metadata_is_empty(tmp_path: Path):
+    (tmp_path / "20231021_REU-ST-LEU_ASV-1_01").mkdir()
+    summary = summarize_frames(Session.open(tmp_path / "20231021_REU-ST-LEU_ASV-1_01"))
+    assert summary.frames == 0 and summary.first is None and summary.fix_percent(1) == 0.0
