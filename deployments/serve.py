@@ -18,13 +18,13 @@ from prefect.flows import aserve
 from deployments.spec import DeploymentSpec, default_project_dir, load_specs
 
 
-def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None = None) -> list[RunnerDeployment]:
+async def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None = None) -> list[RunnerDeployment]:
     """Load each flow and describe it as a served deployment (same names, schedules and limits)."""
     project_dir = (project_dir or default_project_dir()).resolve()
     served: list[RunnerDeployment] = []
     for spec in specs:
         served.append(
-            spec.load_flow(project_dir).to_deployment(
+            await (await asyncio.to_thread(spec.load_flow, project_dir)).ato_deployment(
                 name=spec.name,
                 description=spec.description,
                 tags=spec.tags,
@@ -38,7 +38,7 @@ def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None = None
 
 async def serve_all(specs: list[DeploymentSpec], *, project_dir: Path | None = None, limit: int | None = None) -> None:
     """Serve until interrupted; `limit` caps concurrent runs across all deployments."""
-    await aserve(*build_served(specs, project_dir=project_dir), limit=limit)
+    await aserve(*await build_served(specs, project_dir=project_dir), limit=limit)
 
 
 if __name__ == "__main__":

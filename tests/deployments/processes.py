@@ -117,20 +117,20 @@ def start_server(home: Path, log_dir: Path) -> Managed:
     return server
 
 
+def client_env(api_url: str, home: Path) -> dict[str, str]:
+    """The environment of a process that talks to `api_url`: no inherited PREFECT_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return env | QUIET_ENV | {"PREFECT_HOME": str(home), "PREFECT_API_URL": api_url}
+
+
 def start_worker(api_url: str, pool: str, *, home: Path, log_dir: Path, extra_env: dict[str, str]) -> Managed:
     """A process worker polling every second; it runs from `home`, not the checkout, on purpose."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= (
-        QUIET_ENV
-        | extra_env
-        | {
-            "PREFECT_HOME": str(home),
-            "PREFECT_API_URL": api_url,
-            "PREFECT_WORKER_QUERY_SECONDS": "1",
-            "PREFECT_WORKER_PREFETCH_SECONDS": "2",
-            "PREFECT_WORKER_HEARTBEAT_SECONDS": "5",
-        }
-    )
+    env = client_env(api_url, home) | extra_env
+    env |= {
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+        "PREFECT_WORKER_HEARTBEAT_SECONDS": "5",
+    }
     return start(
         "prefect-worker",
         [PREFECT, "worker", "start", "--pool", pool, "--type", "process", "--name", "test-worker"],

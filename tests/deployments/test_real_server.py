@@ -1,11 +1,15 @@
-"""Deployments on a real Prefect server with a real process worker (one server for the module)."""
+"""Deployments on a real Prefect server with a real process worker, against the local Zenodo.
+
+One server, one worker and one local Zenodo serve the whole module; all are torn down (process
+groups killed) even when a test fails.
+"""
 
 from __future__ import annotations
 
 import json
-import threading
+import sys
+import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,54 +17,34 @@ from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
 from deployments.spec import default_project_dir
 from tests.deployments import processes
+from tests.fixtures.zenodo_server import OTHER_TOKEN, TOKEN, ZenodoTestServer
 from zenodo_atlas.cli import deploy_cmd
 
 pytestmark = pytest.mark.slow
 
-STANDIN_SPEC = Path(__file__).with_name("standin.yaml")
 POOL = "atlas-it"
-TOKEN = "it-token-5f1c0e7d9a"
 SECRET_BLOCK = "zenodo-token-it"
-
-
-class _FakeDeposit(BaseHTTPRequestHandler):
-    """Accepts `POST /api/deposit/depositions` with the right Bearer token; remembers the titles."""
-
-    titles: list[str]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            self.send_response(401)
-            self.end_headers()
-            return
-        self.titles.append(json.loads(body)["metadata"]["title"])
-        payload = json.dumps({"id": len(self.titles)}).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+EXPECTED = {
+    "upload-sessions/upload",
+    "download-sessions/download",
+    "register-sessions/register",
+    "import-annotations/annotations",
+    "publish-atlas/publish",
+    "auto-update/nightly",
+}
 
 
 @pytest.fixture(scope="module")
-def fake_zenodo() -> Iterator[tuple[str, list[str]]]:
-    titles: list[str] = []
-    handler = type("Handler", (_FakeDeposit,), {"titles": titles})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api", titles
-    server.shutdown()
-    server.server_close()
+def zenodo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZenodoTestServer]:
+    server = ZenodoTestServer(tokens={TOKEN: 1, OTHER_TOKEN: 2}, data_dir=tmp_path_factory.mktemp("local-zenodo"))
+    with server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -75,29 +59,33 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[process
         server.stop()
 
 
+def flow_env(zenodo: ZenodoTestServer, scratch: Path) -> dict[str, str]:
+    """What a machine running flows has: Zenodo's URL and token, and its own scratch space."""
+    return {
+        "ZENODO_URL": zenodo.api_url,
+        "ZENODO_TOKEN": zenodo.token,
+        "ATLAS_WORK_DIR": str(scratch / "work"),
+        "ATLAS_ATLAS_PATH": str(scratch / "atlas.duckdb"),
+        "ATLAS_TOKEN_FILE": str(scratch / "no-token-file"),
+    }
+
+
 @pytest.fixture(scope="module")
 def worker(
-    prefect_server: processes.Managed,
-    fake_zenodo: tuple[str, list[str]],
-    tmp_path_factory: pytest.TempPathFactory,
+    prefect_server: processes.Managed, zenodo: ZenodoTestServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[processes.Managed]:
     home = tmp_path_factory.mktemp("prefect-worker-home")
-    zenodo_url, _ = fake_zenodo
     managed = processes.start_worker(
-        prefect_server.api_url,
-        POOL,
-        home=home,
-        log_dir=home,
-        extra_env={"ZENODO_URL": zenodo_url, "ZENODO_TOKEN": TOKEN},
+        prefect_server.api_url, POOL, home=home, log_dir=home, extra_env=flow_env(zenodo, home)
     )
 
     def online() -> bool:
         with get_client(sync_client=True) as client:
             try:
                 workers = client.read_workers_for_work_pool(POOL)
-            except Exception:
+            except ObjectNotFound:
                 return False
-        return any(w.status and w.status.value == "ONLINE" for w in workers)
+        return any(w.status is not None and w.status.value == "ONLINE" for w in workers)
 
     try:
         processes.wait_until(online, timeout=60, managed=managed, what="worker ONLINE")
@@ -108,87 +96,132 @@ def worker(
 
 @pytest.fixture(scope="module")
 def deployed(prefect_server: processes.Managed) -> str:
-    """`zenodo-atlas deploy` run once for the module, with the token stored as a Secret block."""
+    """`zenodo-atlas deploy` of the real prefect.yaml, the token stored as a Secret block."""
     result = CliRunner().invoke(
         deploy_cmd.app,
-        [
-            "deploy",
-            "--file",
-            str(STANDIN_SPEC),
-            "--pool",
-            POOL,
-            "--timezone",
-            "Europe/Paris",
-            "--save-token-secret",
-        ],
+        ["deploy", "--pool", POOL, "--timezone", "Europe/Paris", "--save-token-secret"],
         env={"ZENODO_TOKEN": TOKEN, "ATLAS_TOKEN_SECRET_BLOCK": SECRET_BLOCK},
     )
     assert result.exit_code == 0, result.output
     return result.output
 
 
-def test_deploy_command_registers_every_deployment(deployed: str) -> None:
-    assert "registered upload-sessions/upload" in deployed
-    assert "registered auto-update/nightly" in deployed
+def test_deploy_registers_every_deployment_of_prefect_yaml(deployed: str) -> None:
     assert TOKEN not in deployed
     with get_client(sync_client=True) as client:
         pool = client.read_work_pool(POOL)
-        upload = client.read_deployment_by_name("upload-sessions/upload")
-        nightly = client.read_deployment_by_name("auto-update/nightly")
+        deployments = {d.name: d for d in client.read_deployments()}
+        flows = {f.id: f.name for f in client.read_flows()}
 
+    assert {f"{flows[d.flow_id]}/{name}" for name, d in deployments.items()} == EXPECTED
+    for full_name in EXPECTED:
+        assert f"registered {full_name} on pool '{POOL}'" in deployed
     assert pool.type == "process"
+    upload = deployments["upload"]
     assert upload.work_pool_name == POOL
     assert upload.pull_steps == [
         {"prefect.deployments.steps.set_working_directory": {"directory": str(default_project_dir())}}
     ]
     assert upload.job_variables["env"] == {"ATLAS_TOKEN_SECRET_BLOCK": SECRET_BLOCK}
-    assert set(upload.parameter_openapi_schema["properties"]) == {
-        "sessions",
-        "raw",
-        "processed",
-        "custom",
-        "metadata_template",
-        "dry_run",
-    }
+    assert upload.parameter_openapi_schema["required"] == ["sessions"]
     assert upload.schedules == []
     assert upload.global_concurrency_limit is None
 
+
+def test_nightly_schedule_and_limits_reach_the_server(deployed: str) -> None:
+    with get_client(sync_client=True) as client:
+        nightly = client.read_deployment_by_name("auto-update/nightly")
+        publish = client.read_deployment_by_name("publish-atlas/publish")
+
     [schedule] = nightly.schedules
-    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 2 * * *", "Europe/Paris", True)
-    assert nightly.global_concurrency_limit is not None
-    assert nightly.global_concurrency_limit.limit == 1
-    assert nightly.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
+    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
+        "0 2 * * *",
+        "Europe/Paris",
+        True,
+    )
     assert nightly.parameters == {"publish": True}
+    for deployment in (nightly, publish):
+        assert deployment.global_concurrency_limit is not None
+        assert deployment.global_concurrency_limit.limit == 1
+        assert deployment.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
 
 
-def test_deploy_command_stores_the_token_as_a_secret_block(deployed: str) -> None:
+def test_the_token_is_stored_as_a_secret_block(deployed: str) -> None:
     assert Secret.load(SECRET_BLOCK).get() == TOKEN
 
 
-def test_deploy_command_is_idempotent(deployed: str) -> None:
+def test_deploying_again_updates_in_place(deployed: str) -> None:
     with get_client(sync_client=True) as client:
         before = client.read_deployment_by_name("upload-sessions/upload").id
-    result = CliRunner().invoke(deploy_cmd.app, ["deploy", "--file", str(STANDIN_SPEC), "--pool", POOL])
+    result = CliRunner().invoke(deploy_cmd.app, ["deploy", "--pool", POOL, "--only", "upload"])
     assert result.exit_code == 0, result.output
     with get_client(sync_client=True) as client:
-        after = client.read_deployment_by_name("upload-sessions/upload")
-        names = {d.name for d in client.read_deployments()}
-    assert after.id == before
-    assert names == {"upload", "nightly"}
+        assert client.read_deployment_by_name("upload-sessions/upload").id == before
+        assert len(client.read_deployments()) == len(EXPECTED)
 
 
-def test_worker_runs_the_upload_deployment(
-    deployed: str, worker: processes.Managed, fake_zenodo: tuple[str, list[str]], tmp_path: Path
+def depositions(zenodo: ZenodoTestServer) -> list[dict]:
+    """The token owner's depositions, drafts included, as Zenodo lists them."""
+    request = urllib.request.Request(
+        f"{zenodo.api_url}/deposit/depositions", headers={"Authorization": f"Bearer {zenodo.token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_worker_runs_the_upload_deployment_against_local_zenodo(
+    deployed: str, worker: processes.Managed, zenodo: ZenodoTestServer, sample_session: Path
 ) -> None:
-    _, titles = fake_zenodo
-    session = tmp_path / "20240101_REU-Stleu_ASV-1_01"
-    session.mkdir()
-
     flow_run = run_deployment(
-        "upload-sessions/upload", parameters={"sessions": [str(session)]}, timeout=120, poll_interval=1
+        "upload-sessions/upload",
+        parameters={"sessions": [str(sample_session)], "raw": True},
+        timeout=180,
+        poll_interval=1,
     )
 
     assert flow_run.state is not None
     assert flow_run.state.is_completed(), f"{flow_run.state!r}\n{worker.tail()}"
-    assert titles == [session.name]
-    assert TOKEN not in worker.log()
+    [record] = [d for d in depositions(zenodo) if d["submitted"]]
+    identifiers = {i["identifier"] for i in record["metadata"].get("related_identifiers", [])}
+    assert f"urn:{sample_session.name}" in identifiers, record["metadata"]
+    assert zenodo.token not in worker.log()
+
+
+def test_serve_runs_a_deployment_without_a_work_pool(
+    prefect_server: processes.Managed, zenodo: ZenodoTestServer, tmp_path: Path
+) -> None:
+    spec = tmp_path / "served.yaml"
+    spec.write_text(
+        "deployments:\n  - name: served\n    entrypoint: tests/deployments/standin_flows.py:upload_sessions\n"
+    )
+    env = processes.client_env(prefect_server.api_url, tmp_path) | flow_env(zenodo, tmp_path)
+    env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
+    serving = processes.start(
+        "serve",
+        [sys.executable, "-c", "from zenodo_atlas.cli.deploy_cmd import app; app()", "serve", "--file", str(spec)],
+        env=env,
+        cwd=tmp_path,
+        log_dir=tmp_path,
+    )
+    try:
+
+        def registered() -> bool:
+            with get_client(sync_client=True) as client:
+                try:
+                    client.read_deployment_by_name("upload-sessions/served")
+                except ObjectNotFound:
+                    return False
+            return True
+
+        processes.wait_until(registered, timeout=60, managed=serving, what="served deployment registered")
+        flow_run = run_deployment(
+            "upload-sessions/served", parameters={"sessions": ["serve-check"]}, timeout=120, poll_interval=1
+        )
+        assert flow_run.state is not None
+        assert flow_run.state.is_completed(), f"{flow_run.state!r}\n{serving.tail()}"
+        with get_client(sync_client=True) as client:
+            served = client.read_deployment_by_name("upload-sessions/served")
+        assert served.work_pool_name is None
+        assert "serve-check" in {d["title"] for d in depositions(zenodo)}
+    finally:
+        serving.stop()

@@ -14,8 +14,8 @@ from deployments.spec import DeploymentSpec, load_specs
 STANDIN_SPEC = Path(__file__).with_name("standin.yaml")
 
 
-def test_every_deployment_is_served_under_its_flow_name() -> None:
-    served = build_served(load_specs())
+async def test_every_deployment_is_served_under_its_flow_name() -> None:
+    served = await build_served(load_specs())
     assert sorted(f"{d.flow_name}/{d.name}" for d in served) == [
         "auto-update/nightly",
         "download-sessions/download",
@@ -27,8 +27,8 @@ def test_every_deployment_is_served_under_its_flow_name() -> None:
     assert all(d.work_pool_name is None for d in served)
 
 
-def test_served_nightly_keeps_schedule_limit_and_defaults() -> None:
-    [nightly] = [d for d in build_served(load_specs(STANDIN_SPEC)) if d.name == "nightly"]
+async def test_served_nightly_keeps_schedule_limit_and_defaults() -> None:
+    [nightly] = [d for d in await build_served(load_specs(STANDIN_SPEC)) if d.name == "nightly"]
     [schedule] = nightly.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 2 * * *", "UTC")
     assert nightly.concurrency_limit == 1
@@ -37,9 +37,9 @@ def test_served_nightly_keeps_schedule_limit_and_defaults() -> None:
     assert set(nightly._parameter_openapi_schema.properties) == {"communities", "atlas_path", "publish"}
 
 
-def test_serving_stops_at_a_flow_that_cannot_load(tmp_path: Path) -> None:
+async def test_serving_stops_at_a_flow_that_cannot_load(tmp_path: Path) -> None:
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "empty.py").write_text("VALUE = 1\n")
     spec = DeploymentSpec(name="broken", entrypoint="flows/empty.py:missing")
     with pytest.raises(DeploymentSpecError, match=r"Cannot load flows/empty.py:missing for deployment 'broken'"):
-        build_served([spec], project_dir=tmp_path)
+        await build_served([spec], project_dir=tmp_path)

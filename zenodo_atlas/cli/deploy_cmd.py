@@ -106,10 +106,11 @@ def deploy(
     specs = _specs(spec_file, only, cron, timezone)
     job_env = _job_env(env or [])
     settings = load_settings()
+    token = settings.require_token() if save_token_secret else None
     url = api_url()
     block = settings.token_secret_block or (DEFAULT_SECRET_BLOCK if save_token_secret else None)
-    if save_token_secret:
-        asyncio.run(store_secret(settings.require_token(), block))
+    if token is not None and block:
+        asyncio.run(store_secret(token, block))
         stdout.print(f"saved the Zenodo token in Prefect Secret block {block!r}")
     if block:
         job_env[SECRET_BLOCK_ENV] = block
