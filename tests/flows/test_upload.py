@@ -1,0 +1,114 @@
+"""The upload flows against the local Zenodo: versions, restricted folders, resumption, batches."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.maintenance import clean_drafts, update_metadata
+from flows.upload import BatchFailedError, upload_session, upload_sessions
+from sessions.archive import iter_archive
+from sessions.metadata import build_raw_metadata
+from sessions.plan import plan_raw
+from sessions.session import Session
+from tasks.archive import load_metadata_inputs
+from tasks.deposit import PublicationConflictError
+from tests.flows.helpers import owner_client, session_records, successful_puts
+from zenodo.streams import IterableSource
+
+
+async def test_dry_run_plans_without_a_single_request(zenodo_env, sample_session):
+    summary = await upload_session(str(sample_session), raw=True, processed="fmgbi", dry_run=True)
+
+    assert summary.dry_run and summary.versions == []
+    names = {row["archive"] for row in summary.planned}
+    assert {"DCIM.zip", "GPS.zip", "METADATA.zip", "PROCESSED_DATA_IA.zip"} <= names
+    assert zenodo_env.request_log == []
+
+
+async def test_processed_version_never_carries_restricted_raw_data(zenodo_env, sample_session):
+    await upload_session(str(sample_session), raw=True, processed="mi")
+
+    raw, processed = await session_records(zenodo_env, sample_session.name)
+    assert raw.version_label == "RAW_DATA" and processed.version_label == "PROCESSED_DATA"
+    assert raw.metadata["access_right"] == "restricted"
+    assert processed.metadata["access_right"] == "open"
+    assert any(f.key.startswith("DCIM") for f in raw.files)
+    assert not any(f.key.startswith("DCIM") for f in processed.files)
+    assert {"GPS.zip", "METADATA.zip", "PROCESSED_DATA_IA.zip"} <= {f.key for f in processed.files}
+
+
+async def test_second_processed_version_needs_explicit_consent(zenodo_env, sample_session):
+    await upload_session(str(sample_session), raw=True, processed="i")
+
+    with pytest.raises(PublicationConflictError, match="allow-second-processed"):
+        await upload_session(str(sample_session), processed="i")
+    await upload_session(str(sample_session), processed="i", allow_second_processed=True)
+
+    labels = [r.version_label for r in await session_records(zenodo_env, sample_session.name)]
+    assert labels == ["RAW_DATA", "PROCESSED_DATA", "PROCESSED_DATA"]
+
+
+async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env, sample_session):
+    session = Session.open(sample_session)
+    template, people = load_metadata_inputs(None)
+    [archives] = plan_raw(session)
+    first = archives[0]
+    async with owner_client(zenodo_env) as client:
+        draft = await client.create_deposition(build_raw_metadata(session, template, people))
+        await client.upload(draft.bucket_url, first.name, IterableSource(first.size, lambda: iter_archive(first)))
+
+    summary = await upload_session(str(sample_session), raw=True)
+
+    [version] = summary.versions
+    assert version.record_id == draft.id
+    sent = {a.name: a.uploaded for a in version.archives}
+    assert sent[first.name] is False and all(sent[a.name] for a in archives[1:])
+    assert successful_puts(zenodo_env) == {a.name: 1 for a in archives}
+    assert len(await session_records(zenodo_env, sample_session.name)) == 1
+
+
+async def test_raw_is_not_published_twice(zenodo_env, sample_session):
+    await upload_session(str(sample_session), raw=True)
+    again = await upload_session(str(sample_session), raw=True)
+
+    assert again.versions == []
+    assert len(await session_records(zenodo_env, sample_session.name)) == 1
+
+
+async def test_batch_reports_failures_and_publishes_the_rest(zenodo_env, sample_sessions):
+    good = sample_sessions(platform="UAV")
+    broken = sample_sessions(platform="ASV")
+    (broken / "METADATA" / "metadata.csv").unlink()
+
+    with pytest.raises(BatchFailedError) as excinfo:
+        await upload_sessions([str(good), str(broken)], processed="mi")
+
+    assert broken.name in str(excinfo.value) and "metadata.csv" in str(excinfo.value)
+    assert [r.version_label for r in await session_records(zenodo_env, good.name)] == ["PROCESSED_DATA"]
+    assert await session_records(zenodo_env, broken.name) == []
+
+
+async def test_update_metadata_rewrites_only_the_last_version(zenodo_env, sample_session):
+    await upload_session(str(sample_session), raw=True, processed="i")
+    before = await session_records(zenodo_env, sample_session.name)
+    edits_before = zenodo_env.count("POST", "edit")
+
+    updated = await update_metadata(str(sample_session), last_only=True)
+
+    assert updated == [before[-1].id]
+    assert zenodo_env.count("POST", "edit") == edits_before + 1
+    after = await session_records(zenodo_env, sample_session.name)
+    assert [r.id for r in after] == [r.id for r in before]
+
+
+async def test_clean_drafts_discards_only_empty_drafts(zenodo_env, sample_session):
+    async with owner_client(zenodo_env) as client:
+        empty = await client.create_deposition()
+        kept = await client.create_deposition()
+        await client.upload(kept.bucket_url, "a.txt", IterableSource(3, lambda: [b"abc"]))
+
+    discarded = await clean_drafts()
+
+    assert discarded == [empty.id]
+    async with owner_client(zenodo_env) as client:
+        assert (await client.get_deposition(kept.id)).files
