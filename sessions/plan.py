@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
+import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -348,6 +349,7 @@ def plan_processed(
     Missing or empty folders are left out (so one letter set can serve many sessions); a
     restricted folder of the session's platform is refused.
     """
+    folders = [f if f == FRAMES else normalize_folder(f) for f in folders]
     _refuse_restricted(session, [f for f in folders if f != FRAMES])
     archives = []
     if FRAMES in folders:
@@ -357,8 +359,30 @@ def plan_processed(
     if "PROCESSED_DATA/PHOTOGRAMMETRY" in folders and report.is_file():
         archives.append(plain_file(report, "PROCESSED_DATA/PHOTOGRAMMETRY", "000_photogrammetry_report.pdf"))
     archives += root_files(session)
+    _refuse_restricted_content(session, archives)
     _check_record(session, archives, record_bytes)
     return archives
+
+
+def _refuse_restricted_content(session: Session, archives: Sequence[PlannedArchive]) -> None:
+    """Last guard: no member may resolve into a restricted folder, whatever links lead there."""
+    restricted = [(session.path / f).resolve() for f in session.rules.restricted_folders]
+    for archive in archives:
+        for member in archive.members:
+            source = member.source.resolve()
+            if any(source.is_relative_to(folder) for folder in restricted):
+                raise RestrictedFolderError(
+                    f"{archive.name} would carry {member.arcname}, which lies in a restricted folder of "
+                    f"{session.name.platform} sessions ({source}); remove the link or the file"
+                )
+
+
+def normalize_folder(folder: str) -> str:
+    """`./PROCESSED_DATA//IA/` -> `PROCESSED_DATA/IA`; a folder outside the session is refused."""
+    normalized = posixpath.normpath(folder.replace("\\", "/").strip())
+    if posixpath.isabs(normalized) or normalized == "." or normalized.split("/")[0] == "..":
+        raise PlanError(f"folder {folder!r} is not a folder inside the session")
+    return normalized
 
 
 def root_files(session: Session) -> list[PlannedArchive]:
@@ -370,7 +394,7 @@ def plan_custom(
     session: Session, folders: Sequence[str], *, record_bytes: float = RECORD_BYTES
 ) -> list[PlannedArchive]:
     """Zips of the given folders, restricted ones included: a custom record sets its own access."""
-    archives = _folder_archives(session, folders)
+    archives = _folder_archives(session, [normalize_folder(f) for f in folders])
     if not archives:
         raise PlanError(f"{session.name}: none of {', '.join(folders)} exists or has files")
     _check_record(session, archives, record_bytes)

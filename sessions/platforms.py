@@ -35,8 +35,8 @@ class PlatformRules(BaseModel):
 
     def is_restricted(self, folder: str) -> bool:
         """Whether `folder` (a session-relative path) is, or lies inside, a restricted folder."""
-        top = folder.strip("/").split("/", 1)[0]
-        return top in self.restricted_folders
+        top = folder.replace("\\", "/").strip("/").split("/", 1)[0]
+        return top.upper() in self.restricted_folders
 
 
 _DEFAULT_DATES = ("SubSecDateTimeOriginal", "GPSDateTime", "DateTimeOriginal")

@@ -297,3 +297,25 @@ def test_custom_plan_may_hold_dcim_but_not_nothing(sample_session: Path):
         plan_custom(session, ["PROCESSED_DATA/BATHY"])
     with pytest.raises(RecordTooLargeError):
         plan_custom(session, ["DCIM"], record_bytes=1_000)
+
+
+@pytest.mark.parametrize("folder", ["./DCIM", "DCIM/", "PROCESSED_DATA/../DCIM", "dcim", "DCIM\\GOPRO1"])
+def test_restricted_folders_are_refused_however_they_are_spelled(sample_session: Path, folder):
+    with pytest.raises(RestrictedFolderError):
+        plan_processed(Session.open(sample_session), [folder])
+
+
+@pytest.mark.parametrize("folder", ["../other", "/etc", ".", ""])
+def test_folders_outside_the_session_are_refused(sample_session: Path, folder):
+    with pytest.raises(PlanError, match="not a folder inside the session"):
+        plan_processed(Session.open(sample_session), [folder])
+
+
+def test_a_link_into_dcim_cannot_smuggle_restricted_files(sample_session: Path):
+    (sample_session / "PROCESSED_DATA" / "BATHY").symlink_to(sample_session / "DCIM", target_is_directory=True)
+    with pytest.raises(RestrictedFolderError, match="lies in a restricted folder of ASV sessions"):
+        plan_processed(Session.open(sample_session), ["PROCESSED_DATA/BATHY"])
+    (sample_session / "PROCESSED_DATA" / "BATHY").unlink()
+    (sample_session / "000_video.mp4").symlink_to(sample_session / "DCIM" / "GOPRO1" / "GX010001.MP4")
+    with pytest.raises(RestrictedFolderError, match=r"000_video\.mp4"):
+        plan_processed(Session.open(sample_session), ["METADATA"])
