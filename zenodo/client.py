@@ -418,8 +418,12 @@ class ZenodoClient:
         size: int = 100,
         max_pages: int | None = None,
     ) -> AsyncIterator[Record]:
-        """Every hit of a records search, page by page along `links.next`."""
-        params = list(_params(q=q, sort=sort, size=size).items())
+        """Every hit of a records search, page by page along `links.next`.
+
+        Zenodo caps pages at 25 hits for anonymous clients and 100 with a token; `size` is
+        clamped to that cap.
+        """
+        params = list(_params(q=q, sort=sort, size=self._page_size(size)).items())
         if isinstance(communities, str):
             communities = [communities]
         params += [("communities", c) for c in communities or []]
@@ -432,7 +436,9 @@ class ZenodoClient:
         """All published versions of a record's concept, oldest first."""
         versions = [
             r async for r in self._pages(
-                f"records/{record_id_from(record_id)}/versions", {"size": "100", "sort": "version"}, None
+                f"records/{record_id_from(record_id)}/versions",
+                {"size": str(self._page_size(100)), "sort": "version"},
+                None,
             )
         ]
         return sorted(versions, key=_version_order)
@@ -498,6 +504,11 @@ class ZenodoClient:
                     log.info("%s /%s: already done by the failed attempt, not resending", method, path)
                     return None, outcome
                 await self._http.wait_before_retry(method, path, exc, attempt)
+
+    def _page_size(self, wanted: int) -> int:
+        if wanted < 1:
+            raise InvalidInputError(f"A page size must be at least 1, got {wanted}.")
+        return min(wanted, 100 if self._http.has_token else 25)
 
     async def _gone(self, deposition_id: int) -> bool | None:
         try:

@@ -127,7 +127,9 @@ async def _fetch(
     meter.sync(have)
     if size is not None and have == size:
         return digest.hexdigest(), None
-    headers = {"Range": f"bytes={have}-"} if have else None
+    headers = {"Accept": "*/*"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
     async with http.stream("GET", url, headers=headers) as resp:
         server_md5 = _server_md5(resp.headers.get("ETag"))
         if have and resp.status == 206:

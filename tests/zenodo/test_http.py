@@ -181,3 +181,14 @@ async def test_unopened_client_says_how_to_use_it(zenodo_server):
     client = _client(zenodo_server.api_url)
     with pytest.raises(ZenodoError, match="async with ZenodoClient"):
         await client.get_record(1)
+
+
+async def test_search_page_size_is_clamped_to_zenodos_cap():
+    async def empty(request: web.Request) -> web.Response:
+        return web.json_response({"hits": {"hits": [], "total": 0}, "links": {}})
+
+    async with serve([web.get("/api/records", empty)]) as (base, seen):
+        for token in (None, SECRET):
+            async with _client(base + "/api", token) as zc:
+                assert [r async for r in zc.search_records("x", size=500)] == []
+    assert [r.query["size"] for r in seen] == ["25", "100"]
