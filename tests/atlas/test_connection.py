@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from atlas import connection
 from atlas.connection import (
     AtlasError,
     AtlasLockedError,
     AtlasNotFoundError,
+    ExtensionLoadError,
     MigrationError,
     connect_atlas,
     open_atlas,
@@ -79,3 +81,11 @@ def test_file_held_by_another_process_is_reported_as_locked(tmp_path: Path) -> N
             open_atlas(path)
     finally:
         holder.communicate("\n", timeout=30)
+
+
+def test_a_tampered_extension_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "spatial.duckdb_extension"
+    fake.write_bytes(spatial_extension_path().read_bytes()[:4096] + b"\0" * 4096)
+    monkeypatch.setattr(connection, "spatial_extension_path", lambda: fake)
+    with pytest.raises(ExtensionLoadError, match="refused the spatial extension"):
+        open_atlas(tmp_path / "atlas.duckdb")
