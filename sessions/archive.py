@@ -53,18 +53,25 @@ def iter_archive(archive: PlannedArchive, chunk_size: int = CHUNK_SIZE) -> Itera
     if chunk_size <= 0:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
     _check_members(archive)
-    buffer = bytearray()
-    sent = 0
+    pending: list[bytes] = []
+    held = sent = 0
     for piece in _raw_chunks(archive):
-        buffer += piece
-        while len(buffer) >= chunk_size:
-            chunk = bytes(buffer[:chunk_size])
-            del buffer[:chunk_size]
-            sent += len(chunk)
-            yield chunk
-    if buffer:
-        sent += len(buffer)
-        yield bytes(buffer)
+        pending.append(piece)
+        held += len(piece)
+        if held < chunk_size:
+            continue
+        data = b"".join(pending)
+        whole = len(data) - len(data) % chunk_size
+        view = memoryview(data)
+        for start in range(0, whole, chunk_size):
+            yield bytes(view[start:start + chunk_size])
+        sent += whole
+        pending = [data[whole:]] if whole < len(data) else []
+        held = len(data) - whole
+    if held:
+        tail = b"".join(pending)
+        sent += len(tail)
+        yield tail
     if sent != archive.size:
         raise ArchiveChangedError(f"{archive.name}: streamed {sent} bytes, planned {archive.size}")
 
