@@ -71,9 +71,19 @@ class Response:
     status: int
     headers: CIMultiDictProxy[str]
     body: bytes
+    request: str
+    """`METHOD /path` it answers, for messages."""
 
     def json(self) -> Any:
-        return jsonlib.loads(self.body) if self.body else None
+        try:
+            return jsonlib.loads(self.body) if self.body else None
+        except ValueError:
+            kind = "HTML" if self.body.lstrip()[:1] == b"<" else "non-JSON"
+            raise ServerError(
+                f"{self.request} answered HTTP {self.status} with a {kind} body where JSON was expected "
+                "(a proxy or maintenance page?); try again later.",
+                status=self.status,
+            ) from None
 
 
 def retry_after(headers: CIMultiDictProxy[str] | dict) -> float | None:
@@ -167,7 +177,6 @@ class Transport:
         retry: Retry = Retry.ALWAYS,
         on_retry: Callable[[], None] | None = None,
         abort: Callable[[], Exception | None] | None = None,
-        max_retries: int | None = None,
     ) -> Response:
         """Send until a 2xx/3xx answer or a final error; `body()` is called afresh per attempt.
 
@@ -176,7 +185,7 @@ class Transport:
         """
         url = self.url(path_or_url)
         path = urlsplit(url).path
-        limit = self.backoff.max_retries if max_retries is None else max_retries
+        limit = self.backoff.max_retries
         attempt = 0
         while True:
             attempt += 1
@@ -219,7 +228,7 @@ class Transport:
         ) as resp:
             content = await resp.read()
             self.limiter.observe(resp.headers)
-            return Response(resp.status, resp.headers, content)
+            return Response(resp.status, resp.headers, content, f"{method} {urlsplit(url).path}")
 
     def _error(self, method: str, path: str, response: Response, wait_hint: float | None) -> ZenodoError:
         error = error_for(
@@ -270,7 +279,7 @@ class Transport:
             if resp.status >= 400:
                 content = await resp.read()
                 wait_hint = retry_after(resp.headers) if resp.status == 429 else None
-                raise self._error(method, path, Response(resp.status, resp.headers, content), wait_hint)
+                raise self._error(method, path, Response(resp.status, resp.headers, content, path), wait_hint)
             yield resp
 
 

@@ -192,3 +192,12 @@ async def test_search_page_size_is_clamped_to_zenodos_cap():
             async with _client(base + "/api", token) as zc:
                 assert [r async for r in zc.search_records("x", size=500)] == []
     assert [r.query["size"] for r in seen] == ["25", "100"]
+
+
+async def test_html_where_json_was_expected_is_a_server_error():
+    async def maintenance(request: web.Request) -> web.Response:
+        return web.Response(text="<html><body>Down for maintenance</body></html>", content_type="text/html")
+
+    async with serve([web.get("/api/records/3", maintenance)]) as (base, _), _client(base + "/api") as zc:
+        with pytest.raises(ServerError, match=r"GET /api/records/3 answered HTTP 200 with a HTML body"):
+            await zc.get_record(3)
