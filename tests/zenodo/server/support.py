@@ -89,3 +89,4 @@ async def new_version(http: aiohttp.ClientSession, srv: ZenodoTestServer, dep_id
     assert status == 202, done
     return done
 
+

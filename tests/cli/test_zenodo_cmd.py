@@ -1,0 +1,95 @@
+"""`zenodo-atlas zenodo serve` as users run it: a real process on a real port."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from zenodo_atlas.cli import app
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_subprocess(*args: str, startup_timeout: float = 90.0) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run `zenodo-atlas zenodo serve ARGS` and yield the process and the API URL it printed."""
+    command = [str(Path(sys.executable).with_name("zenodo-atlas")), "zenodo", "serve", *args]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], startup_timeout)
+        assert ready, "the server printed nothing before the timeout"
+        line = proc.stdout.readline()
+        match = re.search(r"(http://\S+/api)", line)
+        assert match, f"no URL in {line!r}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
+        yield proc, match.group(1)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def _post(url: str, token: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_serve_answers_on_the_given_port_and_stops_on_ctrl_c(tmp_path: Path):
+    port = free_port()
+    data_dir = tmp_path / "data"
+    args = ["--host", "127.0.0.1", "--port", str(port), "--token", "cli-secret-1", "--token", "cli-secret-2",
+            "--data-dir", str(data_dir), "--doi-prefix", "10.1234"]
+    with serve_subprocess(*args) as (proc, api_url):
+        assert api_url == f"http://127.0.0.1:{port}/api"
+        status, page = _get(f"{api_url}/records")
+        assert status == 200 and page["hits"]["total"] == 0
+        status, dep = _post(f"{api_url}/deposit/depositions", "cli-secret-2")
+        assert status == 201 and dep["owner"] == 2
+        assert dep["metadata"]["prereserve_doi"]["doi"].startswith("10.1234/")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "cli-secret" not in out + err
+    assert (data_dir / "state.json").exists()
+
+
+def test_serve_on_a_busy_port_fails_with_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["zenodo", "serve", "--port", str(port), "--token", "t"])
+    assert result.exit_code == 1
+    assert "cannot listen" in result.output and "--port" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_serve_needs_a_non_empty_token():
+    result = CliRunner().invoke(app, ["zenodo", "serve", "--token", " "])
+    assert result.exit_code == 1 and "--token" in result.output
