@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sessions.extract import locate_frame
 from tasks.connections import open_client
 from tasks.progress import TransferProgress
-from tasks.resolve import ResolvedSession, resolve_session
+from tasks.resolve import ResolvedSession, label_of, resolve_session
 from tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from tasks.unpack import unpack_archive
 from zenodo.client import ZenodoClient
@@ -70,6 +70,11 @@ async def _fetch(
     ):
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted.values()])
     skipped = [key for key, path in zip(wanted, paths, strict=True) if path is None]
+    skipped += [
+        f"{label_of(v)} record {v.id} (restricted: files not listed)"
+        for v in resolved.versions
+        if not v.files and v.metadata.get("access_right") in ("restricted", "closed")
+    ]
     if skipped:
         logger.warning(
             "%s: %d restricted file(s) skipped (%s): they need the owner's token in ZENODO_TOKEN",
