@@ -133,3 +133,18 @@ async def test_new_version_discard_and_delete_under_errors(zenodo_server):
     assert [d.id for d in remaining] == [first.id]
     failed = {r.kind for r in zenodo_server.request_log if r.status >= 500}
     assert failed & {"newversion", "discard", "deposit_delete"}
+
+
+async def test_reset_upload_restarts_the_stream_and_rewinds_progress(zenodo_server):
+    data = _payload(300)  # ~9.6 MB, streamed in 256 KiB chunks
+    async with _client(zenodo_server, max_retries=10) as zc:
+        draft = await zc.create_deposition(_meta("Resets"))
+        zenodo_server.set_faults(FaultConfig(reset_rate=0.6, seed=3))
+        deltas: list[int] = []
+        result = await zc.upload(
+            draft.bucket_url, "big.bin", BytesSource(data, chunk_size=256 * 1024), progress=deltas.append
+        )
+    cut = [r for r in zenodo_server.request_log if r.kind == "bucket_put" and r.status == 0]
+    assert cut, "the fault injector should have cut at least one upload"
+    assert result.md5 == hashlib.md5(data).hexdigest() == result.server.md5
+    assert any(d < 0 for d in deltas) and sum(deltas) == len(data)
