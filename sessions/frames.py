@@ -66,6 +66,8 @@ class FrameSummary:
     first: datetime | None = None
     last: datetime | None = None
     median_altitude: float | None = None
+    max_depth: float | None = None
+    cameras: list[str] = field(default_factory=list)
 
     @property
     def first_day(self) -> date | None:
@@ -125,6 +127,15 @@ def summarize_frames(session: Session) -> FrameSummary:
             altitude = None
         if altitude is not None:
             altitudes.append(altitude)
+        camera = " ".join(v for c in ("Make", "Model", "CameraModel") if (v := (row.get(c) or "").strip()))
+        if camera and camera not in summary.cameras:
+            summary.cameras.append(camera)
+        try:
+            depth = parse_float(row.get("Depth"))
+        except ValueError:
+            depth = None
+        if depth is not None:
+            summary.max_depth = depth if summary.max_depth is None else max(summary.max_depth, depth)
         moment = next(
             (m for c in date_columns if (m := parse_exif_datetime(row.get(c) or "")) is not None), None
         )

@@ -122,6 +122,10 @@ def _description(session: Session, template: MetadataTemplate, summary: FrameSum
             facts.append(_li("Duration", str(summary.duration)))
         if summary.median_altitude is not None and session.rules.image_type == "Aerial":
             facts.append(_li("Median altitude", f"{summary.median_altitude:.1f} m"))
+        if summary.max_depth is not None:
+            facts.append(_li("Maximum depth", f"{summary.max_depth:.1f} m"))
+        if summary.cameras:
+            facts.append(_li("Camera", ", ".join(summary.cameras)))
     folders = "".join(
         _li(folder, f"{files} files, {human_size(size)}") for folder, files, size in _folder_sizes(session)
     )

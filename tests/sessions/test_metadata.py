@@ -76,6 +76,16 @@ def test_open_platforms_have_open_raw_data_and_aerial_titles(sample_sessions, te
     assert (meta.access_right, meta.access_conditions) == ("open", None)
     assert meta.title.startswith("Aerial images collected by an Unmanned Aerial Vehicle in St-Leu")
     assert "Median altitude" in meta.description
+    assert "<strong>Camera:</strong> DJI FC6310" in meta.description
+
+
+def test_auv_description_gives_the_maximum_depth(sample_sessions, template, people):
+    session = Session.open(sample_sessions(platform="AUV", frames=4, dcim_mb=0))
+    with session.metadata_csv.open(newline="") as f:
+        deepest = max(float(row["Depth"]) for row in csv.DictReader(f))
+    description = build_raw_metadata(session, template, people).description
+    assert f"<strong>Maximum depth:</strong> {deepest:.1f} m" in description
+    assert "<strong>Camera:</strong> RECIF3D-CAM" in description
 
 
 @pytest.mark.parametrize(
