@@ -74,8 +74,8 @@ async def get_object(request: web.Request) -> web.StreamResponse:
 
 async def delete_object(request: web.Request) -> web.Response:
     user = require_user(request)
-    await server(request).store.remove_file(user, 0, key=request.match_info["key"],
-                                            bucket_id=request.match_info["bucket"])
+    await server(request).store.remove_file(user, bucket_id=request.match_info["bucket"],
+                                            key=request.match_info["key"])
     return web.Response(status=204)
 
 

@@ -24,7 +24,6 @@ class ServedRequest(NamedTuple):
     method: str
     path: str
     status: int
-    kind: str
 
 
 @dataclass
@@ -34,12 +33,13 @@ class ServerState:
     doi_prefix: str
     limiter: RateLimiter
     faults: FaultInjector = field(default_factory=FaultInjector)
-    request_log: list[ServedRequest] = field(default_factory=list)
+    request_log: list[tuple[ServedRequest, str]] = field(default_factory=list)
     logged: threading.Condition = field(default_factory=threading.Condition)
 
-    def log(self, entry: ServedRequest) -> None:
+    def log(self, entry: ServedRequest, kind: str) -> None:
+        """Append an answered request with its route kind, waking anyone waiting in `wait_for`."""
         with self.logged:
-            self.request_log.append(entry)
+            self.request_log.append((entry, kind))
             self.logged.notify_all()
 
 

@@ -114,7 +114,7 @@ async def delete_file(request: web.Request) -> web.Response:
     store = server(request).store
     record = store.owned(user, int_param(request, "id"))
     stored = _find(record, request.match_info["file_id"])
-    await store.remove_file(user, record.id, file_id=stored.id)
+    await store.remove_file(user, record_id=record.id, file_id=stored.id)
     return web.Response(status=204)
 
 

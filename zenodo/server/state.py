@@ -324,13 +324,14 @@ class Store:
             self._release([f.blob for f in old])
             return stored
 
-    async def remove_file(self, user: int, record_id: int, *, file_id: str | None = None,
-                          key: str | None = None, bucket_id: str | None = None) -> None:
+    async def remove_file(self, user: int, *, record_id: int | None = None, bucket_id: str | None = None,
+                          file_id: str | None = None, key: str | None = None) -> None:
+        """Delete one draft file, addressed by deposition + file id or by bucket + key."""
         async with self._lock:
             if bucket_id is not None:
                 record, side = self.by_bucket(bucket_id)
             else:
-                record, side = self.owned(user, record_id), None
+                record, side = self.owned(user, record_id or 0), None
             draft = self.writable_draft(user, record, side)
             gone = [f for f in draft.files if f.id == file_id or f.key == key]
             if not gone:
