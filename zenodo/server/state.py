@@ -183,6 +183,8 @@ class Store:
         async with self._lock:
             concept = self._doc.next_id
             stamp = now_iso()
+            if metadata:
+                metadata = md.with_publication_date(metadata, date.today())
             record = StoredRecord(
                 id=concept + 1, conceptrecid=concept, owner=user, created=stamp,
                 draft=Draft(metadata=metadata or {"access_right": "open"}, bucket_id=_new_id(),

@@ -34,6 +34,7 @@ async def test_create_with_metadata_echoes_it_normalised(zenodo_server, http):
     meta = dep["metadata"]
     assert meta["license"] == "cc-by-4.0"
     assert meta["imprint_publisher"] == "Zenodo"
+    assert meta["publication_date"] == date.today().isoformat()
     assert meta["creators"] == [{"name": "Doe, Jane", "affiliation": "Ifremer"}]
     assert dep["title"] == METADATA["title"]
 
