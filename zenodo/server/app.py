@@ -43,7 +43,7 @@ async def record_requests(request: web.Request, handler) -> web.StreamResponse:
         return response
     finally:
         name = request.match_info.route.name if request.match_info.route else None
-        server(request).log(ServedRequest(request.method, request.path, status), name or "unknown")
+        server(request).log(ServedRequest(request.method, request.path, status, name or "unknown"))
 
 
 @web.middleware

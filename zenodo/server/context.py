@@ -19,11 +19,15 @@ FORBIDDEN = "You don't have the permission to access the requested resource."
 
 
 class ServedRequest(NamedTuple):
-    """One answered request; `path` never includes the query string (it may hold a token)."""
+    """One answered request; `path` never includes the query string (it may hold a token).
+
+    `kind` names the route (see LocalZenodo.count); status 0 means the connection was cut.
+    """
 
     method: str
     path: str
     status: int
+    kind: str = "unknown"
 
 
 @dataclass
@@ -33,13 +37,13 @@ class ServerState:
     doi_prefix: str
     limiter: RateLimiter
     faults: FaultInjector = field(default_factory=FaultInjector)
-    request_log: list[tuple[ServedRequest, str]] = field(default_factory=list)
+    request_log: list[ServedRequest] = field(default_factory=list)
     logged: threading.Condition = field(default_factory=threading.Condition)
 
-    def log(self, entry: ServedRequest, kind: str) -> None:
-        """Append an answered request with its route kind, waking anyone waiting in `wait_for`."""
+    def log(self, entry: ServedRequest) -> None:
+        """Append an answered request, waking anyone waiting in `wait_for`."""
         with self.logged:
-            self.request_log.append((entry, kind))
+            self.request_log.append(entry)
             self.logged.notify_all()
 
 

@@ -170,16 +170,11 @@ class LocalZenodo:
 
     @property
     def request_log(self) -> list[ServedRequest]:
-        return [entry for entry, _ in self._state.request_log]
-
-    @property
-    def request_kinds(self) -> list[tuple[ServedRequest, str]]:
-        """The log with each request's route kind (the names `count` accepts)."""
         return list(self._state.request_log)
 
     def count(self, method: str, kind: str) -> int:
         method = method.upper()
-        return sum(1 for entry, k in self._state.request_log if entry.method == method and k == kind)
+        return sum(1 for r in self._state.request_log if r.method == method and r.kind == kind)
 
     def wait_for(self, method: str, kind: str, count: int = 1, timeout: float = 10.0) -> None:
         """Block until `count` requests of this kind were answered (or cut); TimeoutError otherwise.

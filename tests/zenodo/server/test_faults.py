@@ -69,7 +69,7 @@ async def test_reset_cuts_bucket_uploads_and_stores_nothing(zenodo_server, http)
     zenodo_server.set_faults(None)
     _, listing = await call(http, "GET", dep["links"]["bucket"], zenodo_server.token)
     assert listing["contents"] == []
-    cut = [r.status for r, kind in zenodo_server.request_kinds if kind == "bucket_put"]
+    cut = [r.status for r in zenodo_server.request_log if r.kind == "bucket_put"]
     assert cut and set(cut) == {0}, "aiohttp may resend an idempotent PUT once; every attempt was cut"
     assert list((zenodo_server.data_dir / "tmp").iterdir()) == []
     status, _ = await upload(http, zenodo_server, dep, "big.bin", b"z" * 500_000)
