@@ -28,7 +28,7 @@ from zenodo.errors import (
     NotFoundError,
     ServerError,
 )
-from zenodo.http import DEFAULT_USER_AGENT, Backoff, Params, Response, Retry, Transport, is_retryable
+from zenodo.http import DEFAULT_USER_AGENT, Backoff, Params, Response, Retry, Transport, is_retryable, shaped
 from zenodo.models import (
     BucketObject,
     Deposition,
@@ -149,7 +149,7 @@ class ZenodoClient:
         if all_versions:
             params["all_versions"] = "true"
         response = await self._http.request("GET", "deposit/depositions", params=params)
-        return [Deposition.model_validate(item) for item in response.json() or []]
+        return response.parse_list(Deposition)
 
     async def create_deposition(self, metadata: DepositMetadata | None = None) -> Deposition:
         """A new draft (a new concept).
@@ -171,12 +171,12 @@ class ZenodoClient:
         response, recovered = await self._act(
             "POST", "deposit/depositions", settled if metadata is not None else None, json=body
         )
-        return recovered or Deposition.model_validate(response.json())
+        return recovered or response.parse(Deposition)
 
     async def get_deposition(self, deposition_id: int) -> Deposition:
         self._require_token("Reading a deposition")
         response = await self._http.request("GET", f"deposit/depositions/{_id(deposition_id)}")
-        return Deposition.model_validate(response.json())
+        return response.parse(Deposition)
 
     async def update_deposition(self, deposition_id: int, metadata: DepositMetadata) -> Deposition:
         """Full PUT: Zenodo replaces all metadata with what is sent (nothing is merged)."""
@@ -184,7 +184,7 @@ class ZenodoClient:
         response = await self._http.request(
             "PUT", f"deposit/depositions/{_id(deposition_id)}", json={"metadata": metadata.to_api()}
         )
-        return Deposition.model_validate(response.json())
+        return response.parse(Deposition)
 
     async def delete_deposition(self, deposition_id: int) -> None:
         """Delete an unpublished draft (Zenodo refuses published records)."""
@@ -195,7 +195,7 @@ class ZenodoClient:
     async def list_files(self, deposition_id: int) -> list[DepositionFile]:
         self._require_token("Listing deposition files")
         response = await self._http.request("GET", f"deposit/depositions/{_id(deposition_id)}/files")
-        return [DepositionFile.model_validate(item) for item in response.json() or []]
+        return response.parse_list(DepositionFile)
 
     async def delete_file(self, deposition_id: int, file_id: str) -> None:
         self._require_token("Deleting a file")
@@ -216,7 +216,7 @@ class ZenodoClient:
             return current if current.state == "done" else None
 
         response, recovered = await self._act("POST", path, settled)
-        return recovered or Deposition.model_validate(response.json())
+        return recovered or response.parse(Deposition)
 
     async def edit(self, deposition_id: int) -> Deposition:
         """Unlock a published deposition's metadata (state becomes `inprogress`)."""
@@ -228,7 +228,7 @@ class ZenodoClient:
             return current if current.state == "inprogress" else None
 
         response, recovered = await self._act("POST", path, settled)
-        return recovered or Deposition.model_validate(response.json())
+        return recovered or response.parse(Deposition)
 
     async def discard(self, deposition_id: int) -> None:
         """Throw away a draft's changes (an edit) or the draft itself (never published)."""
@@ -327,7 +327,7 @@ class ZenodoClient:
             abort=lambda: attempts[-1].failure if attempts else None,
         )
         sent = attempts[-1]
-        stored = BucketObject.model_validate(response.json())
+        stored = response.parse(BucketObject)
         if stored.md5.lower() != sent.md5 or stored.size != size:
             raise ChecksumMismatchError(
                 f"PUT {_path(url)}: Zenodo stored md5 {stored.md5} / {stored.size} bytes but we sent "
@@ -406,7 +406,7 @@ class ZenodoClient:
     async def get_record(self, id_or_doi: int | str) -> Record:
         """A published record by id, concept id (gives the latest version), DOI or record URL."""
         response = await self._http.request("GET", f"records/{record_id_from(id_or_doi)}")
-        return Record.model_validate(response.json())
+        return response.parse(Record)
 
     async def search_records(
         self,
@@ -445,7 +445,7 @@ class ZenodoClient:
 
     async def latest_version(self, record_id: int | str) -> Record:
         response = await self._http.request("GET", f"records/{record_id_from(record_id)}/versions/latest")
-        return Record.model_validate(response.json())
+        return response.parse(Record)
 
     async def community_records(
         self,
@@ -532,7 +532,7 @@ class ZenodoClient:
             if not hits:
                 return
             for hit in hits:
-                yield Record.model_validate(hit)
+                yield shaped(Record, hit, response.request, response.status)
             pages += 1
             url = (payload.get("links") or {}).get("next")
 

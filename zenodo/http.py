@@ -17,10 +17,11 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+import pydantic
 from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 
@@ -29,6 +30,7 @@ from zenodo.errors import InvalidInputError, RateLimitedError, ServerError, Zeno
 from zenodo.ratelimit import HostLimiter
 
 log = logging.getLogger("zenodo")
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 Params = dict[str, str] | list[tuple[str, str]]
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -84,6 +86,29 @@ class Response:
                 "(a proxy or maintenance page?); try again later.",
                 status=self.status,
             ) from None
+
+    def parse(self, model: type[M]) -> M:
+        """The body as `model`; a shape we cannot read is Zenodo's problem, reported as ServerError."""
+        return shaped(model, self.json(), self.request, self.status)
+
+    def parse_list(self, model: type[M]) -> list[M]:
+        payload = self.json() or []
+        if not isinstance(payload, list):
+            raise ServerError(f"{self.request} answered HTTP {self.status} without the expected JSON list.")
+        return [shaped(model, item, self.request, self.status) for item in payload]
+
+
+def shaped(model: type[M], payload: Any, request: str, status: int) -> M:
+    """`payload` as `model`, or a ServerError naming the request and the first problems."""
+    try:
+        return model.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}" for e in exc.errors()[:3])
+        raise ServerError(
+            f"{request} answered HTTP {status} with a {model.__name__} Zenodo-JSON this client cannot read "
+            f"({problem}).",
+            status=status,
+        ) from None
 
 
 def retry_after(headers: CIMultiDictProxy[str] | dict) -> float | None:

@@ -201,3 +201,12 @@ async def test_html_where_json_was_expected_is_a_server_error():
     async with serve([web.get("/api/records/3", maintenance)]) as (base, _), _client(base + "/api") as zc:
         with pytest.raises(ServerError, match=r"GET /api/records/3 answered HTTP 200 with a HTML body"):
             await zc.get_record(3)
+
+
+async def test_an_unreadable_json_shape_is_a_server_error_not_a_pydantic_error():
+    async def odd(request: web.Request) -> web.Response:
+        return web.json_response({"hello": "world"})
+
+    async with serve([web.get("/api/records/4", odd)]) as (base, _), _client(base + "/api") as zc:
+        with pytest.raises(ServerError, match=r"GET /api/records/4 answered HTTP 200 with a Record .*id: Field"):
+            await zc.get_record(4)
