@@ -177,4 +177,5 @@ def test_communities_and_unlisted_session_people(sample_sessions, template, peop
     meta = build_raw_metadata(session, with_community, people)
     assert [c.identifier for c in meta.communities] == ["seatizen-data"]
     assert [c.name for c in meta.creators] == ["Doe, Jane"]
-    assert build_raw_metadata(session, template, people).communities is None
+    without = template.model_copy(update={"communities": []})
+    assert build_raw_metadata(session, without, people).communities is None
