@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+import aiohttp
+
 from zenodo.errors import (
     AuthenticationError,
     ChecksumMismatchError,
+    InvalidInputError,
     NotFoundError,
     ServerError,
     ZenodoError,
@@ -72,6 +75,8 @@ async def download(
     restricted_hint: bool = False,
 ) -> Path:
     """Fetch `url` to `dest`; see the module docstring for the part-file and progress rules."""
+    if max_attempts < 1:
+        raise InvalidInputError(f"max_attempts must be at least 1, got {max_attempts}.")
     dest = Path(dest)
     expected_md5 = md5.removeprefix("md5:").lower() if md5 else None
     if await asyncio.to_thread(_already_there, dest, size, expected_md5):
@@ -88,9 +93,7 @@ async def download(
             wanted = expected_md5 or server_md5
             actual_size = await asyncio.to_thread(_size_or_zero, part)
             if size is not None and actual_size != size:
-                raise ChecksumMismatchError(
-                    f"GET {path}: got {actual_size} bytes, expected {size}", status=None
-                )
+                raise ChecksumMismatchError(f"GET {path}: got {actual_size} bytes, expected {size}")
             if wanted and digest != wanted:
                 raise ChecksumMismatchError(f"GET {path}: md5 of the downloaded bytes is {digest}, expected {wanted}")
         except ChecksumMismatchError:
@@ -130,24 +133,36 @@ async def _fetch(
     headers = {"Accept": "*/*"}
     if have:
         headers["Range"] = f"bytes={have}-"
-    async with http.stream("GET", url, headers=headers) as resp:
-        server_md5 = _server_md5(resp.headers.get("ETag"))
-        if have and resp.status == 206:
-            match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
-            if not match or int(match.group(1)) != have:
-                raise _Restart
-            mode = "ab"
-        else:
-            meter.sync(0)
-            digest = hashlib.md5()
-            mode = "wb"
-        handle: BinaryIO = await asyncio.to_thread(part.open, mode)
-        try:
-            async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
-                await asyncio.to_thread(_write, handle, digest, chunk)
-                meter.add(len(chunk))
-        finally:
-            await asyncio.to_thread(handle.close)
+    try:
+        async with http.stream("GET", url, headers=headers) as resp:
+            return await _write_response(resp, part, have, digest, meter)
+    except ZenodoError as exc:
+        if exc.status == 416:  # the part already reaches (or passes) the end: fetch it whole
+            raise _Restart from None
+        raise
+
+
+async def _write_response(
+    resp: aiohttp.ClientResponse, part: Path, have: int, digest: hashlib._Hash, meter: _Meter
+) -> tuple[str, str | None]:
+    """Append a 206 that continues the part, or rewrite the part from a 200."""
+    server_md5 = _server_md5(resp.headers.get("ETag"))
+    if have and resp.status == 206:
+        match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+        if not match or int(match.group(1)) != have:
+            raise _Restart
+        mode = "ab"
+    else:
+        meter.sync(0)
+        digest = hashlib.md5()
+        mode = "wb"
+    handle: BinaryIO = await asyncio.to_thread(part.open, mode)
+    try:
+        async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
+            await asyncio.to_thread(_write, handle, digest, chunk)
+            meter.add(len(chunk))
+    finally:
+        await asyncio.to_thread(handle.close)
     return digest.hexdigest(), server_md5
 
 

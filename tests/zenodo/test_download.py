@@ -12,7 +12,7 @@ from aiohttp import web
 
 from zenodo.client import ZenodoClient
 from zenodo.download import part_path
-from zenodo.errors import AuthenticationError, ChecksumMismatchError, NotFoundError
+from zenodo.errors import AuthenticationError, ChecksumMismatchError, InvalidInputError, NotFoundError
 from zenodo.models import Creator, DepositMetadata
 from zenodo.streams import BytesSource
 
@@ -203,3 +203,22 @@ async def test_giving_up_keeps_only_the_part_file(tmp_path):
         with pytest.raises(Exception, match="GET /api/f failed"):
             await zc.download(url, dest, size=len(DATA), max_attempts=2)
     assert not dest.exists() and part_path(dest).exists()
+
+
+async def test_a_complete_part_of_unknown_size_is_fetched_whole_after_416(tmp_path):
+    async def handler(request: web.Request, attempt: int) -> web.StreamResponse:
+        if request.headers.get("Range"):
+            return web.Response(status=416, headers={"Content-Range": f"bytes */{len(DATA)}"})
+        return web.Response(body=DATA)
+
+    dest = tmp_path / "f.bin"
+    part_path(dest).write_bytes(DATA)
+    async with flaky(handler) as (url, ranges), _client(url.rsplit("/", 1)[0], None) as zc:
+        path = await zc.download(url, dest, md5=DATA_MD5)
+    assert path.read_bytes() == DATA and ranges == [f"bytes={len(DATA)}-", None]
+
+
+async def test_max_attempts_must_be_positive(tmp_path):
+    async with _client("http://127.0.0.1:9/api", None) as zc:
+        with pytest.raises(InvalidInputError, match="max_attempts"):
+            await zc.download("http://127.0.0.1:9/api/f", tmp_path / "f", max_attempts=0)
