@@ -158,7 +158,7 @@ class People(BaseModel):
                 f"session {session_name} is not in the suivi_session people file; add a row for it "
                 f"(or a row with session_name '{ANY_SESSION}' that applies to every unlisted session)"
             )
-        creators = [self.directory[a] for a in roles.get("Creators", [])]
+        creators = [self.directory[a].model_copy() for a in roles.get("Creators", [])]
         if not creators:
             raise TemplateError(f"session {session_name} has no Creators in the suivi_session people file")
         contributors, referenced = [], set(roles.get("Creators", []))

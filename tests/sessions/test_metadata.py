@@ -179,3 +179,15 @@ def test_communities_and_unlisted_session_people(sample_sessions, template, peop
     assert [c.name for c in meta.creators] == ["Doe, Jane"]
     without = template.model_copy(update={"communities": []})
     assert build_raw_metadata(session, without, people).communities is None
+
+
+def test_built_metadata_shares_nothing_mutable_with_the_inputs(sample_session: Path, template, people):
+    session = Session.open(sample_session)
+    first = build_raw_metadata(session, template, people)
+    first.creators[0].name = "Changed, Someone"
+    first.keywords.append("Leaked")
+    first.related_identifiers[1].identifier = "changed"
+    second = build_raw_metadata(session, template, people)
+    assert second.creators[0].name == "Doe, Jane"
+    assert "Leaked" not in second.keywords and "Leaked" not in template.keywords
+    assert second.related_identifiers[1].identifier == template.related_identifiers[0].identifier != "changed"
