@@ -49,7 +49,7 @@ async def serve(routes: list[web.RouteDef]) -> AsyncIterator[tuple[str, list[web
         await runner.cleanup()
 
 
-def _ok(request: web.Request) -> web.Response:
+async def _ok(request: web.Request) -> web.Response:
     return web.json_response([])
 
 
