@@ -10,6 +10,7 @@ import typer
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
+from tests.deployments import processes
 from zenodo_atlas.cli import deploy_cmd
 
 
@@ -72,3 +73,13 @@ def test_commands_mount_at_the_top_level_of_the_cli() -> None:
         result = CliRunner().invoke(top, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "--timezone" in result.output
+
+
+def test_deploy_to_a_server_that_does_not_answer() -> None:
+    url = f"http://127.0.0.1:{processes.free_port()}/api"
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        code, output = invoke("deploy", "--only", "upload")
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        f"error: The Prefect server at {url} does not answer: is `prefect server start` running?"
+    )
