@@ -65,7 +65,7 @@ async def test_deposit_upload_publish_new_version_under_faults(zenodo_server, ca
     assert sum(r.status in (500, 502, 503) for r in log) >= 3
     assert any(r.status == 0 for r in log)  # a cut upload
     assert any(r.status == 504 for r in log)  # publish committed, then the gateway gave up
-    committed = [r for r in log if r.kind == "publish" and r.status in (202, 504)]
+    committed = [r for r in log if r.path.endswith("/actions/publish") and r.status in (202, 504)]
     assert len(committed) == 2  # one per version: a committed publish is never sent again
 
     zenodo_server.set_faults(None)
@@ -94,7 +94,7 @@ async def test_publish_504_after_commit_is_not_resent(zenodo_server):
         published = await zc.publish(draft.id)
     assert published.state == "done" and published.doi
     assert zenodo_server.count("POST", "publish") == 1
-    assert [r.status for r in zenodo_server.request_log if r.kind == "publish"] == [504]
+    assert [r.status for r in zenodo_server.request_log if r.path.endswith("/actions/publish")] == [504]
 
 
 async def test_create_with_metadata_under_errors_makes_exactly_one_draft(zenodo_server):
@@ -105,7 +105,8 @@ async def test_create_with_metadata_under_errors_makes_exactly_one_draft(zenodo_
     async with _client(zenodo_server) as zc:
         drafts = await zc.list_depositions(status="draft")
     assert [d.id for d in drafts] == [created.id]
-    assert any(r.status >= 500 for r in zenodo_server.request_log if r.kind == "deposit_create")
+    creates = [r for r in zenodo_server.request_log if r.method == "POST" and r.path == "/api/deposit/depositions"]
+    assert any(r.status >= 500 for r in creates)
 
 
 async def test_create_without_metadata_is_not_resent_after_a_5xx(zenodo_server):
@@ -131,8 +132,8 @@ async def test_new_version_discard_and_delete_under_errors(zenodo_server):
         zenodo_server.set_faults(None)
         remaining = await zc.list_depositions(all_versions=True)
     assert [d.id for d in remaining] == [first.id]
-    failed = {r.kind for r in zenodo_server.request_log if r.status >= 500}
-    assert failed & {"newversion", "discard", "deposit_delete"}
+    failed = [r for r in zenodo_server.request_log if r.status >= 500]
+    assert any(r.path.endswith(("/actions/newversion", "/actions/discard")) or r.method == "DELETE" for r in failed)
 
 
 async def test_reset_upload_restarts_the_stream_and_rewinds_progress(zenodo_server):
@@ -144,7 +145,7 @@ async def test_reset_upload_restarts_the_stream_and_rewinds_progress(zenodo_serv
         result = await zc.upload(
             draft.bucket_url, "big.bin", BytesSource(data, chunk_size=256 * 1024), progress=deltas.append
         )
-    cut = [r for r in zenodo_server.request_log if r.kind == "bucket_put" and r.status == 0]
+    cut = [r for r in zenodo_server.request_log if r.path.startswith("/api/files/") and r.status == 0]
     assert cut, "the fault injector should have cut at least one upload"
     assert result.md5 == hashlib.md5(data).hexdigest() == result.server.md5
     assert any(d < 0 for d in deltas) and sum(deltas) == len(data)
