@@ -1,8 +1,9 @@
 """Register a session in the Atlas: deposit, versions, footprint, frames and predictions.
 
 All files are read and checked first; then one transaction writes everything with bulk
-INSERT ... SELECT from registered DataFrames, so a failure leaves the Atlas exactly as it was and
-re-registering the same session adds only what is new.
+INSERT ... SELECT from registered DataFrames, so a failure leaves the Atlas exactly as it was.
+Re-registering adds only what is new: existing rows are skipped by their unique keys (ON CONFLICT
+DO NOTHING answers from the key index, so the cost does not grow with the Atlas).
 """
 
 from __future__ import annotations
@@ -222,8 +223,9 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> 
                CASE WHEN s.valid_gps THEN ST_Point(s.longitude, s.latitude) END,
                s.latitude, s.longitude, s.altitude, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
         FROM {src} AS s
-        WHERE s.useful AND NOT EXISTS (SELECT 1 FROM frame AS f WHERE f.record_id = $rid AND f.file_name = s.file_name)
+        WHERE s.useful
         ORDER BY s.ordinal
+        ON CONFLICT DO NOTHING
         """,
         {"rid": record_id},
     ).fetchone()[0]
@@ -281,10 +283,7 @@ def _insert_predictions(
             SELECT f.id, CAST(u.class_key AS INTEGER), $ia, u.score
             FROM (UNPIVOT {src} ON COLUMNS(* EXCLUDE (file_name)) INTO NAME class_key VALUE score) AS u
             JOIN frame AS f ON f.record_id = $frames AND f.file_name = u.file_name
-            WHERE NOT EXISTS (
-                SELECT 1 FROM multilabel_prediction AS p
-                WHERE p.frame_id = f.id AND p.class_id = CAST(u.class_key AS INTEGER) AND p.record_id = $ia
-            )
+            ON CONFLICT DO NOTHING
             """,
             {"ia": ia_record, "frames": frames_record},
         ).fetchone()[0]

@@ -97,11 +97,12 @@ def _resolve_classes(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> list[
     return [by_name[c] for c in query.classes]
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> pa.Table:
-    """Matching frames (FRAME_COLUMNS) plus one column per class: the score, or score >= threshold."""
+def query_sql(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> tuple[str, dict[str, object]]:
+    """The SQL and parameters `run_query` executes (exposed for EXPLAIN in benches and tests)."""
     area = query.area_wkt()
     classes = _resolve_classes(con, query)
-    where, params = ["TRUE"], {}
+    where: list[str] = ["TRUE"]
+    params: dict[str, object] = {}
     if area:
         where.append(f"ST_Intersects(f.geom, ST_GeomFromText('{area}'))")
     if query.date_from:
@@ -141,6 +142,12 @@ def run_query(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> pa.Table:
         LEFT JOIN version AS pv ON pv.record_id = pr.prediction_record
         ORDER BY sel.id
     """
+    return sql, params
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> pa.Table:
+    """Matching frames (FRAME_COLUMNS) plus one column per class: the score, or score >= threshold."""
+    sql, params = query_sql(con, query)
     return con.execute(sql, params).to_arrow_table()
 
 

@@ -61,6 +61,8 @@ def read_csv_checked(path: Path, *, required: tuple[str, ...] = ("FileName",), *
 
 def _numeric(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
     raw = table[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.astype("float64")
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
     if bad.any():
