@@ -144,4 +144,6 @@ async def register_deployments(
 async def save_token_secret(token: SecretStr, block_name: str = DEFAULT_SECRET_BLOCK) -> None:
     """Store the Zenodo token as a Prefect Secret block (overwriting), for workers without ZENODO_TOKEN."""
     api_url()
+    async with get_client() as client:
+        await check_server(client)
     await Secret(value=token).save(block_name, overwrite=True)

@@ -83,3 +83,12 @@ def test_deploy_to_a_server_that_does_not_answer() -> None:
     assert output.splitlines()[-1] == (
         f"error: The Prefect server at {url} does not answer: is `prefect server start` running?"
     )
+
+
+def test_saving_the_token_to_a_server_that_does_not_answer(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{processes.free_port()}/api"
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        code, output = invoke("deploy", "--save-token-secret", ZENODO_TOKEN="tok-never-printed")
+    assert code == 1
+    assert "does not answer" in one_line_error(output)
+    assert "tok-never-printed" not in output

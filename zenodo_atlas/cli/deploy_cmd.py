@@ -84,7 +84,7 @@ def deploy(
     env: Annotated[
         list[str] | None, typer.Option("--env", help="KEY=VALUE added to every run's environment (repeatable).")
     ] = None,
-    save_token_secret: Annotated[
+    store_token: Annotated[
         bool,
         typer.Option(
             "--save-token-secret",
@@ -100,17 +100,17 @@ def deploy(
         SECRET_BLOCK_ENV,
         api_url,
         register_deployments,
+        save_token_secret,
     )
-    from deployments.deploy import save_token_secret as store_secret
 
     specs = _specs(spec_file, only, cron, timezone)
     job_env = _job_env(env or [])
     settings = load_settings()
-    token = settings.require_token() if save_token_secret else None
+    token = settings.require_token() if store_token else None
     url = api_url()
-    block = settings.token_secret_block or (DEFAULT_SECRET_BLOCK if save_token_secret else None)
+    block = settings.token_secret_block or (DEFAULT_SECRET_BLOCK if store_token else None)
     if token is not None and block:
-        asyncio.run(store_secret(token, block))
+        asyncio.run(save_token_secret(token, block))
         stdout.print(f"saved the Zenodo token in Prefect Secret block {block!r}")
     if block:
         job_env[SECRET_BLOCK_ENV] = block
@@ -123,8 +123,8 @@ def deploy(
         )
     except DeploymentApplyError as exc:
         raise fail(f"The server refused a deployment: {str(exc).splitlines()[0]}") from None
-    pools = sorted({r.work_pool for r in registered})
-    stdout.print(f"done; start a worker with: prefect worker start --pool {pools[0]} --type process")
+    for pool_name in sorted({r.work_pool for r in registered}):
+        stdout.print(f"done; start a worker with: prefect worker start --pool {pool_name} --type process")
 
 
 @app.command()
