@@ -92,6 +92,7 @@ def test_no_token_is_written_into_the_stack(compose: dict) -> None:
     assert worker_env["ZENODO_TOKEN"] == "${ZENODO_TOKEN:-}"
     register = compose["services"]["register-deployments"]
     assert "ZENODO_TOKEN" not in register["environment"]
+    assert "--token" not in compose["services"]["local-zenodo"]["command"], "ps would show it"
 
 
 def test_image_builds_on_prefect_and_installs_every_package() -> None:
