@@ -187,15 +187,17 @@ def test_worker_runs_the_upload_deployment_against_local_zenodo(
     assert zenodo.token not in worker.log()
 
 
-def test_serve_runs_a_deployment_without_a_work_pool(
-    prefect_server: processes.Managed, zenodo: ZenodoTestServer, tmp_path: Path
+def test_serve_runs_a_deployment_with_the_token_from_the_secret_block(
+    deployed: str, prefect_server: processes.Managed, zenodo: ZenodoTestServer, tmp_path: Path
 ) -> None:
+    """No work pool, and no ZENODO_TOKEN in the serving process: the flow reads the Secret block."""
     spec = tmp_path / "served.yaml"
     spec.write_text(
         "deployments:\n  - name: served\n    entrypoint: tests/deployments/standin_flows.py:upload_sessions\n"
     )
     env = processes.client_env(prefect_server.api_url, tmp_path) | flow_env(zenodo, tmp_path)
-    env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
+    del env["ZENODO_TOKEN"]
+    env |= {"ATLAS_TOKEN_SECRET_BLOCK": SECRET_BLOCK, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
     serving = processes.start(
         "serve",
         [sys.executable, "-c", "from zenodo_atlas.cli.deploy_cmd import app; app()", "serve", "--file", str(spec)],
@@ -223,5 +225,6 @@ def test_serve_runs_a_deployment_without_a_work_pool(
             served = client.read_deployment_by_name("upload-sessions/served")
         assert served.work_pool_name is None
         assert "serve-check" in {d["title"] for d in depositions(zenodo)}
+        assert zenodo.token not in serving.log()
     finally:
         serving.stop()
