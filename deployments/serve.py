@@ -14,6 +14,7 @@ from pathlib import Path
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.flows import aserve
+from prefect.settings import PREFECT_API_URL
 
 from deployments.spec import DeploymentSpec, default_project_dir, load_specs
 
@@ -37,8 +38,13 @@ async def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None 
 
 
 async def serve_all(specs: list[DeploymentSpec], *, project_dir: Path | None = None, limit: int | None = None) -> None:
-    """Serve until interrupted; `limit` caps concurrent runs across all deployments."""
-    await aserve(*await build_served(specs, project_dir=project_dir), limit=limit)
+    """Serve until interrupted; `limit` caps concurrent runs across all deployments.
+
+    On a real server the schedules are paused at shutdown so runs do not pile up unattended; an
+    ephemeral server is gone by then (Ctrl-C stops it too), and there is nothing to pause.
+    """
+    deployments = await build_served(specs, project_dir=project_dir)
+    await aserve(*deployments, limit=limit, pause_on_shutdown=bool(PREFECT_API_URL.value()))
 
 
 if __name__ == "__main__":
