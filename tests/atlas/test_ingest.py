@@ -173,7 +173,11 @@ def test_a_csv_broken_halfway_leaves_the_atlas_untouched(
     half = len(lines) // 2
     path.write_text("\n".join([*lines[:half], lines[half][:25], *lines[half + 1 :]]) + "\n")
     _, deposit, md5s = deposit_for(session, concept_recid="2000", first_record=2001)
-    with pytest.raises(SessionFileError, match=rf"{path.name}: no score for .* on line {half + 1}"):
+    with pytest.raises(SessionFileError, match=rf"{path.name} is not a readable CSV .*Expected 32 columns"):
+        register_session(atlas_con, session, deposit, archive_md5s=md5s)
+    assert counts(atlas_con) == before
+    path.write_text("\n".join([*lines[:half], lines[half].rsplit(",", 1)[0] + ",", *lines[half + 1 :]]) + "\n")
+    with pytest.raises(SessionFileError, match=rf"{path.name}: no score for Useless on line {half + 1}"):
         register_session(atlas_con, session, deposit, archive_md5s=md5s)
     assert counts(atlas_con) == before
 

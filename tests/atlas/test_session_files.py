@@ -60,8 +60,8 @@ def test_broken_files_name_the_file_and_line(tmp_path: Path) -> None:
     root = write_metadata(tmp_path, [{"Name": "a.jpg"}])
     with pytest.raises(SessionFileError, match="lacks column"):
         read_session(root, SESSION)
-    (root / "METADATA" / "metadata.csv").write_text('FileName,GPSLatitude\na.jpg,1\nb.jpg,"2\n')
-    with pytest.raises(SessionFileError, match="not a readable CSV"):
+    (root / "METADATA" / "metadata.csv").write_text("FileName,GPSLatitude,GPSLongitude\na.jpg,1,2\nb.jpg,-21\n")
+    with pytest.raises(SessionFileError, match=r"not a readable CSV .*Expected 3 columns, got 2"):
         read_session(root, SESSION)
     (root / "METADATA" / "metadata.csv").write_text("FileName,GPSLatitude\na.jpg,1\n,2\n")
     with pytest.raises(SessionFileError, match="empty FileName on line 3"):

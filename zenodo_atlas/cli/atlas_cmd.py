@@ -92,7 +92,8 @@ def query_cmd(
         raise fail(exc.errors()[0]["msg"]) from None
     con = open_atlas(_atlas_path(atlas), read_only=True)
     try:
-        table = run_query(con, query)
+        with stderr.status("Querying the Atlas..."):
+            table = run_query(con, query)
     finally:
         con.close()
     write_table(table, out)
