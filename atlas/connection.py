@@ -67,7 +67,8 @@ _verified: set[tuple[str, int, int, int]] = set()
 # Spatial queries fetch single rows found by the R-tree; FSST (strings, geometries) and ALP (doubles)
 # decode a whole vector for each such fetch, which made a polygon query over 10M frames ~5x slower.
 # The file grows ~30% without them; dictionary, RLE and bit-packing compression stay on.
-CONFIG = {"allow_unsigned_extensions": "true", "disabled_compression_methods": "fsst,alp,alprd"}
+CONFIG = {"allow_unsigned_extensions": "true"}
+DISABLED_COMPRESSION = "fsst,alp,alprd"
 
 
 def verified_extension() -> Path:
@@ -114,6 +115,7 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
         load_spatial(con, extension)
+        con.execute(f"SET disabled_compression_methods = '{DISABLED_COMPRESSION}'")
     except BaseException:
         con.close()
         raise

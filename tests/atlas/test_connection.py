@@ -25,6 +25,8 @@ def test_open_creates_file_and_folder_with_spatial_loaded(tmp_path: Path) -> Non
         assert path.is_file()
         assert con.execute("SELECT ST_AsText(ST_Point(55.2, -21.1))").fetchone()[0] == "POINT (55.2 -21.1)"
         assert schema_version(con) == latest_version()
+        # R-tree hits fetch single rows: vector-wide codecs stay off (see atlas.connection)
+        assert con.execute("SELECT current_setting('disabled_compression_methods')").fetchone()[0] == "FSST,ALP,ALPRD"
     finally:
         con.close()
 
