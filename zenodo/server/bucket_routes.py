@@ -27,6 +27,8 @@ async def put_object(request: web.Request) -> web.StreamResponse:
     length = request.content_length
     if length is not None and length > limit:
         raise ApiError(400, QUOTA_MESSAGE)
+    if srv.faults.hold_upload():
+        await srv.hold()
     cut_after = None
     if srv.faults.cut_upload():
         cut_after = min(_CUT_AT, max((length or _CUT_AT) // 2, 1))
@@ -38,6 +40,7 @@ async def put_object(request: web.Request) -> web.StreamResponse:
         return web.Response(status=500)
     stored = await store.add_file(user, bucket_id, key, received.path, received.size, received.md5,
                                   guess_mimetype(key))
+    srv.faults.upload_stored()
     return web.json_response(bucket_object(bucket_id, stored, context(request)), status=201)
 
 

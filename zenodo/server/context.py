@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
@@ -39,6 +40,24 @@ class ServerState:
     faults: FaultInjector = field(default_factory=FaultInjector)
     request_log: list[ServedRequest] = field(default_factory=list)
     logged: threading.Condition = field(default_factory=threading.Condition)
+    held_uploads: int = 0
+    _release: asyncio.Event | None = None
+
+    async def hold(self) -> None:
+        """Park an upload until `release_held` (runs in the server's loop)."""
+        if self._release is None:
+            self._release = asyncio.Event()
+        release = self._release
+        with self.logged:
+            self.held_uploads += 1
+            self.logged.notify_all()
+        await release.wait()
+
+    def release_held(self) -> None:
+        """Let every parked upload go on (runs in the server's loop)."""
+        if self._release is not None:
+            self._release.set()
+            self._release = None
 
     def log(self, entry: ServedRequest) -> None:
         """Append an answered request, waking anyone waiting in `wait_for`."""

@@ -29,6 +29,9 @@ class FaultConfig:
         429 answers with `Retry-After: 1`; requests served between bursts are not counted twice.
     publish_504_after_commit: the first publish of each deposition really publishes, then
         answers an HTML 504, as zenodo.org does when publishing is slow (zenodo#2131).
+    hold_uploads_after: after this many stored bucket PUTs, further PUTs are held open without
+        reading their body until the faults change or the server stops: the moment to kill a
+        client in the middle of an upload, found without timing guesses (see LocalZenodo.wait_held).
     seed: seeds the random draws so a test sees the same faults on every run.
     """
 
@@ -38,6 +41,7 @@ class FaultConfig:
     burst_429_every: int = 0
     burst_429_length: int = 3
     publish_504_after_commit: bool = False
+    hold_uploads_after: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -58,6 +62,7 @@ class FaultInjector:
     _served: int = field(default=0, init=False)
     _burst_left: int = field(default=0, init=False)
     _published_504: set[int] = field(default_factory=set, init=False)
+    _stored_uploads: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.config.seed)
@@ -79,6 +84,13 @@ class FaultInjector:
                 return html_error(status)
             return json_error(status, _ERROR_MESSAGES[status])
         return None
+
+    def hold_upload(self) -> bool:
+        after = self.config.hold_uploads_after
+        return after is not None and self._stored_uploads >= after
+
+    def upload_stored(self) -> None:
+        self._stored_uploads += 1
 
     def cut_upload(self) -> bool:
         return bool(self.config.reset_rate) and self._rng.random() < self.config.reset_rate

@@ -147,6 +147,7 @@ class LocalZenodo:
         self.port = self._runner.addresses[0][1]
 
     async def _close(self) -> None:
+        self._state.release_held()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -158,8 +159,13 @@ class LocalZenodo:
     # -- test controls --------------------------------------------------------------------------
 
     def set_faults(self, faults: FaultConfig | None) -> None:
-        """Switch fault injection (None = none); the RNG restarts from the config's seed."""
+        """Switch fault injection (None = none); the RNG restarts from the config's seed.
+
+        Uploads held by `hold_uploads_after` are let go.
+        """
         self._state.faults = FaultInjector(faults or FaultConfig())
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._state.release_held)
 
     def set_quota(self, max_record_bytes: int | None = None, max_record_files: int | None = None) -> None:
         quota = self._state.store.quota
@@ -186,3 +192,10 @@ class LocalZenodo:
         with state.logged:
             if not state.logged.wait_for(lambda: self.count(method, kind) >= count, timeout):
                 raise TimeoutError(f"the server answered fewer than {count} {method} {kind} request(s)")
+
+    def wait_held(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Block until `count` uploads are held by `FaultConfig.hold_uploads_after`; TimeoutError otherwise."""
+        state = self._state
+        with state.logged:
+            if not state.logged.wait_for(lambda: state.held_uploads >= count, timeout):
+                raise TimeoutError(f"fewer than {count} upload(s) were held")
