@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from atlas.errors import DepositRefError, SessionFileError, VersionMappingError
+from atlas.errors import DepositRefError, VersionMappingError
 from atlas.naming import parse_session_name
 from atlas.session_files import ScoreFile, read_session
 from zenodo.models import Record
@@ -338,7 +338,6 @@ def register_session(
 __all__ = [
     "DepositRef",
     "RegistrationReport",
-    "SessionFileError",
     "VersionRef",
     "deposit_ref_from_records",
     "register_session",
