@@ -128,7 +128,7 @@ def _check_session_name(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> 
 
 def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
     name = parse_session_name(deposit.session_name)
-    labels = [v.label.upper() for v in deposit.versions]
+    labels = [v.label.upper().replace(" ", "_") for v in deposit.versions]
     con.execute(
         """
         INSERT INTO deposit (concept_recid, session_name, concept_doi, have_raw, have_processed,

@@ -95,6 +95,9 @@ def test_re_registration_adds_new_versions_and_updates_the_deposit(
     assert report.frames_added == 0  # same METADATA.zip: the frames keep citing the version that first held it
     assert atlas_con.execute("SELECT have_raw, have_processed FROM deposit").fetchone() == (True, True)
     assert atlas_con.execute("SELECT DISTINCT record_id FROM frame").fetchall() == [(deposit.versions[0].record_id,)]
+    deposit.versions[1].label = "PROCESSED DATA"  # labels as typed in Zenodo's form
+    register_session(atlas_con, session, deposit, archive_md5s=md5s)
+    assert atlas_con.execute("SELECT have_processed FROM deposit").fetchone() == (True,)
 
 
 def test_archives_map_to_their_versions_by_md5(
