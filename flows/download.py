@@ -46,6 +46,7 @@ async def _fetch(
     resolved: ResolvedSession,
     out: Path,
     concurrency: int,
+    global_limit: int,
     members: dict[str, set[str]] | None,
 ) -> DownloadSummary:
     logger = get_run_logger()
@@ -64,7 +65,7 @@ async def _fetch(
             return None
 
     async with (
-        transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), concurrency) as slots,
+        transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), global_limit) as slots,
         TransferProgress(f"download-{resolved.session_name.lower().replace('_', '-')}", total,
                          f"Download of {resolved.session_name}") as progress,
     ):
@@ -108,13 +109,13 @@ async def download_session(
     if not (raw or processed):
         raise ValueError("nothing to download: ask for raw and/or processed data")
     settings = Settings()
-    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.download_concurrency)
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=False) as client:
         resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
         if not resolved.versions:
             kinds = " and ".join(k for k, on in (("raw", raw), ("processed", processed)) if on)
             raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo")
-        summary = await _fetch(client, resolved, Path(out_dir), min(limit, settings.download_concurrency), None)
+        summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
           "skipped": ", ".join(summary.skipped_restricted)}],
@@ -184,11 +185,11 @@ async def download_frames(csv_file: str, out_dir: str) -> list[str]:
     """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths."""
     wanted = frames_from_csv(csv_file)
     settings = Settings()
-    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.download_concurrency)
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     extracted: list[str] = []
     async with await open_client(settings, token_required=False) as client:
         for version_doi, members in wanted.items():
             resolved = await resolve_session(client, doi=version_doi)
-            summary = await _fetch(client, resolved, Path(out_dir), min(limit, settings.download_concurrency), members)
+            summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, members)
             extracted += summary.files
     return extracted

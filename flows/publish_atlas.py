@@ -42,7 +42,7 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
         raise FileNotFoundError(f"no Atlas at {atlas}: register sessions first (zenodo-atlas atlas register ...)")
     snapshot = await snapshot_atlas(atlas, settings.work_dir / "atlas-publication")
     record_name = settings.atlas_urn.removeprefix("urn:")
-    global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.upload_concurrency)
+    global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, record_name, with_drafts=True)
         unchanged = fingerprint_on_record(state.latest) == snapshot.fingerprint_md5

@@ -78,7 +78,7 @@ async def upload_session(
         ]
         logger.info("Dry run: %d version(s), %d archive(s) planned", len(plans), len(summary.planned))
         return summary
-    global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.upload_concurrency)
+    global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         for plan in plans:
             state = await find_session(client, session.name.raw, with_drafts=True)

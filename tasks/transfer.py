@@ -29,6 +29,8 @@ from zenodo.streams import IterableSource
 
 UPLOAD_LIMIT = "zenodo-atlas-uploads"
 DOWNLOAD_LIMIT = "zenodo-atlas-downloads"
+LEASE_SECONDS = 60
+"""The shortest lease Prefect grants: slots of a killed run come back after a minute, not five."""
 
 
 class ArchiveResult(BaseModel):
@@ -67,7 +69,7 @@ async def transfer_slots(name: str, wanted: int, configured: int) -> AsyncIterat
     the batch's share once keeps every run within the limit at no per-file cost.
     """
     share = max(1, min(wanted, configured))
-    async with concurrency(name, occupy=share, strict=True):
+    async with concurrency(name, occupy=share, strict=True, lease_duration=LEASE_SECONDS):
         yield asyncio.Semaphore(share)
 
 

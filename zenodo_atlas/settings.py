@@ -58,8 +58,11 @@ class Settings(BaseSettings):
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
 
-    upload_concurrency: int = Field(default=4, ge=1, le=32)
-    download_concurrency: int = Field(default=4, ge=1, le=32)
+    upload_concurrency: int = Field(default=4, ge=1, le=32, description="Uploads in flight per run.")
+    download_concurrency: int = Field(default=4, ge=1, le=32, description="Downloads in flight per run.")
+    global_transfer_slots: int = Field(
+        default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
+    )
     rate_limit_per_minute: int = Field(default=100, ge=1)
     dcim_part_gb: float = Field(default=15.0, gt=0)
     record_quota_gb: float = Field(default=50.0, gt=0)

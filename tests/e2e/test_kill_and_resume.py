@@ -1,0 +1,52 @@
+"""An upload killed with SIGKILL in the middle resumes on re-run without resending finished files."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from prefect.settings import PREFECT_API_URL
+
+from flows.upload import upload_session
+from sessions.plan import plan_raw
+from sessions.session import Session
+from tests.flows.helpers import session_records, successful_puts
+from zenodo.server import FaultConfig
+
+HELD_AFTER = 3
+
+
+async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessions, tmp_path, monkeypatch):
+    session = sample_sessions(platform="UAV", frames=40, dcim_mb=0)
+    monkeypatch.setenv("ATLAS_DCIM_PART_GB", "0.00001")
+    monkeypatch.setenv("ATLAS_UPLOAD_CONCURRENCY", "2")
+    [raw_archives] = plan_raw(Session.open(session), dcim_part_bytes=10_000)
+    assert len(raw_archives) > HELD_AFTER + 2
+    zenodo_env.set_faults(FaultConfig(hold_uploads_after=HELD_AFTER))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "zenodo_atlas", "upload", str(session), "--raw",
+        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.to_thread(zenodo_env.wait_held, 1, 120.0)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+    finished_before_kill = set(successful_puts(zenodo_env))
+    assert HELD_AFTER <= len(finished_before_kill) < len(raw_archives)
+    zenodo_env.set_faults(None)
+
+    summary = await upload_session(str(session), raw=True, processed="mi")
+
+    records = await session_records(zenodo_env, session.name)
+    assert [r.version_label for r in records] == ["RAW_DATA", "PROCESSED_DATA"]
+    assert len({r.conceptrecid for r in records}) == 1
+    raw = summary.versions[0]
+    assert {a.name for a in raw.archives if not a.uploaded} == finished_before_kill
+    puts = successful_puts(zenodo_env)
+    assert all(puts[a.name] == 1 for a in raw_archives)
+    assert {f.key for f in records[0].files} == {a.name for a in raw_archives}
