@@ -1,0 +1,199 @@
+"""Zip + upload of a raw UAV session to a local Zenodo: ours vs. the machine's limit vs. the predecessor.
+
+Why: uploads stream stored zips while they are built, several at once; this checks that this costs
+little over sending the same bytes as one ready file, and beats the predecessor (deflate-zip every
+folder to disk, then upload the zips one by one). JPEG/video barely compresses, so deflate only costs.
+
+The local Zenodo runs in a subprocess (`zenodo-atlas zenodo serve`) so its CPU is not counted here;
+it still shares the machine's cores. Each measurement uses a fresh deposition (deleted afterwards).
+- limit: one streamed PUT of a ready file on disk holding as many bytes as all planned archives.
+- ours: plan_raw, then every planned archive streamed with iter_archive through IterableSource and
+  ZenodoClient.upload, 4 in flight, md5 checked by the client; this is what tasks.transfer does,
+  called as plain library functions (no Prefect tasks, slots or progress reporting).
+- sequential: ZIP_DEFLATED zips of the same member sets written to disk, then uploaded one by one.
+Run: .venv/bin/python bench/upload.py [--size-mb 2048]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import aiohttp
+
+from sessions.archive import iter_archive
+from sessions.plan import PlannedArchive, plan_raw
+from sessions.sample import PINNED_MTIME, write_sample_session
+from sessions.session import Session
+from zenodo.client import ZenodoClient
+from zenodo.models import Creator, DepositMetadata
+from zenodo.streams import FileSource, IterableSource
+
+MB = 1_000_000
+BLOCK = 1 << 20
+VIDEOS = 8
+IN_FLIGHT = 4
+CLI = Path(sys.executable).with_name("zenodo-atlas")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_video(path: Path, size: int, rng: random.Random) -> None:
+    """An incompressible video stand-in: a 1 MiB random block repeated (deflate's window is 32 KiB)."""
+    block = rng.randbytes(BLOCK)
+    with path.open("wb") as out:
+        left = size
+        while left > 0:
+            out.write(block[:left])
+            left -= min(left, BLOCK)
+    os.utime(path, (PINNED_MTIME, PINNED_MTIME))
+
+
+def _make_session(root: Path, size_mb: int) -> Path:
+    """A UAV session whose DCIM holds ~size_mb MB in VIDEOS files, so it splits into ~4 parts."""
+    each = size_mb * MB // VIDEOS
+    session = write_sample_session(root, platform="UAV", frames=40, dcim_mb=each / MB)
+    rng = random.Random(size_mb)
+    for i in range(1, VIDEOS):
+        _write_video(session / "DCIM" / f"DJI_{9000 + i:04d}.MP4", each, rng)
+    return session
+
+
+async def _start_server(port: int, token: str, data_dir: Path) -> asyncio.subprocess.Process:
+    command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "zenodo_atlas"]
+    process = await asyncio.create_subprocess_exec(
+        *command, "zenodo", "serve", "--host", "127.0.0.1", "--port", str(port), "--token", token,
+        "--data-dir", str(data_dir), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise SystemExit(f"the local Zenodo exited with {process.returncode}")
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/api/records") as resp:
+                    if resp.status < 500:
+                        return process
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+    process.kill()
+    await process.wait()
+    raise SystemExit("the local Zenodo did not answer within 60 s")
+
+
+async def _timed_in_draft(client: ZenodoClient, label: str, work) -> float:
+    meta = DepositMetadata(title=f"bench {label}", creators=[Creator(name="Bench, B")], description="bench")
+    draft = await client.create_deposition(meta)
+    try:
+        started = time.perf_counter()
+        await work(draft.bucket_url)
+        return time.perf_counter() - started
+    finally:
+        await client.delete_deposition(draft.id)
+
+
+async def _limit(client: ZenodoClient, path: Path) -> float:
+    async def work(bucket: str) -> None:
+        await client.upload(bucket, "limit.bin", FileSource(path))
+
+    return await _timed_in_draft(client, "limit", work)
+
+
+async def _ours(client: ZenodoClient, archives: list[PlannedArchive]) -> float:
+    slots = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(bucket: str, archive: PlannedArchive) -> None:
+        async with slots:
+            source = IterableSource(archive.size, lambda: iter_archive(archive))
+            await client.upload(bucket, archive.name, source)
+
+    async def work(bucket: str) -> None:
+        await asyncio.gather(*(one(bucket, a) for a in archives))
+
+    return await _timed_in_draft(client, "ours", work)
+
+
+def _deflate(archive: PlannedArchive, out_dir: Path) -> Path:
+    """The predecessor's way: a deflated zip written to disk (plain root files are sent as they are)."""
+    if not archive.zipped:
+        return archive.members[0].source
+    target = out_dir / archive.name
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for member in archive.members:
+            zf.write(member.source, member.arcname)
+    return target
+
+
+async def _sequential(client: ZenodoClient, archives: list[PlannedArchive], out_dir: Path) -> tuple[float, int]:
+    sent = 0
+
+    async def work(bucket: str) -> None:
+        nonlocal sent
+        zips = [await asyncio.to_thread(_deflate, a, out_dir) for a in archives]
+        for path in zips:
+            sent += path.stat().st_size
+            await client.upload(bucket, path.name, FileSource(path))
+
+    return await _timed_in_draft(client, "sequential", work), sent
+
+
+async def main(size_mb: int) -> None:
+    token = secrets.token_urlsafe(16)
+    scratch = Path(tempfile.mkdtemp(prefix="upload-bench-"))
+    server: asyncio.subprocess.Process | None = None
+    try:
+        session = Session.open(_make_session(scratch / "sessions", size_mb))
+        started = time.perf_counter()
+        versions = plan_raw(session, dcim_part_bytes=size_mb * MB / 4 * 1.02)
+        plan_seconds = time.perf_counter() - started
+        archives = [a for version in versions for a in version]
+        total = sum(a.size for a in archives)
+        limit_file = scratch / "limit.bin"
+        _write_video(limit_file, total, random.Random(0))
+        (zips := scratch / "zips").mkdir()
+        server = await _start_server(port := _free_port(), token, scratch / "zenodo")
+        async with ZenodoClient(f"http://127.0.0.1:{port}/api", token, rate_limit_per_minute=100_000) as client:
+            limit_seconds = await _limit(client, limit_file)
+            ours_seconds = await _ours(client, archives)
+            sequential_seconds, deflated = await _sequential(client, archives, zips)
+    finally:
+        if server is not None and server.returncode is None:
+            server.terminate()
+            try:
+                await asyncio.wait_for(server.wait(), timeout=20)
+            except TimeoutError:
+                server.kill()
+                await server.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"archives={len(archives)} ({', '.join(f'{a.name}:{a.size / MB:.0f}MB' for a in archives)})")
+    print(f"plan_seconds={plan_seconds:.2f} (not in ours_seconds) deflated_bytes={deflated}")
+    print("ours = plain library calls (iter_archive + IterableSource + ZenodoClient.upload), no Prefect")
+    print(f"limit_seconds={limit_seconds:.2f}")
+    print(f"ours_seconds={ours_seconds:.2f}")
+    print(f"sequential_seconds={sequential_seconds:.2f}")
+    print(f"bytes={total}")
+    print(f"ratio_vs_limit={limit_seconds / ours_seconds:.2f}")
+    print(f"speedup_vs_sequential={sequential_seconds / ours_seconds:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=2048, help="size of the session's DCIM in MB")
+    args = parser.parse_args()
+    os.environ.pop("ZENODO_TOKEN", None)
+    asyncio.run(main(args.size_mb))
