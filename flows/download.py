@@ -32,12 +32,19 @@ class DownloadSummary(BaseModel):
     skipped_restricted: list[str] = []
 
 
-def _files_to_fetch(versions: list[Record]) -> dict[str, tuple[Record, RecordFile]]:
-    """One entry per file key; a later version's copy wins (processed versions carry raw files over)."""
-    chosen: dict[str, tuple[Record, RecordFile]] = {}
-    for record in versions:
+def _files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
+    """Each distinct file once, oldest version first.
+
+    Processed versions carry raw files over (same key, same md5: fetched once), but may also hold a
+    different file under a raw key (a UAV's useful frames in `DCIM.zip`): both are fetched.
+    """
+    seen: set[tuple[str, str]] = set()
+    chosen: list[tuple[Record, RecordFile]] = []
+    for record in sorted(versions, key=lambda r: r.id):
         for f in record.files:
-            chosen[f.key] = (record, f)
+            if (f.key, f.md5) not in seen:
+                seen.add((f.key, f.md5))
+                chosen.append((record, f))
     return chosen
 
 
@@ -53,14 +60,12 @@ async def _fetch(
     session_dir = out / resolved.session_name
     zip_dir = session_dir / "ZIP"
     zip_dir.mkdir(parents=True, exist_ok=True)
-    wanted = _files_to_fetch(resolved.versions)
-    if members is not None:
-        wanted = {k: v for k, v in wanted.items() if k in members}
-    total = sum(f.size for _, f in wanted.values())
+    wanted = [(r, f) for r, f in _files_to_fetch(resolved.versions) if members is None or f.key in members]
+    total = sum(f.size for _, f in wanted)
 
     async def one(record: Record, f: RecordFile) -> Path | None:
         try:
-            return await download_file(client, content_url(record, f), f, zip_dir, progress, slots)
+            return await download_file(client, content_url(record, f), f, zip_dir / str(record.id), progress, slots)
         except AuthenticationError:
             return None
 
@@ -69,8 +74,8 @@ async def _fetch(
         TransferProgress(f"download-{resolved.session_name.lower().replace('_', '-')}", total,
                          f"Download of {resolved.session_name}") as progress,
     ):
-        paths = await asyncio.gather(*[one(r, f) for r, f in wanted.values()])
-    skipped = [key for key, path in zip(wanted, paths, strict=True) if path is None]
+        paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
+    skipped = [f.key for (_, f), path in zip(wanted, paths, strict=True) if path is None]
     skipped += [
         f"{label_of(v)} record {v.id} (restricted: files not listed)"
         for v in resolved.versions
@@ -86,7 +91,7 @@ async def _fetch(
     shutil.rmtree(zip_dir)
     return DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
-        files=[k for k, p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
+        files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
     )
 
 

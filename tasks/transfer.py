@@ -139,6 +139,7 @@ async def download_file(
     progress: TransferProgress,
     slots: asyncio.Semaphore,
 ) -> Path:
+    dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / file.key
     if dest.is_file() and dest.stat().st_size == file.size:
         progress.skip(file.size)
