@@ -23,7 +23,9 @@ from atlas.query import FrameQuery, run_query, write_table
 from zenodo_atlas.cli.errors import fail, one_line_errors
 from zenodo_atlas.settings import Settings
 
-app = typer.Typer(help="Work on the Atlas file: migrate, query, export, import annotations.", no_args_is_help=True)
+app = typer.Typer(
+    help="The Atlas: register, publish, migrate, query, export, import annotations.", no_args_is_help=True
+)
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -48,7 +50,11 @@ def _day(value: str | None, option: str) -> date | None:
 @app.command("migrate")
 @one_line_errors(AtlasError)
 def migrate_cmd(atlas: AtlasOption = None) -> None:
-    """Create the Atlas if needed and apply pending schema migrations."""
+    """Create the Atlas if needed and apply pending schema migrations.
+
+    Example:
+      zenodo-atlas atlas migrate --atlas ./atlas.duckdb
+    """
     path = _atlas_path(atlas)
     con = connect_atlas(path)
     try:
@@ -76,7 +82,11 @@ def query_cmd(
     presence: Annotated[bool, typer.Option("--presence", help="Score >= threshold as true/false.")] = False,
     atlas: AtlasOption = None,
 ) -> None:
-    """Frames in an area, date range and platforms, with their class scores (or presence)."""
+    """Frames in an area, date range and platforms, with their class scores (or presence).
+
+    Example:
+      zenodo-atlas atlas query --geojson lagoon.geojson --from 2023-01-01 --platform ASV --presence --out frames.csv
+    """
     area = None
     if geojson is not None:
         try:
@@ -106,7 +116,11 @@ def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the exports into.")],
     atlas: AtlasOption = None,
 ) -> None:
-    """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage and the Darwin Core archive."""
+    """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage and the Darwin Core archive.
+
+    Example:
+      zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
+    """
     con = open_atlas(_atlas_path(atlas), read_only=True)
     try:
         with stderr.status("Exporting the Atlas..."):
@@ -125,7 +139,11 @@ def annotations_cmd(
     path: Annotated[Path, typer.Argument(help="Annotation CSV, or a folder of them.")],
     atlas: AtlasOption = None,
 ) -> None:
-    """Import annotation files (YYYYMMDD_HHMMSS__author__dataset[_labels].csv); all or nothing."""
+    """Import annotation files (YYYYMMDD_HHMMSS__author__dataset[_labels].csv); all or nothing.
+
+    Example:
+      zenodo-atlas atlas annotations ./annotations/20240501_101500__jdoe__lagoon_labels.csv
+    """
     con = open_atlas(_atlas_path(atlas))
     try:
         with stderr.status(f"Importing annotations from {path}..."):

@@ -92,7 +92,11 @@ def deploy(
         ),
     ] = False,
 ) -> None:
-    """Register every deployment with the Prefect server at PREFECT_API_URL (safe to re-run)."""
+    """Register every deployment with the Prefect server at PREFECT_API_URL (safe to re-run).
+
+    Example:
+      PREFECT_API_URL=http://127.0.0.1:4200/api zenodo-atlas deploy --timezone Europe/Paris
+    """
     from prefect.deployments.runner import DeploymentApplyError
 
     from deployments.deploy import (
@@ -139,7 +143,11 @@ def serve(
         int | None, typer.Option("--limit", min=1, help="Most runs at once across all deployments.")
     ] = None,
 ) -> None:
-    """Run every deployment from this one process, no work pool (single-machine mode)."""
+    """Run every deployment from this one process, no work pool (single-machine mode).
+
+    Example:
+      PREFECT_API_URL=http://127.0.0.1:4200/api zenodo-atlas serve
+    """
     from prefect.settings import PREFECT_API_URL
 
     from deployments.serve import serve_all

@@ -38,7 +38,11 @@ def sample(
     dcim_mb: Annotated[float, typer.Option(min=0, help="Approximate DCIM size in MB.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
 ) -> None:
-    """Write a small generated session under OUT and print its path."""
+    """Write a small generated session under OUT and print its path.
+
+    Example:
+      zenodo-atlas session sample ./sessions --platform UAV --frames 100 --seed 3
+    """
     path = write_sample_session(
         out, name=name, platform=platform, frames=frames, dcim_mb=dcim_mb, seed=seed
     )
@@ -66,7 +70,11 @@ def _print_report(report: LayoutReport) -> None:
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Sessions, or folders of sessions.")],
 ) -> None:
-    """Report what each session holds, what each operation lacks, and every problem found."""
+    """Report what each session holds, what each operation lacks, and every problem found.
+
+    Example:
+      zenodo-atlas session check ./sessions/20231021_REU-ST-LEU_ASV-1_01
+    """
     reports = check_sessions(paths)
     for report in reports:
         _print_report(report)
@@ -110,7 +118,11 @@ def plan(
     record_gb: Annotated[float, typer.Option(min=1e-6, help="Largest Zenodo record, in GB.")]
     = RECORD_BYTES / 1e9,
 ) -> None:
-    """Print the archives a session would be published as, with their exact sizes."""
+    """Print the archives a session would be published as, with their exact sizes.
+
+    Example:
+      zenodo-atlas session plan ./sessions/20231021_REU-ST-LEU_ASV-1_01 --raw --processed fmgbi
+    """
     session = Session.open(path)
     if not raw and processed is None:
         raise fail("nothing to plan: give --raw and/or --processed LETTERS (e.g. --processed fmgi)")

@@ -12,7 +12,7 @@ import typer
 from zenodo.server import LocalZenodo
 from zenodo_atlas.cli.errors import fail
 
-app = typer.Typer(help="zenodo commands.", no_args_is_help=True)
+app = typer.Typer(help="The embedded Zenodo-compatible server (tests, demos, dry runs).", no_args_is_help=True)
 
 
 @app.command()
@@ -30,7 +30,11 @@ def serve(
     ] = None,
     doi_prefix: Annotated[str, typer.Option(help="Prefix of the DOIs minted.")] = "10.5072",
 ) -> None:
-    """Serve a local Zenodo-compatible API at http://HOST:PORT/api until Ctrl-C."""
+    """Serve a local Zenodo-compatible API at http://HOST:PORT/api until Ctrl-C.
+
+    Example:
+      zenodo-atlas zenodo serve --port 5000 --token dev-token --data-dir ./local-zenodo
+    """
     tokens = [t.strip() for t in token if t.strip()]
     if not tokens:
         raise fail("give at least one non-empty --token for clients to authenticate with")

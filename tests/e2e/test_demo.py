@@ -1,0 +1,38 @@
+"""The README's first command: `zenodo-atlas demo` end to end, in Prefect's ephemeral mode."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+
+def test_demo_command_runs_everything_and_exits_zero(tmp_path):
+    out = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "ZENODO_", "ATLAS_"))}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "zenodo_atlas", "demo", "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    elapsed = time.monotonic() - started
+    print(f"demo took {elapsed:.1f} s")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Atlas record: v1.0.0" in done.stdout
+    assert "0 added, 0 updated" in done.stdout and "atlas unchanged" in done.stdout
+    assert "files identical" in done.stdout
+    atlas = next((out / "atlas").glob("*.duckdb"))
+    con = duckdb.connect(str(atlas), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM deposit").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM annotation").fetchone()[0] > 0
+    finally:
+        con.close()
+    assert any((out / "exports").glob("*.gpkg"))
+    assert not any(Path(out / "downloaded").rglob("*.part"))
