@@ -25,7 +25,7 @@ async def update_metadata(
 
     settings = Settings()
     session = Session.open(session_path)
-    template, people = load_metadata_inputs(metadata_template)
+    template, people = load_metadata_inputs(metadata_template or settings.template_path())
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, session.name.raw, with_drafts=True)
         if state.draft is not None:

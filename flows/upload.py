@@ -68,7 +68,7 @@ async def upload_session(
         session_path, raw=raw,
         processed=folders_from_letters(processed, "processed") if processed else None,
         custom=folders_from_letters(custom, "custom") if custom else None,
-        template_path=metadata_template, dcim_part_bytes=int(settings.dcim_part_gb * GB),
+        template_path=metadata_template or settings.template_path(), dcim_part_bytes=int(settings.dcim_part_gb * GB),
         record_bytes=int(settings.record_quota_gb * GB), all_frames=all_frames,
     )
     summary = UploadSummary(session=session.name.raw, dry_run=dry_run)

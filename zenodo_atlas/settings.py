@@ -73,6 +73,9 @@ class Settings(BaseSettings):
             self.zenodo_url = SANDBOX_URL
         return self
 
+    def template_path(self) -> str | None:
+        return str(self.metadata_template) if self.metadata_template else None
+
     def resolved_token(self) -> SecretStr | None:
         """Environment (or .env) first, then the token file."""
         if self.zenodo_token and self.zenodo_token.get_secret_value():
