@@ -4,8 +4,10 @@ Why: uploads stream stored zips while they are built, several at once; this chec
 little over sending the same bytes as one ready file, and beats the predecessor (deflate-zip every
 folder to disk, then upload the zips one by one). JPEG/video barely compresses, so deflate only costs.
 
-The local Zenodo runs in a subprocess (`zenodo-atlas zenodo serve`) so its CPU is not counted here;
-it still shares the machine's cores. Each measurement uses a fresh deposition (deleted afterwards).
+The session's DCIM is 8 incompressible video files of N/8 MB (sample padding + 7 more) cut into 4 parts
+of ~N/4 MB, plus the small METADATA/GPS zips and the overview PNG. The local Zenodo runs in a subprocess
+(`zenodo-atlas zenodo serve`) so its CPU is apart from the client's (both printed); it still shares the
+machine's cores. Each measurement uses a fresh deposition (deleted afterwards).
 - limit: one streamed PUT of a ready file on disk holding as many bytes as all planned archives.
 - ours: plan_raw, then every planned archive streamed with iter_archive through IterableSource and
   ZenodoClient.upload, 4 in flight, md5 checked by the client; this is what tasks.transfer does,
