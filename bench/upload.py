@@ -155,7 +155,7 @@ async def _parallel(client: ZenodoClient, label: str, sources: dict[str, ByteSou
 
 def _streamed(archive: PlannedArchive) -> IterableSource:
     """What tasks.transfer.upload_archive sends: the archive zipped while it is read."""
-    return IterableSource(archive.size, lambda: iter_archive(archive))
+    return IterableSource(archive.size, lambda: iter_archive(archive, None))
 
 
 def _deflate(archive: PlannedArchive, out_dir: Path) -> Path:

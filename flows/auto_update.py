@@ -10,12 +10,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
-from atlas.ingest import deposit_ref_from_records
 from flows.publish_atlas import AtlasPublication, publish_atlas
 from tasks.atlas_db import known_versions, read_watermark, record_harvest
 from tasks.connections import open_client
 from tasks.deposit import PROCESSED_LABEL, RAW_LABEL
-from tasks.register import register_in_atlas, remote_source
+from tasks.register import register_remote
 from tasks.resolve import label_of, session_name_of
 from zenodo.client import ZenodoClient
 from zenodo.models import Record
@@ -74,7 +73,6 @@ async def auto_update(
     known = await known_versions(atlas)
     outcomes: list[Outcome] = []
     failed_at: list[datetime] = []
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
     async with await open_client(settings, token_required=False) as client:
         harvested = await _harvest(client, communities or settings.communities, watermark)
         logger.info("Harvested %d concept(s) updated since %s", len(harvested), watermark or "the beginning")
@@ -96,9 +94,7 @@ async def auto_update(
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
                     return
                 async with slots:
-                    source = await remote_source(client, name, versions, settings.work_dir)
-                async with writer:
-                    report = await register_in_atlas(atlas, source, deposit_ref_from_records(versions))
+                    report = await register_remote(client, atlas, name, versions, settings.work_dir, writer=writer)
                 status = "updated" if concept in known else "added"
                 outcomes.append(Outcome(
                     session=name, status=status,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from prefect import flow
@@ -11,7 +10,7 @@ from prefect.artifacts import acreate_table_artifact
 from atlas.ingest import RegistrationReport, deposit_ref_from_records
 from sessions.session import Session
 from tasks.connections import open_client
-from tasks.register import local_source, register_in_atlas, remote_source
+from tasks.register import local_source, register_in_atlas, register_remote
 from tasks.resolve import resolve_session
 from zenodo.client import ZenodoClient
 from zenodo_atlas.settings import Settings
@@ -38,12 +37,8 @@ async def register_one(
         by_doi = "/" in item or item.isdigit()
         resolved = await resolve_session(client, doi=item if by_doi else None, name=None if by_doi else item)
         records = await client.record_versions(resolved.versions[-1].id) if by_doi else resolved.versions
-        work_dir.mkdir(parents=True, exist_ok=True)
-        source = await remote_source(client, resolved.session_name, records, work_dir)
-        try:
-            return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
-        finally:
-            shutil.rmtree(source.session_dir.parent, ignore_errors=True)
+        return await register_remote(client, atlas_path, resolved.session_name, records, work_dir,
+                                     all_frames=all_frames)
     return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
 
 

@@ -48,14 +48,10 @@ def _raw_chunks(archive: PlannedArchive) -> Iterator[bytes]:
         raise ArchiveChangedError(f"{archive.name}: a member changed while streaming ({exc})") from None
 
 
-def iter_archive(archive: PlannedArchive, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Chunks of exactly `chunk_size` bytes (the last one shorter) adding up to `archive.size`."""
-    if chunk_size <= 0:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    _check_members(archive)
+def _rechunk(pieces: Iterator[bytes], chunk_size: int) -> Iterator[bytes]:
     pending: list[bytes] = []
-    held = sent = 0
-    for piece in _raw_chunks(archive):
+    held = 0
+    for piece in pieces:
         pending.append(piece)
         held += len(piece)
         if held < chunk_size:
@@ -65,20 +61,33 @@ def iter_archive(archive: PlannedArchive, chunk_size: int = CHUNK_SIZE) -> Itera
         view = memoryview(data)
         for start in range(0, whole, chunk_size):
             yield bytes(view[start:start + chunk_size])
-        sent += whole
         pending = [data[whole:]] if whole < len(data) else []
         held = len(data) - whole
     if held:
-        tail = b"".join(pending)
-        sent += len(tail)
-        yield tail
+        yield b"".join(pending)
+
+
+def iter_archive(archive: PlannedArchive, chunk_size: int | None = CHUNK_SIZE) -> Iterator[bytes]:
+    """Chunks of exactly `chunk_size` bytes (the last one shorter) adding up to `archive.size`.
+
+    `chunk_size=None` yields the pieces as the zip writer produces them: no re-cutting copy, for
+    consumers that buffer anyway (hashing, the upload stream).
+    """
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    _check_members(archive)
+    pieces = _raw_chunks(archive)
+    sent = 0
+    for chunk in pieces if chunk_size is None else _rechunk(pieces, chunk_size):
+        sent += len(chunk)
+        yield chunk
     if sent != archive.size:
         raise ArchiveChangedError(f"{archive.name}: streamed {sent} bytes, planned {archive.size}")
 
 
-def archive_md5(archive: PlannedArchive, chunk_size: int = CHUNK_SIZE) -> str:
+def archive_md5(archive: PlannedArchive) -> str:
     digest = hashlib.md5()
-    for chunk in iter_archive(archive, chunk_size):
+    for chunk in iter_archive(archive, None):
         digest.update(chunk)
     return digest.hexdigest()
 
@@ -92,7 +101,7 @@ def write_archive(archive: PlannedArchive, dest_dir: Path) -> tuple[Path, str]:
     fd, tmp = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".part", dir=dest_dir)
     try:
         with os.fdopen(fd, "wb") as out:
-            for chunk in iter_archive(archive):
+            for chunk in iter_archive(archive, None):
                 digest.update(chunk)
                 out.write(chunk)
         os.replace(tmp, target)

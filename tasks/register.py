@@ -8,6 +8,8 @@ session needs only two small archives, METADATA.zip and PROCESSED_DATA_IA.zip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +18,14 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from atlas.connection import open_atlas
-from atlas.ingest import IA_ARCHIVE, METADATA_ARCHIVE, DepositRef, RegistrationReport, register_session
+from atlas.ingest import (
+    IA_ARCHIVE,
+    METADATA_ARCHIVE,
+    DepositRef,
+    RegistrationReport,
+    deposit_ref_from_records,
+    register_session,
+)
 from sessions.archive import archive_md5
 from sessions.plan import plan_processed
 from sessions.session import Session
@@ -104,3 +113,26 @@ async def register_in_atlas(
     if report.unknown_columns:
         logger.warning("%s: score columns with no class: %s", report.session, ", ".join(report.unknown_columns))
     return report
+
+
+async def register_remote(
+    client: ZenodoClient,
+    atlas_path: Path,
+    session_name: str,
+    versions: list[Record],
+    work_dir: Path,
+    *,
+    writer: asyncio.Lock | None = None,
+    all_frames: bool = False,
+) -> RegistrationReport:
+    """Fetch the two registration archives, register, and always remove the scratch copy.
+
+    `writer` serialises the DuckDB transactions of concurrent registrations (downloads overlap).
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    source = await remote_source(client, session_name, versions, work_dir)
+    try:
+        async with writer or contextlib.nullcontext():
+            return await register_in_atlas(atlas_path, source, deposit_ref_from_records(versions), all_frames)
+    finally:
+        shutil.rmtree(source.session_dir.parent, ignore_errors=True)

@@ -99,7 +99,7 @@ async def upload_archive(
     async with slots:
         started = time.perf_counter()
         progress.start_file(archive.name, archive.size)
-        source = IterableSource(archive.size, lambda: iter_archive(archive))
+        source = IterableSource(archive.size, lambda: iter_archive(archive, None))
         result = await client.upload(
             draft.bucket_url, archive.name, source, progress=progress.callback(archive.name)
         )
