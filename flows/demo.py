@@ -98,7 +98,7 @@ async def demo(out_dir: str = "demo-output", frames: int = 40, dcim_mb: float = 
             for index, (platform, name) in enumerate(DEMO_SESSIONS)
         ]
         batch = await upload_sessions([str(p) for p in paths], raw=True, processed="fmgbi")
-        reports = await register_sessions([str(p) for p in paths])
+        await register_sessions([str(p) for p in paths])
         atlas = Path(os.environ["ATLAS_ATLAS_PATH"])
         annotations = await asyncio.to_thread(
             write_sample_annotations, paths[0], out / "annotations", labels=(await label_names(atlas))[:6]
@@ -113,12 +113,9 @@ async def demo(out_dir: str = "demo-output", frames: int = 40, dcim_mb: float = 
         summary = DemoSummary(
             zenodo_url=server.api_url, out_dir=str(out), atlas_path=str(atlas),
             sessions=[
-                {"session": s.session, "concept_doi": s.concept_doi,
-                 "versions": ", ".join(f"{v.label} {v.doi}" for v in s.versions),
-                 "files": sum(len(v.archives) for v in s.versions),
-                 "frames": next((r.frames_added for r in reports if r.session == s.session), 0),
-                 "predictions": next((r.predictions_added for r in reports if r.session == s.session), 0)}
-                for s in batch.succeeded
+                {"session": s.session, "concept_doi": s.concept_doi, "version": v.label, "doi": v.doi,
+                 "files": len(v.archives), "mb": round(sum(a.size for a in v.archives) / 1e6, 1)}
+                for s in batch.succeeded for v in s.versions
             ],
             atlas=stats, exports=[str(p) for p in exports],
             atlas_record=f"{publication.version} {publication.doi}" if publication.published else None,

@@ -6,10 +6,12 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
 }
 """Offline-friendly Prefect defaults, set before Prefect is first imported: a cold ephemeral server
-can take over 20 s to migrate its database, and the telemetry heartbeat only produces lock errors on
-a machine without internet. Anything the user sets wins."""
+can take over 20 s to migrate its database, the telemetry heartbeat only produces lock errors on a
+machine without internet, and the temporary server's shutdown prints tracebacks of events it had no
+time to flush. Anything the user sets wins."""
 
 for _key, _value in PREFECT_DEFAULTS.items():
     os.environ.setdefault(_key, _value)

@@ -112,10 +112,9 @@ def demo(
 
     with transfer_bars():
         summary = run_flow(demo_flow(str(out), frames=frames))
-    table = Table("session", "concept DOI", "versions", "files", "frames", "predictions", title="Demo sessions")
+    table = Table("session", "version", "DOI", "files", "MB", title="Published on the local Zenodo")
     for row in summary.sessions:
-        table.add_row(row["session"], row["concept_doi"] or "", row["versions"], str(row["files"]),
-                      str(row["frames"]), str(row["predictions"]))
+        table.add_row(row["session"], row["version"], row["doi"] or "", str(row["files"]), str(row["mb"]))
     console.print(table)
     console.print(f"Atlas: {summary.atlas_path} ({', '.join(f'{v} {k}' for k, v in summary.atlas.items())})")
     console.print(f"Atlas record: {summary.atlas_record or 'not published'}")
