@@ -14,7 +14,7 @@ from sessions.layout import expand_session_paths
 from sessions.plan import folders_from_letters
 from tasks.archive import plan_session
 from tasks.connections import open_client
-from tasks.deposit import find_session
+from tasks.deposit import RAW_LABEL, find_session
 from tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 from zenodo_atlas.settings import Settings
 
@@ -80,12 +80,13 @@ async def upload_session(
         return summary
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
+        raw_part = 0
         for plan in plans:
             state = await find_session(client, session.name.raw, with_drafts=True)
-            if plan.label == "RAW_DATA" and state.published and not state.draft:
-                raw_parts = sum(1 for label in state.labels() if label == "RAW_DATA")
-                if raw_parts >= sum(1 for p in plans if p.label == "RAW_DATA"):
-                    logger.info("%s already has its RAW_DATA version(s): skipped", session.name.raw)
+            if plan.label == RAW_LABEL:
+                raw_part += 1
+                if raw_part <= state.labels().count(RAW_LABEL):
+                    logger.info("%s: RAW_DATA part %d is already published: skipped", session.name.raw, raw_part)
                     continue
             version = await publish_version(
                 client, session.name.raw, session.rules, plan, state, concurrency=settings.upload_concurrency,

@@ -112,3 +112,18 @@ async def test_clean_drafts_discards_only_empty_drafts(zenodo_env, sample_sessio
     assert discarded == [empty.id]
     async with owner_client(zenodo_env) as client:
         assert (await client.get_deposition(kept.id)).files
+
+
+async def test_raw_over_the_record_quota_becomes_several_versions_once(zenodo_env, sample_sessions, monkeypatch):
+    sample_session = sample_sessions(platform="UAV", frames=40, dcim_mb=0)
+    monkeypatch.setenv("ATLAS_RECORD_QUOTA_GB", "0.00005")
+    monkeypatch.setenv("ATLAS_DCIM_PART_GB", "0.00002")
+    parts = plan_raw(Session.open(sample_session), dcim_part_bytes=20_000, record_bytes=50_000)
+    assert len(parts) > 1
+
+    first = await upload_session(str(sample_session), raw=True)
+    again = await upload_session(str(sample_session), raw=True)
+
+    assert [v.label for v in first.versions] == ["RAW_DATA"] * len(parts) and again.versions == []
+    records = await session_records(zenodo_env, sample_session.name)
+    assert [{f.key for f in r.files} for r in records] == [{a.name for a in part} for part in parts]
