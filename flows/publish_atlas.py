@@ -69,6 +69,6 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
     if version.url:
         await acreate_link_artifact(version.url, link_text=f"Atlas {label}: {version.doi}", key="atlas-record")
     return AtlasPublication(
-        published=True, reason="content changed" if not unchanged else "forced", fingerprint=snapshot.fingerprint,
+        published=True, reason="forced" if unchanged and force else "content changed", fingerprint=snapshot.fingerprint,
         version=label, record_id=version.record_id, doi=version.doi, concept_doi=final.conceptdoi,
     )
