@@ -52,7 +52,9 @@ class Settings(BaseSettings):
         default=None, description="Name of a Prefect Secret block holding the token (deployments)."
     )
 
-    atlas_path: Path = Field(default=Path("atlas/seatizen_atlas.duckdb"), description="The Atlas DuckDB file.")
+    atlas_path: Path = Field(
+        default=Path("seatizen_atlas_folder/seatizen_atlas.duckdb"), description="The Atlas DuckDB file."
+    )
     work_dir: Path = Field(default=Path(".zenodo-atlas"), description="Scratch space for downloads.")
     atlas_urn: str = Field(default="urn:seatizen-atlas", description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
