@@ -52,11 +52,13 @@ async def upload_session(
     dry_run: bool = False,
     allow_second_processed: bool = False,
     all_frames: bool = False,
+    iso19115: bool = False,
 ) -> UploadSummary:
     """Publish one session: RAW_DATA (one version per 50 GB part), then PROCESSED_DATA, then custom.
 
     `processed` and `custom` take the predecessor's folder letters (f,m,g,b,i,p,c,s). A re-run after
-    a crash resumes the open draft: archives whose md5 already matches are not sent again.
+    a crash resumes the open draft: archives whose md5 already matches are not sent again. With
+    `iso19115`, METADATA/<session>_iso_19115.xml is written before the processed archives are made.
     """
     settings = Settings()
     logger = get_run_logger()
@@ -69,7 +71,7 @@ async def upload_session(
         processed=folders_from_letters(processed, "processed") if processed else None,
         custom=folders_from_letters(custom, "custom") if custom else None,
         template_path=metadata_template or settings.template_path(), dcim_part_bytes=int(settings.dcim_part_gb * GB),
-        record_bytes=int(settings.record_quota_gb * GB), all_frames=all_frames,
+        record_bytes=int(settings.record_quota_gb * GB), all_frames=all_frames, iso19115=iso19115,
     )
     summary = UploadSummary(session=session.name.raw, dry_run=dry_run)
     if dry_run:
@@ -131,13 +133,14 @@ async def upload_sessions(
     metadata_template: str | None = None,
     dry_run: bool = False,
     allow_second_processed: bool = False,
+    iso19115: bool = False,
 ) -> BatchSummary:
     """Upload many sessions (paths, folders of sessions, or a CSV); one failure does not stop the rest."""
     batch = BatchSummary()
     for path in sessions_from(sessions, csv_file):
         state = await upload_session(
             path, raw=raw, processed=processed, custom=custom, metadata_template=metadata_template,
-            dry_run=dry_run, allow_second_processed=allow_second_processed, return_state=True,
+            dry_run=dry_run, allow_second_processed=allow_second_processed, iso19115=iso19115, return_state=True,
         )
         if state.is_completed():
             batch.succeeded.append(await state.aresult())

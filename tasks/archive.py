@@ -9,6 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from sessions.iso19115 import write_iso19115
 from sessions.layout import check_session
 from sessions.metadata import (
     MetadataTemplate,
@@ -71,6 +72,7 @@ def _plan_versions(
     dcim_part_bytes: int,
     record_bytes: int,
     all_frames: bool,
+    iso19115: bool,
 ) -> list[VersionPlan]:
     versions: list[VersionPlan] = []
     if raw:
@@ -83,8 +85,10 @@ def _plan_versions(
         ]
     if processed:
         _require(session, "processed")
-        archives = plan_processed(session, processed, all_frames=all_frames, record_bytes=record_bytes)
         metadata = build_processed_metadata(session, template, people)
+        if iso19115:
+            write_iso19115(session, metadata)
+        archives = plan_processed(session, processed, all_frames=all_frames, record_bytes=record_bytes)
         versions.append(VersionPlan(label="PROCESSED_DATA", metadata=metadata, archives=archives))
     if custom:
         metadata = build_custom_metadata(session, template, people)
@@ -104,6 +108,7 @@ async def plan_session(
     dcim_part_bytes: int,
     record_bytes: int,
     all_frames: bool = False,
+    iso19115: bool = False,
 ) -> tuple[Session, list[VersionPlan]]:
     """Read the session and plan every version; stat-ing thousands of files runs off the loop."""
 
@@ -112,7 +117,7 @@ async def plan_session(
         template, people = load_metadata_inputs(template_path)
         return session, _plan_versions(
             session, raw=raw, processed=processed, custom=custom, template=template, people=people,
-            dcim_part_bytes=dcim_part_bytes, record_bytes=record_bytes, all_frames=all_frames,
+            dcim_part_bytes=dcim_part_bytes, record_bytes=record_bytes, all_frames=all_frames, iso19115=iso19115,
         )
 
     return await asyncio.to_thread(work)

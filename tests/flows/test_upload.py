@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
 from flows.maintenance import clean_drafts, update_metadata
@@ -127,3 +129,15 @@ async def test_raw_over_the_record_quota_becomes_several_versions_once(zenodo_en
     assert [v.label for v in first.versions] == ["RAW_DATA"] * len(parts) and again.versions == []
     records = await session_records(zenodo_env, sample_session.name)
     assert [{f.key for f in r.files} for r in records] == [{a.name for a in part} for part in parts]
+
+
+async def test_iso19115_file_travels_in_the_processed_metadata_archive(zenodo_env, sample_session, tmp_path):
+    await upload_session(str(sample_session), processed="m", iso19115=True)
+
+    iso = sample_session / "METADATA" / f"{sample_session.name}_iso_19115.xml"
+    assert iso.is_file()
+    [record] = await session_records(zenodo_env, sample_session.name)
+    async with owner_client(zenodo_env) as client:
+        archive = await client.download_record_file(record, "METADATA.zip", tmp_path)
+    with zipfile.ZipFile(archive) as zipped:
+        assert zipped.read(iso.name) == iso.read_bytes()

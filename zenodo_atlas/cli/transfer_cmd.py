@@ -34,6 +34,9 @@ def upload(
     allow_second_processed: Annotated[bool, typer.Option(
         "--allow-second-processed", help="Stack a PROCESSED_DATA version on top of an existing one."
     )] = False,
+    iso19115: Annotated[bool, typer.Option(
+        "--iso19115", help="Write METADATA/<session>_iso_19115.xml (ISO 19139) before archiving processed data."
+    )] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan archives and metadata; send nothing.")] = False,
 ) -> None:
     """Publish sessions on Zenodo: archives stream and upload in parallel; a re-run resumes a failed one.
@@ -64,6 +67,7 @@ def upload(
         batch = run_flow(upload_sessions(
             paths, csv_file=str(csv_file) if csv_file else None, raw=raw, processed=processed, custom=custom,
             metadata_template=template, dry_run=dry_run, allow_second_processed=allow_second_processed,
+            iso19115=iso19115,
         ))
     table = Table("session", "version", "DOI", "record", "archives")
     for summary in batch.succeeded:
