@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Protocol
 from uuid import UUID
@@ -79,7 +79,7 @@ class TransferProgress:
         """Count bytes that needed no transfer (already on the draft or on disk)."""
         self.done += size
 
-    def callback(self, name: str):
+    def callback(self, name: str) -> Callable[[int], None]:
         """A byte-delta callback for the Zenodo client; negative deltas rewind after a retry."""
 
         def advance(delta: int) -> None:
