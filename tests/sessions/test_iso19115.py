@@ -9,27 +9,15 @@ import pytest
 
 from sessions.errors import SessionError
 from sessions.iso19115 import iso19115_xml, write_iso19115
-from sessions.metadata import build_processed_metadata, default_template, template_people
+from sessions.metadata import build_processed_metadata
 from sessions.session import Session
+from tests.sessions.helpers import gps_columns
 
 NS = {"gmd": "http://www.isotc211.org/2005/gmd", "gco": "http://www.isotc211.org/2005/gco",
       "gml": "http://www.opengis.net/gml/3.2"}
 
 
-@pytest.fixture(scope="module")
-def template():
-    return default_template()
 
-
-@pytest.fixture(scope="module")
-def people(template):
-    return template_people(template)
-
-
-def _coords(session: Path) -> tuple[list[float], list[float]]:
-    with (session / "METADATA" / "metadata.csv").open(newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
-    return [float(r["GPSLatitude"]) for r in rows], [float(r["GPSLongitude"]) for r in rows]
 
 
 def _document(sample_session: Path, template, people) -> tuple[Session, ET.Element, str]:
@@ -60,7 +48,7 @@ def test_document_identifies_the_session(sample_session: Path, template, people)
 
 def test_extent_matches_the_frames(sample_session: Path, template, people):
     _, root, _ = _document(sample_session, template, people)
-    lats, lons = _coords(sample_session)
+    lats, lons = gps_columns(sample_session)
     box = root.find(".//gmd:EX_GeographicBoundingBox", NS)
 
     def bound(tag: str) -> float:

@@ -11,28 +11,11 @@ from sessions.metadata import (
     build_custom_metadata,
     build_processed_metadata,
     build_raw_metadata,
-    default_template,
     session_title,
-    template_people,
 )
 from sessions.session import Session
+from tests.sessions.helpers import gps_columns
 from zenodo.models import DepositMetadata
-
-
-@pytest.fixture(scope="module")
-def template():
-    return default_template()
-
-
-@pytest.fixture(scope="module")
-def people(template):
-    return template_people(template)
-
-
-def _coords(session: Path) -> tuple[list[float], list[float]]:
-    with (session / "METADATA" / "metadata.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [float(r["GPSLatitude"]) for r in rows], [float(r["GPSLongitude"]) for r in rows]
 
 
 def test_raw_metadata_of_a_restricted_platform(sample_session: Path, template, people):
@@ -128,7 +111,7 @@ def test_keywords_do_not_leak_between_sessions(sample_sessions, template, people
 def test_processed_metadata_has_bbox_locations_and_dates(sample_session: Path, template, people):
     session = Session.open(sample_session)
     meta = build_processed_metadata(session, template, people, today=date(2025, 1, 2))
-    lats, lons = _coords(sample_session)
+    lats, lons = gps_columns(sample_session)
     assert meta.version == "PROCESSED_DATA"
     assert (meta.access_right, meta.access_conditions) == ("open", None)
     south_west, north_east = meta.locations
