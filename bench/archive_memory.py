@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import resource
 import tempfile
 import time
 from pathlib import Path
+
+from local_zenodo import peak_rss_mb
 
 from sessions.archive import iter_archive
 from sessions.plan import folder_members, make_archive
 
 CHUNK = 1 << 20
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def _make_files(root: Path, total: int, files: int) -> None:
@@ -57,7 +54,7 @@ def main() -> None:
         _make_files(root, total, args.files)
         members = folder_members(root)
         archive = make_archive("DCIM.zip", "DCIM", members)
-        rss_after_plan = _peak_rss_mb()
+        rss_after_plan = peak_rss_mb()
         _plain_read([m.source for m in members])  # warm the page cache so both runs read alike
         baseline_bytes, baseline_s = _plain_read([m.source for m in members])
         start, streamed, digest = time.perf_counter(), 0, hashlib.md5()
@@ -72,7 +69,7 @@ def main() -> None:
     print(f"stream_mib_per_s={streamed / (1 << 20) / elapsed:.0f}")
     print(f"ratio={elapsed / baseline_s:.2f} (archive stream time / plain read time, both with md5)")
     print(f"peak_rss_after_plan_mb={rss_after_plan:.0f}")
-    print(f"peak_rss_mb={_peak_rss_mb():.0f}")
+    print(f"peak_rss_mb={peak_rss_mb():.0f}")
 
 
 if __name__ == "__main__":

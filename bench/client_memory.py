@@ -13,47 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import secrets
-import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
+from local_zenodo import local_zenodo, peak_rss_mb
 
 from zenodo.client import ZenodoClient
 from zenodo.models import Creator, DepositMetadata
 
 CHUNK = 1 << 20
 MIB = 1 << 20
-CLI = Path(sys.executable).with_name("zenodo-atlas")
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _start_server(port: int, token: str, data_dir: Path) -> asyncio.subprocess.Process:
-    command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "zenodo_atlas.cli"]
-    process = await asyncio.create_subprocess_exec(
-        *command, "zenodo", "serve", "--host", "127.0.0.1", "--port", str(port), "--token", token,
-        "--data-dir", str(data_dir),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
-    if b"serving at" not in line:
-        process.kill()
-        raise SystemExit(f"the local Zenodo did not start: {line.decode(errors='replace').strip()!r}")
-    return process
 
 
 async def _bare_put(bucket: str, path: Path, token: str) -> float:
@@ -77,27 +49,22 @@ async def main(size: int, rounds: int) -> None:
         big = root / "big.bin"
         with big.open("wb") as handle:
             handle.truncate(size)
-        server = await _start_server(port := _free_port(), token, root / "zenodo")
-        try:
-            async with ZenodoClient(f"http://127.0.0.1:{port}/api", token) as client:
-                meta = DepositMetadata(title="bench", creators=[Creator(name="Bench, B")], description="bench")
-                draft = await client.create_deposition(meta)
-                client_times, baseline_times = [], []
-                for _ in range(rounds):  # alternate, keep the best: the server shares our 2 CPUs
-                    started = time.perf_counter()
-                    result = await client.upload(draft.bucket_url, "big.bin", big)
-                    client_times.append(time.perf_counter() - started)
-                    baseline_times.append(await _bare_put(draft.bucket_url, big, token))
-                client_seconds, baseline_seconds = min(client_times), min(baseline_times)
-        finally:
-            server.terminate()
-            await server.wait()
+        async with local_zenodo(token, root / "zenodo") as (api_url, _), ZenodoClient(api_url, token) as client:
+            meta = DepositMetadata(title="bench", creators=[Creator(name="Bench, B")], description="bench")
+            draft = await client.create_deposition(meta)
+            client_times, baseline_times = [], []
+            for _ in range(rounds):  # alternate, keep the best: the server shares our 2 CPUs
+                started = time.perf_counter()
+                result = await client.upload(draft.bucket_url, "big.bin", big)
+                client_times.append(time.perf_counter() - started)
+                baseline_times.append(await _bare_put(draft.bucket_url, big, token))
+            client_seconds, baseline_seconds = min(client_times), min(baseline_times)
     mib = size / MIB
     print(f"uploaded={mib:.0f}MiB md5={result.md5} (server agrees: {result.server.md5 == result.md5})")
     print(f"client_throughput_mib_s={mib / client_seconds:.1f} seconds={client_seconds:.2f}")
     print(f"baseline_throughput_mib_s={mib / baseline_seconds:.1f} seconds={baseline_seconds:.2f}")
     print(f"ratio={client_seconds / baseline_seconds:.2f} (client time / bare aiohttp PUT time, best of {rounds})")
-    print(f"peak_rss_mb={_peak_rss_mb():.0f}")
+    print(f"peak_rss_mb={peak_rss_mb():.0f}")
 
 
 if __name__ == "__main__":

@@ -29,14 +29,12 @@ import random
 import resource
 import secrets
 import shutil
-import socket
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-import aiohttp
+from local_zenodo import local_zenodo
 
 from sessions.archive import iter_archive, write_archive
 from sessions.plan import PlannedArchive, plan_raw
@@ -50,13 +48,6 @@ MB = 1_000_000
 BLOCK = 1 << 20
 VIDEOS = 8
 IN_FLIGHT = 4
-CLI = Path(sys.executable).with_name("zenodo-atlas")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _write_video(path: Path, size: int, rng: random.Random) -> None:
@@ -78,29 +69,6 @@ def _make_session(root: Path, size_mb: int) -> Path:
     for i in range(1, VIDEOS):
         _write_video(session / "DCIM" / f"DJI_{9000 + i:04d}.MP4", each, rng)
     return session
-
-
-async def _start_server(port: int, token: str, data_dir: Path) -> asyncio.subprocess.Process:
-    command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "zenodo_atlas"]
-    process = await asyncio.create_subprocess_exec(
-        *command, "zenodo", "serve", "--host", "127.0.0.1", "--port", str(port), "--token", token,
-        "--data-dir", str(data_dir), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                raise SystemExit(f"the local Zenodo exited with {process.returncode}")
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/api/records") as resp:
-                    if resp.status < 500:
-                        return process
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-    process.kill()
-    await process.wait()
-    raise SystemExit("the local Zenodo did not answer within 60 s")
 
 
 def _cpu_seconds(pid: int | None) -> tuple[float, float]:
@@ -185,7 +153,6 @@ async def _sequential(client: ZenodoClient, archives: list[PlannedArchive], out_
 async def main(size_mb: int, rounds: int) -> None:
     token = secrets.token_urlsafe(16)
     scratch = Path(tempfile.mkdtemp(prefix="upload-bench-"))
-    server: asyncio.subprocess.Process | None = None
     try:
         session = Session.open(_make_session(scratch / "sessions", size_mb))
         started = time.perf_counter()
@@ -197,9 +164,11 @@ async def main(size_mb: int, rounds: int) -> None:
         _write_video(limit_file, total, random.Random(0))
         ready = {a.name: FileSource(write_archive(a, scratch / "ready")[0]) for a in archives}
         (zips := scratch / "zips").mkdir()
-        server = await _start_server(port := _free_port(), token, scratch / "zenodo")
-        SERVER_PID.append(server.pid)
-        async with ZenodoClient(f"http://127.0.0.1:{port}/api", token, rate_limit_per_minute=100_000) as client:
+        async with (
+            local_zenodo(token, scratch / "zenodo") as (api_url, server),
+            ZenodoClient(api_url, token, rate_limit_per_minute=100_000) as client,
+        ):
+            SERVER_PID.append(server.pid)
             limit_times, ours_times, ready_times = [], [], []
             for _ in range(rounds):  # alternate, keep the best: the server shares our 2 CPUs
                 limit_times.append(await _limit(client, limit_file))
@@ -208,13 +177,6 @@ async def main(size_mb: int, rounds: int) -> None:
             limit_seconds, ours_seconds, ready_seconds = min(limit_times), min(ours_times), min(ready_times)
             sequential_seconds, deflated = await _sequential(client, archives, zips)
     finally:
-        if server is not None and server.returncode is None:
-            server.terminate()
-            try:
-                await asyncio.wait_for(server.wait(), timeout=20)
-            except TimeoutError:
-                server.kill()
-                await server.wait()
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"archives={len(archives)} ({', '.join(f'{a.name}:{a.size / MB:.0f}MB' for a in archives)})")
     print(f"plan_seconds={plan_seconds:.2f} (not in ours_seconds) deflated_bytes={deflated}")
