@@ -19,7 +19,7 @@ COPY flows ./flows
 COPY deployments ./deployments
 COPY zenodo_atlas ./zenodo_atlas
 
-# Editable, so deployments registered from this image point their runs at /app/flows/*.py.
-RUN pip install -e . && zenodo-atlas --help > /dev/null
+# A regular install: deployments name module paths (zenodo_atlas.flows.*), found in site-packages.
+RUN pip install . && zenodo-atlas --help > /dev/null
 
 RUN mkdir -p /data/sessions /data/atlas /data/work

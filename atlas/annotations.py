@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from atlas.errors import AnnotationError
+from zenodo_atlas.atlas.errors import AnnotationError
 
 _FILE_NAME = re.compile(r"^(?P<stamp>\d{8}_\d{6})__(?P<author>.+?)__(?P<dataset>.+?)(?:_labels)?\.csv$")
 _MAX_LISTED = 5

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from atlas.errors import (
+from zenodo_atlas.atlas.errors import (
     AtlasError,
     AtlasLockedError,
     AtlasNotFoundError,
@@ -127,7 +127,7 @@ def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
 
     A read-only connection applies no migration: it fails if the file is behind this code's schema.
     """
-    from atlas.migrate import latest_version, migrate, schema_version
+    from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
 
     con = connect_atlas(path, read_only=read_only)
     try:

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import duckdb
 
-from atlas.naming import alpha2
+from zenodo_atlas.atlas.naming import alpha2
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DCTERMS = "http://purl.org/dc/terms/"

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import duckdb
 from pydantic import BaseModel
 
-from atlas.errors import AtlasError
-from atlas.migrate import schema_version
+from zenodo_atlas.atlas.errors import AtlasError
+from zenodo_atlas.atlas.migrate import schema_version
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 FIRST_VERSION = "v1.0.0"

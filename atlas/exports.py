@@ -14,8 +14,8 @@ import duckdb
 import pyarrow as pa
 import pyogrio
 
-from atlas.darwincore import write_dwca
-from atlas.query import FrameQuery, run_query
+from zenodo_atlas.atlas.darwincore import write_dwca
+from zenodo_atlas.atlas.query import FrameQuery, run_query
 
 GEOPACKAGE = "seatizen_atlas.gpkg"
 DWCA = "darwincore_multilabel_annotation.zip"

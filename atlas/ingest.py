@@ -18,10 +18,10 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from atlas.errors import DepositRefError, VersionMappingError
-from atlas.naming import parse_session_name
-from atlas.session_files import ScoreFile, read_session
-from zenodo.models import Record
+from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
+from zenodo_atlas.atlas.naming import parse_session_name
+from zenodo_atlas.atlas.session_files import ScoreFile, read_session
+from zenodo_atlas.zenodo.models import Record
 
 METADATA_ARCHIVE = "METADATA.zip"
 IA_ARCHIVE = "PROCESSED_DATA_IA.zip"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from atlas.errors import MigrationError
+from zenodo_atlas.atlas.errors import MigrationError
 
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -33,12 +33,12 @@ class Migration:
 
 def data_dir() -> Path:
     """The packaged reference data folder (atlas/data), as a real path DuckDB can read."""
-    return Path(str(resources.files("atlas") / "data"))
+    return Path(str(resources.files("zenodo_atlas.atlas") / "data"))
 
 
 def available_migrations() -> list[Migration]:
     found = []
-    for entry in resources.files("atlas.migrations").iterdir():
+    for entry in resources.files("zenodo_atlas.atlas.migrations").iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))

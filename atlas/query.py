@@ -19,7 +19,7 @@ import shapely
 from pydantic import BaseModel, Field, field_validator, model_validator
 from shapely.geometry import shape
 
-from atlas.errors import QueryError
+from zenodo_atlas.atlas.errors import QueryError
 
 FRAME_COLUMNS = (
     "file_name", "original_file_name", "relative_file_path", "session_name", "platform", "frame_doi",

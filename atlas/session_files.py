@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlas.errors import SessionFileError
+from zenodo_atlas.atlas.errors import SessionFileError
 
 USEFULNESS_MODEL = "jacques-v0.1.0_model-20240513_v20.0"
 _EXIF_DATE = r"^(\d{4}):(\d{2}):(\d{2})"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from local_zenodo import peak_rss_mb
 
-from sessions.archive import iter_archive
-from sessions.plan import folder_members, make_archive
+from zenodo_atlas.sessions.archive import iter_archive
+from zenodo_atlas.sessions.plan import folder_members, make_archive
 
 CHUNK = 1 << 20
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlas.connection import open_atlas
-from atlas.ingest import DepositRef, VersionRef, register_session
-from sessions.ia import OLD_CLASS_COLUMNS, multilabel_csv_name
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.ingest import DepositRef, VersionRef, register_session
+from zenodo_atlas.sessions.ia import OLD_CLASS_COLUMNS, multilabel_csv_name
 
 
 def write_session(root: Path, index: int, frames: int, classes: int, rng: np.random.Generator) -> Path:

@@ -21,8 +21,8 @@ from pathlib import Path
 import aiohttp
 from local_zenodo import local_zenodo, peak_rss_mb
 
-from zenodo.client import ZenodoClient
-from zenodo.models import Creator, DepositMetadata
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Creator, DepositMetadata
 
 CHUNK = 1 << 20
 MIB = 1 << 20

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from atlas.connection import open_atlas
-from atlas.query import FrameQuery, run_query
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.query import FrameQuery, run_query
 
 FRAMES_PER_SESSION = 1_000
 WEST, SOUTH, SIZE = 55.2, -21.4, 2.0

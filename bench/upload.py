@@ -36,13 +36,13 @@ from pathlib import Path
 
 from local_zenodo import local_zenodo
 
-from sessions.archive import iter_archive, write_archive
-from sessions.plan import PlannedArchive, plan_raw
-from sessions.sample import PINNED_MTIME, write_sample_session
-from sessions.session import Session
-from zenodo.client import ZenodoClient
-from zenodo.models import Creator, DepositMetadata
-from zenodo.streams import ByteSource, FileSource, IterableSource
+from zenodo_atlas.sessions.archive import iter_archive, write_archive
+from zenodo_atlas.sessions.plan import PlannedArchive, plan_raw
+from zenodo_atlas.sessions.sample import PINNED_MTIME, write_sample_session
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Creator, DepositMetadata
+from zenodo_atlas.zenodo.streams import ByteSource, FileSource, IterableSource
 
 MB = 1_000_000
 BLOCK = 1 << 20

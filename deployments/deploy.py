@@ -1,28 +1,25 @@
 """Register the deployments of prefect.yaml with the Prefect server at PREFECT_API_URL.
 
-Each deployment gets a `set_working_directory` pull step pointing at the project directory, so a
-process worker (started anywhere) runs the flows from that checkout or image, and the flow-file
-entrypoints of prefect.yaml work unchanged with `prefect deploy --all`.
+Entrypoints are module paths of the installed package and there are no pull steps: a process worker
+on any machine where `zenodo-atlas` is installed imports the flows from its own installation.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from uuid import UUID
 
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.deployments.runner import RunnerDeployment
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-from prefect.runner.storage import LocalStorage
 from prefect.settings import PREFECT_API_URL
 from pydantic import BaseModel, SecretStr
 
-from deployments.errors import PrefectServerUnavailable
-from deployments.spec import DeploymentSpec, default_project_dir
+from zenodo_atlas.deployments.errors import PrefectServerUnavailable
+from zenodo_atlas.deployments.spec import DeploymentSpec
 
 DEFAULT_SECRET_BLOCK = "zenodo-token"
 SECRET_BLOCK_ENV = "ATLAS_TOKEN_SECRET_BLOCK"
@@ -82,14 +79,11 @@ def _job_variables(spec: DeploymentSpec, env: Mapping[str, str]) -> dict[str, ob
     return variables
 
 
-async def build_deployment(
-    spec: DeploymentSpec, *, pool: str, project_dir: Path, env: Mapping[str, str]
-) -> RunnerDeployment:
-    """A RunnerDeployment loaded from the flow file, so the UI form comes from the flow's signature."""
-    await asyncio.to_thread(spec.load_flow, project_dir)
-    return await RunnerDeployment.afrom_storage(
-        storage=LocalStorage(str(project_dir)),
-        entrypoint=spec.entrypoint,
+async def build_deployment(spec: DeploymentSpec, *, pool: str, env: Mapping[str, str]) -> RunnerDeployment:
+    """A RunnerDeployment of the imported flow, so the UI form comes from the flow's signature."""
+    flow = await asyncio.to_thread(spec.load_flow)
+    return await flow.ato_deployment(
+        entrypoint_type=EntrypointType.MODULE_PATH,
         name=spec.name,
         description=spec.description,
         tags=spec.tags,
@@ -106,7 +100,6 @@ async def register_deployments(
     specs: list[DeploymentSpec],
     *,
     pool: str | None = None,
-    project_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     on_progress: Progress | None = None,
 ) -> list[Registered]:
@@ -116,7 +109,6 @@ async def register_deployments(
     Secret block); the token itself never goes there.
     """
     report = on_progress or (lambda _message: None)
-    project_dir = (project_dir or default_project_dir()).resolve()
     api_url()
     registered: list[Registered] = []
     async with get_client() as client:
@@ -127,7 +119,7 @@ async def register_deployments(
                 report(f"created process work pool {name!r}")
         for spec in specs:
             target_pool = pool or spec.work_pool.name
-            deployment = await build_deployment(spec, pool=target_pool, project_dir=project_dir, env=env or {})
+            deployment = await build_deployment(spec, pool=target_pool, env=env or {})
             deployment_id = await deployment.aapply()
             entry = Registered(
                 full_name=f"{deployment.flow_name}/{deployment.name}",

@@ -4,28 +4,26 @@ Runs go to subprocesses of this process. Schedules (the nightly Atlas refresh) n
 (`prefect server start`, SQLite, nothing else to install); against Prefect's ephemeral server the
 deployments can still be triggered by this process but nothing runs on a timer.
 
-    python -m deployments.serve          # or: zenodo-atlas serve
+    python -m zenodo_atlas.deployments.serve          # or: zenodo-atlas serve
 """
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.flows import aserve
 from prefect.settings import PREFECT_API_URL
 
-from deployments.spec import DeploymentSpec, default_project_dir, load_specs
+from zenodo_atlas.deployments.spec import DeploymentSpec, load_specs
 
 
-async def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None = None) -> list[RunnerDeployment]:
+async def build_served(specs: list[DeploymentSpec]) -> list[RunnerDeployment]:
     """Load each flow and describe it as a served deployment (same names, schedules and limits)."""
-    project_dir = (project_dir or default_project_dir()).resolve()
     served: list[RunnerDeployment] = []
     for spec in specs:
         served.append(
-            await (await asyncio.to_thread(spec.load_flow, project_dir)).ato_deployment(
+            await (await asyncio.to_thread(spec.load_flow)).ato_deployment(
                 name=spec.name,
                 description=spec.description,
                 tags=spec.tags,
@@ -37,13 +35,13 @@ async def build_served(specs: list[DeploymentSpec], *, project_dir: Path | None 
     return served
 
 
-async def serve_all(specs: list[DeploymentSpec], *, project_dir: Path | None = None, limit: int | None = None) -> None:
+async def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
     """Serve until interrupted; `limit` caps concurrent runs across all deployments.
 
     On a real server the schedules are paused at shutdown so runs do not pile up unattended; an
     ephemeral server is gone by then (Ctrl-C stops it too), and there is nothing to pause.
     """
-    deployments = await build_served(specs, project_dir=project_dir)
+    deployments = await build_served(specs)
     await aserve(*deployments, limit=limit, pause_on_shutdown=bool(PREFECT_API_URL.value()))
 
 

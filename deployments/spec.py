@@ -21,17 +21,10 @@ from prefect.flows import load_flow_from_entrypoint
 from prefect.schedules import Cron, Schedule
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from deployments.errors import DeploymentSpecError
+from zenodo_atlas.deployments.errors import DeploymentSpecError
 
 SPEC_PATH = Path(__file__).with_name("prefect.yaml")
 DEFAULT_POOL = "zenodo-atlas"
-
-
-def default_project_dir() -> Path:
-    """Where entrypoints such as `flows/upload.py` resolve: the checkout, or site-packages."""
-    import flows
-
-    return Path(flows.__file__).resolve().parent.parent
 
 
 def check_timezone(name: str) -> str:
@@ -99,7 +92,9 @@ class DeploymentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    entrypoint: str = Field(pattern=r"^[\w./-]+\.py:\w+$")
+    # A module path (`zenodo_atlas.flows.upload:upload_sessions`): a worker imports the installed
+    # package, so neither a checkout nor a user's own `flows/` folder on sys.path can redirect it.
+    entrypoint: str = Field(pattern=r"^[A-Za-z_][\w.]*:\w+$")
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -108,7 +103,7 @@ class DeploymentSpec(BaseModel):
     work_pool: WorkPoolSpec = Field(default_factory=WorkPoolSpec)
 
     @property
-    def flow_file(self) -> str:
+    def module(self) -> str:
         return self.entrypoint.split(":", 1)[0]
 
     @property
@@ -121,21 +116,11 @@ class DeploymentSpec(BaseModel):
     def prefect_concurrency(self) -> ConcurrencyLimitConfig | None:
         return self.concurrency_limit.to_prefect() if self.concurrency_limit else None
 
-    def entrypoint_in(self, project_dir: Path) -> str:
-        """Absolute `file.py:function`, after checking the file is there."""
-        path = project_dir / self.flow_file
-        if not path.is_file():
-            raise DeploymentSpecError(
-                f"Deployment {self.name!r}: {self.flow_file} is not under {project_dir}; "
-                "run from the project root or pass --project-dir."
-            )
-        return f"{path}:{self.function_name}"
-
-    def load_flow(self, project_dir: Path) -> Flow:
+    def load_flow(self) -> Flow:
         """Import the flow for real: Prefect's default would hide an import error behind a placeholder."""
         try:
-            return load_flow_from_entrypoint(self.entrypoint_in(project_dir), use_placeholder_flow=False)
-        except (ScriptError, MissingFlowError, ImportError) as exc:
+            return load_flow_from_entrypoint(self.entrypoint, use_placeholder_flow=False)
+        except (ScriptError, MissingFlowError, ImportError, SyntaxError) as exc:
             cause = exc.user_exc if isinstance(exc, ScriptError) else exc
             reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
             raise DeploymentSpecError(f"Cannot load {self.entrypoint} for deployment {self.name!r}: {reason}") from exc

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from atlas.annotations import AnnotationReport
-from tasks.atlas_db import import_annotation_files
+from zenodo_atlas.atlas.annotations import AnnotationReport
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.atlas_db import import_annotation_files
 
 
 @flow(name="import-annotations", flow_run_name="annotations from {path}")

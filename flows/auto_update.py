@@ -10,15 +10,15 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
-from flows.publish_atlas import AtlasPublication, publish_atlas
-from tasks.atlas_db import known_versions, read_watermark, record_harvest
-from tasks.connections import open_client
-from tasks.deposit import PROCESSED_LABEL, RAW_LABEL
-from tasks.register import register_remote
-from tasks.resolve import label_of, session_name_of
-from zenodo.client import ZenodoClient
-from zenodo.models import Record
+from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
+from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL
+from zenodo_atlas.tasks.register import register_remote
+from zenodo_atlas.tasks.resolve import label_of, session_name_of
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Record
 
 
 class Outcome(BaseModel):

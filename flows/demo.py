@@ -19,15 +19,15 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
-from flows.annotations import import_annotations
-from flows.auto_update import auto_update
-from flows.download import download_session
-from flows.publish_atlas import publish_atlas
-from flows.register import register_sessions
-from flows.upload import upload_sessions
-from sessions.sample import write_sample_annotations, write_sample_session
-from tasks.atlas_db import atlas_stats, export_atlas, label_names
-from zenodo.server import LocalZenodo
+from zenodo_atlas.flows.annotations import import_annotations
+from zenodo_atlas.flows.auto_update import auto_update
+from zenodo_atlas.flows.download import download_session
+from zenodo_atlas.flows.publish_atlas import publish_atlas
+from zenodo_atlas.flows.register import register_sessions
+from zenodo_atlas.flows.upload import upload_sessions
+from zenodo_atlas.sessions.sample import write_sample_annotations, write_sample_session
+from zenodo_atlas.tasks.atlas_db import atlas_stats, export_atlas, label_names
+from zenodo_atlas.zenodo.server import LocalZenodo
 
 DEMO_SESSIONS = (("ASV", "20231021_REU-ST-LEU_ASV-1_01"), ("UAV", "20231104_REU-HERMITAGE_UAV-1_02"))
 

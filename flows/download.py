@@ -12,16 +12,16 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
-from sessions.extract import locate_frame
-from tasks.connections import open_client
-from tasks.progress import TransferProgress
-from tasks.resolve import ResolvedSession, label_of, resolve_session
-from tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
-from tasks.unpack import unpack_archive
-from zenodo.client import ZenodoClient
-from zenodo.errors import AuthenticationError
-from zenodo.models import Record, RecordFile
+from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.tasks.resolve import ResolvedSession, label_of, resolve_session
+from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
+from zenodo_atlas.tasks.unpack import unpack_archive
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import AuthenticationError
+from zenodo_atlas.zenodo.models import Record, RecordFile
 
 
 class DownloadSummary(BaseModel):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from sessions.session import Session
-from tasks.archive import load_metadata_inputs
-from tasks.connections import open_client
-from tasks.deposit import PROCESSED_LABEL, RAW_LABEL, find_session, list_open_drafts
-from tasks.metadata import rewrite_metadata
+from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.archive import load_metadata_inputs
+from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL, find_session, list_open_drafts
+from zenodo_atlas.tasks.metadata import rewrite_metadata
 
 
 @flow(name="update-metadata", flow_run_name="update metadata of {session_path}")
@@ -21,7 +21,7 @@ async def update_metadata(
     RAW_DATA versions get raw metadata, PROCESSED_DATA versions processed metadata; with `last_only`
     only the newest version is touched.
     """
-    from sessions.metadata import build_processed_metadata, build_raw_metadata
+    from zenodo_atlas.sessions.metadata import build_processed_metadata, build_raw_metadata
 
     settings = Settings()
     session = Session.open(session_path)

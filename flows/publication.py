@@ -6,12 +6,12 @@ import asyncio
 
 from pydantic import BaseModel
 
-from sessions.platforms import PlatformRules
-from tasks.archive import VersionPlan
-from tasks.deposit import SessionOnZenodo, delete_draft_files, open_draft, plan_draft_files
-from tasks.progress import TransferProgress
-from tasks.transfer import UPLOAD_LIMIT, ArchiveResult, transfer_slots, upload_archive, verify_draft
-from zenodo.client import ZenodoClient
+from zenodo_atlas.sessions.platforms import PlatformRules
+from zenodo_atlas.tasks.archive import VersionPlan
+from zenodo_atlas.tasks.deposit import SessionOnZenodo, delete_draft_files, open_draft, plan_draft_files
+from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ArchiveResult, transfer_slots, upload_archive, verify_draft
+from zenodo_atlas.zenodo.client import ZenodoClient
 
 
 class PublishedVersion(BaseModel):

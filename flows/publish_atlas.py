@@ -8,15 +8,15 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact
 from pydantic import BaseModel
 
-from flows.publication import publish_version
-from sessions.plan import plain_file
-from tasks.archive import VersionPlan
-from tasks.atlas_db import count_sessions, record_publication
-from tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
-from tasks.connections import open_client
-from tasks.deposit import find_session
-from tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
+from zenodo_atlas.flows.publication import publish_version
+from zenodo_atlas.sessions.plan import plain_file
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.archive import VersionPlan
+from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
+from zenodo_atlas.tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
+from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.deposit import find_session
+from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
 class AtlasPublication(BaseModel):

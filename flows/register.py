@@ -7,13 +7,13 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 
-from atlas.ingest import RegistrationReport, deposit_ref_from_records
-from sessions.session import Session
-from tasks.connections import open_client
-from tasks.register import local_source, register_in_atlas, register_remote
-from tasks.resolve import resolve_session
-from zenodo.client import ZenodoClient
+from zenodo_atlas.atlas.ingest import RegistrationReport, deposit_ref_from_records
+from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
+from zenodo_atlas.tasks.resolve import resolve_session
+from zenodo_atlas.zenodo.client import ZenodoClient
 
 
 class RegistrationFailedError(RuntimeError):

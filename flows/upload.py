@@ -9,14 +9,14 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from pydantic import BaseModel
 
-from flows.publication import PublishedVersion, publish_version
-from sessions.layout import expand_session_paths
-from sessions.plan import folders_from_letters
-from tasks.archive import plan_session
-from tasks.connections import open_client
-from tasks.deposit import RAW_LABEL, find_session
-from tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
+from zenodo_atlas.flows.publication import PublishedVersion, publish_version
+from zenodo_atlas.sessions.layout import expand_session_paths
+from zenodo_atlas.sessions.plan import folders_from_letters
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.archive import plan_session
+from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.deposit import RAW_LABEL, find_session
+from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
 

@@ -13,8 +13,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from sessions.errors import ArchiveChangedError
-from sessions.plan import PlannedArchive, zip_stream
+from zenodo_atlas.sessions.errors import ArchiveChangedError
+from zenodo_atlas.sessions.plan import PlannedArchive, zip_stream
 
 CHUNK_SIZE = 1 << 20
 

@@ -12,8 +12,8 @@ import zipfile
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
-from sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
-from sessions.plan import archive_name, frame_folder
+from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
+from zenodo_atlas.sessions.plan import archive_name, frame_folder
 
 _DCIM_PART = re.compile(r"DCIM(_p\d+)?\.zip", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -15,10 +15,10 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
-from sessions.errors import SessionError
-from sessions.frames import summarize_frames
-from sessions.session import Session
-from zenodo.models import DepositMetadata
+from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.frames import summarize_frames
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.zenodo.models import DepositMetadata
 
 __all__ = ["iso19115_path", "iso19115_xml", "write_iso19115"]
 

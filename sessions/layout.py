@@ -13,12 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from sessions.errors import SessionError
-from sessions.frames import parse_exif_datetime, parse_float, relative_path_column
-from sessions.ia import jacques_csv_name, multilabel_csv_name
-from sessions.naming import parse_session_name
-from sessions.plan import archive_name, resolve_in_session
-from sessions.session import Session
+from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_float, relative_path_column
+from zenodo_atlas.sessions.ia import jacques_csv_name, multilabel_csv_name
+from zenodo_atlas.sessions.naming import parse_session_name
+from zenodo_atlas.sessions.plan import archive_name, resolve_in_session
+from zenodo_atlas.sessions.session import Session
 
 Operation = Literal["raw", "processed", "register"]
 KNOWN_FOLDERS = (

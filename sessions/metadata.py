@@ -12,13 +12,13 @@ import os
 from datetime import date
 from pathlib import Path
 
-from sessions.errors import TemplateError
-from sessions.frames import FrameSummary, summarize_frames
-from sessions.ia import JACQUES_MODEL_NAME, MULTILABEL_MODEL_NAME, jacques_csv_name
-from sessions.layout import KNOWN_FOLDERS
-from sessions.plan import human_size
-from sessions.session import Session
-from sessions.template import (
+from zenodo_atlas.sessions.errors import TemplateError
+from zenodo_atlas.sessions.frames import FrameSummary, summarize_frames
+from zenodo_atlas.sessions.ia import JACQUES_MODEL_NAME, MULTILABEL_MODEL_NAME, jacques_csv_name
+from zenodo_atlas.sessions.layout import KNOWN_FOLDERS
+from zenodo_atlas.sessions.plan import human_size
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.template import (
     MetadataTemplate,
     People,
     default_template,
@@ -26,7 +26,7 @@ from sessions.template import (
     load_template,
     template_people,
 )
-from zenodo.models import (
+from zenodo_atlas.zenodo.models import (
     Community,
     DateInterval,
     DepositMetadata,

@@ -8,8 +8,8 @@ from datetime import date, datetime
 import pycountry
 from pydantic import BaseModel, ConfigDict
 
-from sessions.errors import InvalidSessionName
-from sessions.platforms import KNOWN_PLATFORMS
+from zenodo_atlas.sessions.errors import InvalidSessionName
+from zenodo_atlas.sessions.platforms import KNOWN_PLATFORMS
 
 EXPECTED_SHAPE = "YYYYMMDD_CCC-Place_PLATFORM-N_NN"
 EXAMPLE = "20231021_REU-ST-LEU_ASV-2_01"

@@ -22,9 +22,9 @@ from typing import Literal
 import zipstream
 from pydantic import BaseModel, ConfigDict
 
-from sessions.errors import PlanError, RecordTooLargeError, RestrictedFolderError
-from sessions.ia import jacques_csv_name
-from sessions.session import Session
+from zenodo_atlas.sessions.errors import PlanError, RecordTooLargeError, RestrictedFolderError
+from zenodo_atlas.sessions.ia import jacques_csv_name
+from zenodo_atlas.sessions.session import Session
 
 DCIM_PART_BYTES = 15e9
 RECORD_BYTES = 50e9

@@ -21,9 +21,9 @@ from pathlib import Path
 from PIL import ExifTags, Image, ImageDraw
 from PIL.TiffImagePlugin import IFDRational
 
-from sessions.ia import OLD_CLASS_COLUMNS, jacques_csv_name, multilabel_csv_name
-from sessions.naming import parse_session_name
-from sessions.platforms import rules_for
+from zenodo_atlas.sessions.ia import OLD_CLASS_COLUMNS, jacques_csv_name, multilabel_csv_name
+from zenodo_atlas.sessions.naming import parse_session_name
+from zenodo_atlas.sessions.platforms import rules_for
 
 # Saint-Leu lagoon, La Réunion: the survey starts inside the reef flat and runs along the coast.
 ORIGIN_LAT, ORIGIN_LON = -21.1715, 55.2842

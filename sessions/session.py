@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sessions.errors import SessionNotFoundError
-from sessions.naming import SessionName, parse_session_name
-from sessions.platforms import PlatformRules, rules_for
+from zenodo_atlas.sessions.errors import SessionNotFoundError
+from zenodo_atlas.sessions.naming import SessionName, parse_session_name
+from zenodo_atlas.sessions.platforms import PlatformRules, rules_for
 
 
 @dataclass(frozen=True)

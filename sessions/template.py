@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sessions.errors import TemplateError
-from zenodo.models import AccessRight, Contributor, Creator, RelatedIdentifier
+from zenodo_atlas.sessions.errors import TemplateError
+from zenodo_atlas.zenodo.models import AccessRight, Contributor, Creator, RelatedIdentifier
 
 PEOPLE_ROLES = ("DataManager", "DataCollector", "ContactPerson", "ProjectMember")
 ANY_SESSION = "*"
@@ -141,7 +141,7 @@ def load_template(path: Path | str) -> MetadataTemplate:
 
 def default_template() -> MetadataTemplate:
     """The template shipped with the package (with demo people files)."""
-    with resources.as_file(resources.files("sessions") / "data" / "metadata_template.yaml") as path:
+    with resources.as_file(resources.files("zenodo_atlas.sessions") / "data" / "metadata_template.yaml") as path:
         return load_template(path)
 
 

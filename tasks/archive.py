@@ -9,9 +9,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from sessions.iso19115 import write_iso19115
-from sessions.layout import check_session
-from sessions.metadata import (
+from zenodo_atlas.sessions.iso19115 import write_iso19115
+from zenodo_atlas.sessions.layout import check_session
+from zenodo_atlas.sessions.metadata import (
     MetadataTemplate,
     People,
     build_custom_metadata,
@@ -21,9 +21,9 @@ from sessions.metadata import (
     load_template,
     template_people,
 )
-from sessions.plan import PlannedArchive, plan_custom, plan_processed, plan_raw
-from sessions.session import Session
-from zenodo.models import DepositMetadata
+from zenodo_atlas.sessions.plan import PlannedArchive, plan_custom, plan_processed, plan_raw
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.zenodo.models import DepositMetadata
 
 
 class SessionNotReadyError(RuntimeError):

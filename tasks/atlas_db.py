@@ -12,10 +12,10 @@ import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from atlas import etl, inventory
-from atlas.annotations import AnnotationReport, import_annotations
-from atlas.connection import open_atlas
-from atlas.exports import export_all
+from zenodo_atlas.atlas import etl, inventory
+from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.exports import export_all
 
 T = TypeVar("T")
 

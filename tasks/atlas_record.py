@@ -17,11 +17,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from atlas.connection import open_atlas
-from atlas.etl import next_version_label
-from atlas.exports import export_all
-from atlas.fingerprint import content_fingerprint
-from zenodo.models import Community, Creator, DepositMetadata, Record, RelatedIdentifier
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.etl import next_version_label
+from zenodo_atlas.atlas.exports import export_all
+from zenodo_atlas.atlas.fingerprint import content_fingerprint
+from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Record, RelatedIdentifier
 
 FINGERPRINT_FILE = "ATLAS_CONTENT_SHA256.txt"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from zenodo.client import ZenodoClient
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.zenodo.client import ZenodoClient
 
 
 async def resolve_token(settings: Settings, *, required: bool) -> SecretStr | None:

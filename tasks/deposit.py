@@ -13,10 +13,10 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from sessions.extract import archive_destination
-from sessions.platforms import PlatformRules
-from zenodo.client import ZenodoClient
-from zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
+from zenodo_atlas.sessions.extract import archive_destination
+from zenodo_atlas.sessions.platforms import PlatformRules
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
 
 RAW_LABEL = "RAW_DATA"
 PROCESSED_LABEL = "PROCESSED_DATA"

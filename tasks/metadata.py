@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from zenodo.client import ZenodoClient
-from zenodo.models import Deposition, DepositMetadata
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Deposition, DepositMetadata
 
 
 @task(name="rewrite-metadata", task_run_name="rewrite-metadata-{record_id}", cache_policy=NO_CACHE)

@@ -17,8 +17,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from atlas.connection import open_atlas
-from atlas.ingest import (
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.ingest import (
     IA_ARCHIVE,
     METADATA_ARCHIVE,
     DepositRef,
@@ -26,14 +26,14 @@ from atlas.ingest import (
     deposit_ref_from_records,
     register_session,
 )
-from sessions.archive import archive_md5
-from sessions.plan import plan_processed
-from sessions.session import Session
-from tasks.progress import TransferProgress
-from tasks.transfer import content_url, download_file
-from tasks.unpack import unpack_archive
-from zenodo.client import ZenodoClient
-from zenodo.models import Record, RecordFile
+from zenodo_atlas.sessions.archive import archive_md5
+from zenodo_atlas.sessions.plan import plan_processed
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.tasks.transfer import content_url, download_file
+from zenodo_atlas.tasks.unpack import unpack_archive
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Record, RecordFile
 
 REGISTRATION_ARCHIVES = (METADATA_ARCHIVE, IA_ARCHIVE)
 

@@ -6,10 +6,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from tasks.deposit import PROCESSED_LABEL, RAW_LABEL
-from zenodo.client import ZenodoClient
-from zenodo.errors import NotFoundError
-from zenodo.models import Record
+from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import NotFoundError
+from zenodo_atlas.zenodo.models import Record
 
 
 class SessionNotFoundOnZenodo(LookupError):

@@ -20,12 +20,12 @@ from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from pydantic import BaseModel
 
-from sessions.archive import archive_md5, iter_archive
-from sessions.plan import PlannedArchive
-from tasks.progress import TransferProgress
-from zenodo.client import ZenodoClient
-from zenodo.models import Deposition, DepositionFile, Record, RecordFile
-from zenodo.streams import IterableSource
+from zenodo_atlas.sessions.archive import archive_md5, iter_archive
+from zenodo_atlas.sessions.plan import PlannedArchive
+from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Deposition, DepositionFile, Record, RecordFile
+from zenodo_atlas.zenodo.streams import IterableSource
 
 UPLOAD_LIMIT = "zenodo-atlas-uploads"
 DOWNLOAD_LIMIT = "zenodo-atlas-downloads"

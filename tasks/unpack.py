@@ -10,7 +10,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from sessions.extract import archive_destination, safe_extract
+from zenodo_atlas.sessions.extract import archive_destination, safe_extract
 
 
 def _unpack_one(archive: Path, session_dir: Path, members: Collection[str] | None) -> list[Path]:

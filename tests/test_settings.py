@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from zenodo.errors import MissingTokenError
 from zenodo_atlas.settings import PRODUCTION_URL, SANDBOX_URL, Settings
+from zenodo_atlas.zenodo.errors import MissingTokenError
 
 
 def test_defaults_point_at_production(monkeypatch, tmp_path):

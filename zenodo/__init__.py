@@ -11,13 +11,13 @@ from importlib import import_module
 from typing import Any
 
 _LAZY = {
-    "ZenodoClient": "zenodo.client",
-    "record_id_from": "zenodo.client",
-    "ZenodoProject": "zenodo.project",
-    "ByteSource": "zenodo.streams",
-    "BytesSource": "zenodo.streams",
-    "FileSource": "zenodo.streams",
-    "IterableSource": "zenodo.streams",
+    "ZenodoClient": "zenodo_atlas.zenodo.client",
+    "record_id_from": "zenodo_atlas.zenodo.client",
+    "ZenodoProject": "zenodo_atlas.zenodo.project",
+    "ByteSource": "zenodo_atlas.zenodo.streams",
+    "BytesSource": "zenodo_atlas.zenodo.streams",
+    "FileSource": "zenodo_atlas.zenodo.streams",
+    "IterableSource": "zenodo_atlas.zenodo.streams",
 }
 __all__ = sorted(_LAZY)
 

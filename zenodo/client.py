@@ -19,8 +19,8 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import SecretStr
 
-from zenodo.download import download
-from zenodo.errors import (
+from zenodo_atlas.zenodo.download import download
+from zenodo_atlas.zenodo.errors import (
     AuthenticationError,
     ChecksumMismatchError,
     InvalidInputError,
@@ -28,8 +28,17 @@ from zenodo.errors import (
     NotFoundError,
     ServerError,
 )
-from zenodo.http import DEFAULT_USER_AGENT, Backoff, Params, Response, Retry, Transport, is_retryable, shaped
-from zenodo.models import (
+from zenodo_atlas.zenodo.http import (
+    DEFAULT_USER_AGENT,
+    Backoff,
+    Params,
+    Response,
+    Retry,
+    Transport,
+    is_retryable,
+    shaped,
+)
+from zenodo_atlas.zenodo.models import (
     BucketObject,
     Deposition,
     DepositionFile,
@@ -37,8 +46,8 @@ from zenodo.models import (
     Record,
     UploadResult,
 )
-from zenodo.ratelimit import HostLimiter, shared_limiter
-from zenodo.streams import ByteSource, FileSource, HashingStream
+from zenodo_atlas.zenodo.ratelimit import HostLimiter, shared_limiter
+from zenodo_atlas.zenodo.streams import ByteSource, FileSource, HashingStream
 
 log = logging.getLogger("zenodo")
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from zenodo.errors import (
+from zenodo_atlas.zenodo.errors import (
     AuthenticationError,
     ChecksumMismatchError,
     InvalidInputError,
@@ -27,8 +27,8 @@ from zenodo.errors import (
     ServerError,
     ZenodoError,
 )
-from zenodo.http import TRANSPORT_ERRORS, Transport, is_retryable
-from zenodo.streams import CHUNK_SIZE
+from zenodo_atlas.zenodo.http import TRANSPORT_ERRORS, Transport, is_retryable
+from zenodo_atlas.zenodo.streams import CHUNK_SIZE
 
 Progress = Callable[[int], None]
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")

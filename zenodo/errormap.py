@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
-from zenodo.errors import (
+from zenodo_atlas.zenodo.errors import (
     AuthenticationError,
     DraftExistsError,
     NotFoundError,

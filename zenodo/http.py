@@ -25,9 +25,9 @@ import pydantic
 from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 
-from zenodo.errormap import error_for
-from zenodo.errors import InvalidInputError, RateLimitedError, ServerError, ZenodoError
-from zenodo.ratelimit import HostLimiter
+from zenodo_atlas.zenodo.errormap import error_for
+from zenodo_atlas.zenodo.errors import InvalidInputError, RateLimitedError, ServerError, ZenodoError
+from zenodo_atlas.zenodo.ratelimit import HostLimiter
 
 log = logging.getLogger("zenodo")
 M = TypeVar("M", bound=pydantic.BaseModel)

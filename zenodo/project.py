@@ -16,10 +16,10 @@ from typing import Any
 
 import zipstream
 
-from zenodo.client import ZenodoClient
-from zenodo.errors import ConfirmationRequiredError, InvalidInputError, NotFoundError
-from zenodo.models import Creator, Deposition, DepositMetadata, UploadResult, UploadType
-from zenodo.streams import IterableSource
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import ConfirmationRequiredError, InvalidInputError, NotFoundError
+from zenodo_atlas.zenodo.models import Creator, Deposition, DepositMetadata, UploadResult, UploadType
+from zenodo_atlas.zenodo.streams import IterableSource
 
 _METADATA_FIELDS = frozenset(DepositMetadata.model_fields) - {"prereserve_doi"}
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from aiolimiter import AsyncLimiter
 
-from zenodo.errors import InvalidInputError
+from zenodo_atlas.zenodo.errors import InvalidInputError
 
 # A server clock far ahead of ours must not freeze the client for hours.
 _MAX_HEADER_PAUSE = 120.0

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from zenodo.errors import InvalidInputError
+from zenodo_atlas.zenodo.errors import InvalidInputError
 
 CHUNK_SIZE = 1 << 20
 

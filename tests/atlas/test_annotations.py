@@ -5,11 +5,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from atlas.annotations import import_annotations
-from atlas.errors import AnnotationError
-from atlas.ingest import register_session
-from sessions.sample import write_sample_annotations
 from tests.fixtures.atlas import Published
+from zenodo_atlas.atlas.annotations import import_annotations
+from zenodo_atlas.atlas.errors import AnnotationError
+from zenodo_atlas.atlas.ingest import register_session
+from zenodo_atlas.sessions.sample import write_sample_annotations
 
 
 @pytest.fixture

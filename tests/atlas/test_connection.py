@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from atlas import connection
-from atlas.connection import (
+from zenodo_atlas.atlas import connection
+from zenodo_atlas.atlas.connection import (
     AtlasError,
     AtlasLockedError,
     AtlasNotFoundError,
@@ -15,7 +15,7 @@ from atlas.connection import (
     open_atlas,
     spatial_extension_path,
 )
-from atlas.migrate import latest_version, migrate, schema_version
+from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
 
 
 def test_open_creates_file_and_folder_with_spatial_loaded(tmp_path: Path) -> None:

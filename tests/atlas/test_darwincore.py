@@ -5,11 +5,11 @@ import duckdb
 import pandas as pd
 from dwca.read import DwCAReader
 
-from atlas.annotations import import_annotations
-from atlas.darwincore import EVENT_TERMS, OCCURRENCE_TERMS, meta_xml, write_dwca
-from atlas.ingest import register_session
-from sessions.sample import write_sample_annotations
 from tests.fixtures.atlas import Published, deposit_for
+from zenodo_atlas.atlas.annotations import import_annotations
+from zenodo_atlas.atlas.darwincore import EVENT_TERMS, OCCURRENCE_TERMS, meta_xml, write_dwca
+from zenodo_atlas.atlas.ingest import register_session
+from zenodo_atlas.sessions.sample import write_sample_annotations
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 

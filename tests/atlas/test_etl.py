@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from atlas.errors import AtlasError
-from atlas.etl import harvest_watermark, last_published, last_run, next_version_label, record_run
-from atlas.migrate import latest_version
+from zenodo_atlas.atlas.errors import AtlasError
+from zenodo_atlas.atlas.etl import harvest_watermark, last_published, last_run, next_version_label, record_run
+from zenodo_atlas.atlas.migrate import latest_version
 
 
 def test_empty_log(atlas_con: duckdb.DuckDBPyConnection) -> None:

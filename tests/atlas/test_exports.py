@@ -13,9 +13,9 @@ import pyogrio
 import pytest
 from dwca.read import DwCAReader
 
-from atlas.connection import open_atlas
-from atlas.exports import DWCA, GEOPACKAGE, export_all
 from tests.fixtures.atlas import ANNOTATION_LABELS, PopulatedAtlas
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.exports import DWCA, GEOPACKAGE, export_all
 
 
 @pytest.fixture(scope="module")

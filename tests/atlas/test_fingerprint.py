@@ -5,13 +5,13 @@ from pathlib import Path
 
 import duckdb
 
-from atlas.annotations import import_annotations
-from atlas.connection import open_atlas
-from atlas.etl import record_run
-from atlas.fingerprint import content_fingerprint
-from atlas.ingest import register_session
-from sessions.sample import write_sample_annotations
 from tests.fixtures.atlas import Published
+from zenodo_atlas.atlas.annotations import import_annotations
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.etl import record_run
+from zenodo_atlas.atlas.fingerprint import content_fingerprint
+from zenodo_atlas.atlas.ingest import register_session
+from zenodo_atlas.sessions.sample import write_sample_annotations
 
 
 def test_unchanged_content_keeps_its_fingerprint(atlas_con: duckdb.DuckDBPyConnection, atlas_path: Path) -> None:

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from atlas import ingest
-from atlas.errors import DepositRefError, SessionFileError, VersionMappingError
-from atlas.ingest import DepositRef, VersionRef, deposit_ref_from_records, register_session
-from atlas.integrity import orphan_counts
-from sessions.ia import MULTILABEL_AUTHOR, MULTILABEL_MODEL_NAME
 from tests.fixtures.atlas import Published, deposit_for
-from zenodo.models import Record
+from zenodo_atlas.atlas import ingest
+from zenodo_atlas.atlas.errors import DepositRefError, SessionFileError, VersionMappingError
+from zenodo_atlas.atlas.ingest import DepositRef, VersionRef, deposit_ref_from_records, register_session
+from zenodo_atlas.atlas.integrity import orphan_counts
+from zenodo_atlas.sessions.ia import MULTILABEL_AUTHOR, MULTILABEL_MODEL_NAME
+from zenodo_atlas.zenodo.models import Record
 
 TABLES = (
     "deposit", "version", "version_file", "footprint_linestring", "frame", "multilabel_prediction",

@@ -3,10 +3,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from atlas import migrate as migrate_module
-from atlas.connection import connect_atlas
-from atlas.errors import MigrationError
-from atlas.migrate import Migration, available_migrations, latest_version, migrate, schema_version
+from zenodo_atlas.atlas import migrate as migrate_module
+from zenodo_atlas.atlas.connection import connect_atlas
+from zenodo_atlas.atlas.errors import MigrationError
+from zenodo_atlas.atlas.migrate import Migration, available_migrations, latest_version, migrate, schema_version
 
 
 def _schema(con: duckdb.DuckDBPyConnection) -> dict[str, list]:

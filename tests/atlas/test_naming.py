@@ -1,6 +1,6 @@
 from datetime import date
 
-from atlas.naming import alpha2, parse_session_name
+from zenodo_atlas.atlas.naming import alpha2, parse_session_name
 
 
 def test_full_name() -> None:

@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-from atlas.errors import QueryError
-from atlas.query import FRAME_COLUMNS, FrameQuery, run_query, write_table
 from tests.fixtures.atlas import PopulatedAtlas
+from zenodo_atlas.atlas.errors import QueryError
+from zenodo_atlas.atlas.query import FRAME_COLUMNS, FrameQuery, run_query, write_table
 
 
 def test_no_filter_returns_every_frame_with_every_class(populated_con: duckdb.DuckDBPyConnection) -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from atlas.errors import SessionFileError
-from atlas.session_files import best_datetimes, prefixed, read_session
+from zenodo_atlas.atlas.errors import SessionFileError
+from zenodo_atlas.atlas.session_files import best_datetimes, prefixed, read_session
 
 SESSION = "20231021_REU-ST-LEU_ASV-1_01"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks.connections import resolve_token
 from zenodo_atlas.settings import Settings
+from zenodo_atlas.tasks.connections import resolve_token
 
 
 def _create_deposition(api_url: str, token: str, title: str) -> int:

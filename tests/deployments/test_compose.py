@@ -98,8 +98,8 @@ def test_no_token_is_written_into_the_stack(compose: dict) -> None:
 def test_image_builds_on_prefect_and_installs_every_package() -> None:
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     assert [line for line in lines if line.startswith("FROM")] == ["FROM prefecthq/prefect:3.8.8-python3.11"]
-    assert any(line.startswith("RUN pip install -e .") for line in lines)
+    assert any(line.startswith("RUN pip install .") for line in lines)
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
-    missing = [p for p in packages if f"COPY {p} ./{p}" not in lines]
+    folders = ["zenodo_atlas", *pyproject["tool"]["setuptools"]["package-dir"].values()]
+    missing = [p for p in folders if f"COPY {p} ./{p}" not in lines]
     assert not missing, f"Dockerfile does not copy {missing}"

@@ -21,7 +21,6 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
-from deployments.spec import default_project_dir
 from tests.deployments import processes
 from tests.fixtures.zenodo_server import OTHER_TOKEN, TOKEN, ZenodoTestServer
 from zenodo_atlas.cli import deploy_cmd
@@ -119,9 +118,9 @@ def test_deploy_registers_every_deployment_of_prefect_yaml(deployed: str) -> Non
     assert pool.type == "process"
     upload = deployments["upload"]
     assert upload.work_pool_name == POOL
-    assert upload.pull_steps == [
-        {"prefect.deployments.steps.set_working_directory": {"directory": str(default_project_dir())}}
-    ]
+    # A module path and no pull step: the worker runs the installed package, not a checkout.
+    assert upload.entrypoint == "zenodo_atlas.flows.upload.upload_sessions"
+    assert not upload.pull_steps
     assert upload.job_variables["env"] == {"ATLAS_TOKEN_SECRET_BLOCK": SECRET_BLOCK}
     assert upload.parameter_openapi_schema["required"] == ["sessions"]
     assert upload.schedules == []
@@ -193,11 +192,15 @@ def test_serve_runs_a_deployment_with_the_token_from_the_secret_block(
     """No work pool, and no ZENODO_TOKEN in the serving process: the flow reads the Secret block."""
     spec = tmp_path / "served.yaml"
     spec.write_text(
-        "deployments:\n  - name: served\n    entrypoint: tests/deployments/standin_flows.py:upload_sessions\n"
+        "deployments:\n  - name: served\n    entrypoint: tests.deployments.standin_flows:upload_sessions\n"
     )
     env = processes.client_env(prefect_server.api_url, tmp_path) | flow_env(zenodo, tmp_path)
     del env["ZENODO_TOKEN"]
-    env |= {"ATLAS_TOKEN_SECRET_BLOCK": SECRET_BLOCK, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+    env |= {
+        "ATLAS_TOKEN_SECRET_BLOCK": SECRET_BLOCK,
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
     serving = processes.start(
         "serve",
         [sys.executable, "-c", "from zenodo_atlas.cli.deploy_cmd import app; app()", "serve", "--file", str(spec)],

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 
-from deployments.errors import DeploymentSpecError
-from deployments.serve import build_served
-from deployments.spec import DeploymentSpec, load_specs
+from zenodo_atlas.deployments.errors import DeploymentSpecError
+from zenodo_atlas.deployments.serve import build_served
+from zenodo_atlas.deployments.spec import DeploymentSpec, load_specs
 
 STANDIN_SPEC = Path(__file__).with_name("standin.yaml")
 
@@ -37,9 +37,9 @@ async def test_served_nightly_keeps_schedule_limit_and_defaults() -> None:
     assert set(nightly._parameter_openapi_schema.properties) == {"communities", "atlas_path", "publish"}
 
 
-async def test_serving_stops_at_a_flow_that_cannot_load(tmp_path: Path) -> None:
-    (tmp_path / "flows").mkdir()
-    (tmp_path / "flows" / "empty.py").write_text("VALUE = 1\n")
-    spec = DeploymentSpec(name="broken", entrypoint="flows/empty.py:missing")
-    with pytest.raises(DeploymentSpecError, match=r"Cannot load flows/empty.py:missing for deployment 'broken'"):
-        await build_served([spec], project_dir=tmp_path)
+async def test_serving_stops_at_a_flow_that_cannot_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "empty_flows_module.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = DeploymentSpec(name="broken", entrypoint="empty_flows_module:missing")
+    with pytest.raises(DeploymentSpecError, match=r"Cannot load empty_flows_module:missing for deployment 'broken'"):
+        await build_served([spec])

@@ -11,25 +11,25 @@ import yaml
 from prefect import Flow
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 
-from deployments.errors import DeploymentSpecError
-from deployments.spec import SPEC_PATH, DeploymentSpec, default_project_dir, load_specs, select, with_schedule
+from zenodo_atlas.deployments.errors import DeploymentSpecError
+from zenodo_atlas.deployments.spec import SPEC_PATH, DeploymentSpec, load_specs, select, with_schedule
 
 # The contract with the flows: deployment name -> (entrypoint, flow name, parameters it must take).
 CONTRACT = {
     "upload": (
-        "flows/upload.py:upload_sessions",
+        "zenodo_atlas.flows.upload:upload_sessions",
         "upload-sessions",
         {"sessions", "raw", "processed", "custom", "metadata_template", "dry_run"},
     ),
     "download": (
-        "flows/download.py:download_sessions",
+        "zenodo_atlas.flows.download:download_sessions",
         "download-sessions",
         {"names", "dois", "out_dir", "raw", "processed"},
     ),
-    "register": ("flows/register.py:register_sessions", "register-sessions", {"sessions", "atlas_path"}),
-    "annotations": ("flows/annotations.py:import_annotations", "import-annotations", {"path", "atlas_path"}),
-    "publish": ("flows/publish_atlas.py:publish_atlas", "publish-atlas", {"atlas_path", "force"}),
-    "nightly": ("flows/auto_update.py:auto_update", "auto-update", {"communities", "atlas_path", "publish"}),
+    "register": ("zenodo_atlas.flows.register:register_sessions", "register-sessions", {"sessions", "atlas_path"}),
+    "annotations": ("zenodo_atlas.flows.annotations:import_annotations", "import-annotations", {"path", "atlas_path"}),
+    "publish": ("zenodo_atlas.flows.publish_atlas:publish_atlas", "publish-atlas", {"atlas_path", "force"}),
+    "nightly": ("zenodo_atlas.flows.auto_update:auto_update", "auto-update", {"communities", "atlas_path", "publish"}),
 }
 SECRET_LIKE = re.compile(r"token|secret|password|api_key|credential", re.IGNORECASE)
 
@@ -70,7 +70,7 @@ def test_no_parameter_or_default_looks_like_a_secret() -> None:
 def test_entrypoint_loads_the_contract_flow(name: str) -> None:
     entrypoint, flow_name, required = CONTRACT[name]
     [spec] = select(load_specs(), [name])
-    flow = spec.load_flow(default_project_dir())
+    flow = spec.load_flow()
     assert isinstance(flow, Flow)
     assert flow.name == flow_name
     parameters = set(inspect.signature(flow.fn).parameters)
@@ -111,19 +111,19 @@ def test_unknown_deployment_names_list_the_choices() -> None:
         ("- just a list", "must be a mapping"),
         ("name: x\n", "deployments: Field required"),
         (
-            "deployments:\n  - {name: a, entrypoint: flows/a.py:a, schedule: {cron: '0 2 * * *'}}\n",
+            "deployments:\n  - {name: a, entrypoint: flows.a:a, schedule: {cron: '0 2 * * *'}}\n",
             "deployments.0.schedule: Extra inputs are not permitted",
         ),
         (
-            "deployments:\n  - {name: a, entrypoint: flows/a.py:a,\n"
+            "deployments:\n  - {name: a, entrypoint: flows.a:a,\n"
             "     schedules: [{cron: '0 2 * * *', timezone: Nowhere}]}\n",
             "deployments.0.schedules.0.timezone: Unknown time zone 'Nowhere'",
         ),
         (
-            "deployments:\n  - {name: a, entrypoint: flows/a.py:a}\n  - {name: a, entrypoint: flows/b.py:b}\n",
+            "deployments:\n  - {name: a, entrypoint: flows.a:a}\n  - {name: a, entrypoint: flows.b:b}\n",
             "repeated: a",
         ),
-        ("deployments:\n  - {name: a, entrypoint: flows/a.py}\n", "deployments.0.entrypoint"),
+        ("deployments:\n  - {name: a, entrypoint: flows/a.py:a}\n", "deployments.0.entrypoint"),
     ],
 )
 def test_bad_files_say_where_and_what(tmp_path: Path, text: str, message: str) -> None:
@@ -133,12 +133,12 @@ def test_bad_files_say_where_and_what(tmp_path: Path, text: str, message: str) -
         load_specs(path)
 
 
-def test_missing_file_and_missing_entrypoint_file_are_named(tmp_path: Path) -> None:
+def test_missing_file_and_missing_entrypoint_module_are_named(tmp_path: Path) -> None:
     with pytest.raises(DeploymentSpecError, match="No deployment file at"):
         load_specs(tmp_path / "absent.yaml")
-    [spec] = select(load_specs(), ["upload"])
-    with pytest.raises(DeploymentSpecError, match=r"flows/upload.py is not under .*pass --project-dir"):
-        spec.entrypoint_in(tmp_path)
+    spec = DeploymentSpec(name="gone", entrypoint="zenodo_atlas.flows.not_there:main")
+    with pytest.raises(DeploymentSpecError, match=r"Cannot load zenodo_atlas.flows.not_there:main .*No module named"):
+        spec.load_flow()
 
 
 @pytest.mark.parametrize(
@@ -150,12 +150,13 @@ def test_missing_file_and_missing_entrypoint_file_are_named(tmp_path: Path) -> N
     ],
 )
 def test_a_flow_that_cannot_load_is_reported_not_replaced_by_a_placeholder(
-    tmp_path: Path, source: str, reason: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, reason: str
 ) -> None:
-    (tmp_path / "flows").mkdir()
-    (tmp_path / "flows" / "broken.py").write_text(source)
-    spec = DeploymentSpec(name="broken", entrypoint="flows/broken.py:main")
+    module = f"broken_flow_{len(source)}"
+    (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = DeploymentSpec(name="broken", entrypoint=f"{module}:main")
     with pytest.raises(
-        DeploymentSpecError, match=r"Cannot load flows/broken.py:main for deployment 'broken': .*" + re.escape(reason)
+        DeploymentSpecError, match=rf"Cannot load {module}:main for deployment 'broken': .*" + re.escape(reason)
     ):
-        spec.load_flow(tmp_path)
+        spec.load_flow()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flows.download import download_session
-from flows.upload import upload_sessions
 from tests.e2e.helpers import differences
 from tests.flows.helpers import session_records
-from zenodo.server import FaultConfig
+from zenodo_atlas.flows.download import download_session
+from zenodo_atlas.flows.upload import upload_sessions
+from zenodo_atlas.zenodo.server import FaultConfig
 
 PLATFORMS = ("ASV", "UAV", "AUV", "SCUBA", "UVC")
 

@@ -9,11 +9,11 @@ import sys
 
 from prefect.settings import PREFECT_API_URL
 
-from flows.upload import upload_session
-from sessions.plan import plan_raw
-from sessions.session import Session
 from tests.flows.helpers import session_records, successful_puts
-from zenodo.server import FaultConfig
+from zenodo_atlas.flows.upload import upload_session
+from zenodo_atlas.sessions.plan import plan_raw
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.zenodo.server import FaultConfig
 
 HELD_AFTER = 3
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.download import download_session
-from flows.upload import upload_session
 from tests.e2e.helpers import differences
 from tests.flows.helpers import session_records
+from zenodo_atlas.flows.download import download_session
+from zenodo_atlas.flows.upload import upload_session
 
 
 async def test_upload_raw_and_processed_then_download_by_name_and_doi(zenodo_env, sample_session, tmp_path):

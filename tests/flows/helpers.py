@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zenodo.client import ZenodoClient
-from zenodo.models import Record
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.models import Record
 
 
 def owner_client(server) -> ZenodoClient:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from atlas.connection import open_atlas
-from atlas.inventory import counts, known_versions
-from flows.auto_update import auto_update
-from flows.publish_atlas import publish_atlas
-from flows.register import RegistrationFailedError, register_sessions
-from flows.upload import upload_session
 from tests.flows.helpers import owner_client, session_records
+from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.inventory import counts, known_versions
+from zenodo_atlas.flows.auto_update import auto_update
+from zenodo_atlas.flows.publish_atlas import publish_atlas
+from zenodo_atlas.flows.register import RegistrationFailedError, register_sessions
+from zenodo_atlas.flows.upload import upload_session
 
 
 def atlas_counts() -> dict[str, int]:
@@ -77,8 +77,8 @@ async def test_publish_twice_without_change_makes_one_version(zenodo_env, sample
 
 async def publish_broken_session(server, name: str) -> None:
     """A session record whose METADATA.zip is not a zip: registering it must fail cleanly."""
-    from zenodo.models import Community, Creator, DepositMetadata, RelatedIdentifier
-    from zenodo.streams import BytesSource
+    from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, RelatedIdentifier
+    from zenodo_atlas.zenodo.streams import BytesSource
 
     metadata = DepositMetadata(
         title=name, creators=[Creator(name="Doe, Jane")], description="broken", license="cc-by-4.0",

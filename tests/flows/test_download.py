@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.download import download_frames, download_session
-from flows.upload import upload_session
-from tasks.resolve import SessionNotFoundOnZenodo
 from tests.flows.helpers import session_records
+from zenodo_atlas.flows.download import download_frames, download_session
+from zenodo_atlas.flows.upload import upload_session
+from zenodo_atlas.tasks.resolve import SessionNotFoundOnZenodo
 
 
 @pytest.fixture

@@ -6,16 +6,16 @@ import zipfile
 
 import pytest
 
-from flows.maintenance import clean_drafts, update_metadata
-from flows.upload import BatchFailedError, upload_session, upload_sessions
-from sessions.archive import iter_archive
-from sessions.metadata import build_raw_metadata
-from sessions.plan import plan_raw
-from sessions.session import Session
-from tasks.archive import load_metadata_inputs
-from tasks.deposit import PublicationConflictError
 from tests.flows.helpers import owner_client, session_records, successful_puts
-from zenodo.streams import IterableSource
+from zenodo_atlas.flows.maintenance import clean_drafts, update_metadata
+from zenodo_atlas.flows.upload import BatchFailedError, upload_session, upload_sessions
+from zenodo_atlas.sessions.archive import iter_archive
+from zenodo_atlas.sessions.metadata import build_raw_metadata
+from zenodo_atlas.sessions.plan import plan_raw
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.tasks.archive import load_metadata_inputs
+from zenodo_atlas.tasks.deposit import PublicationConflictError
+from zenodo_atlas.zenodo.streams import IterableSource
 
 
 async def test_dry_run_plans_without_a_single_request(zenodo_env, sample_session):

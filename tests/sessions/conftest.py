@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessions.metadata import MetadataTemplate, People, default_template, template_people
+from zenodo_atlas.sessions.metadata import MetadataTemplate, People, default_template, template_people
 
 
 @pytest.fixture(scope="module")

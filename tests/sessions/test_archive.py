@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions.archive import archive_md5, iter_archive, write_archive
-from sessions.errors import ArchiveChangedError
-from sessions.plan import folder_members, make_archive, plain_file, plan_processed, plan_raw
-from sessions.session import Session
+from zenodo_atlas.sessions.archive import archive_md5, iter_archive, write_archive
+from zenodo_atlas.sessions.errors import ArchiveChangedError
+from zenodo_atlas.sessions.plan import folder_members, make_archive, plain_file, plan_processed, plan_raw
+from zenodo_atlas.sessions.session import Session
 
 UNZIP = shutil.which("unzip")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sessions.archive import archive_md5, write_archive
-from sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
-from sessions.extract import archive_destination, locate_frame, safe_extract
-from sessions.plan import plan_processed, plan_raw
-from sessions.session import Session
+from zenodo_atlas.sessions.archive import archive_md5, write_archive
+from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
+from zenodo_atlas.sessions.extract import archive_destination, locate_frame, safe_extract
+from zenodo_atlas.sessions.plan import plan_processed, plan_raw
+from zenodo_atlas.sessions.session import Session
 
 
 def _zip(path: Path, entries: list[tuple[str, bytes] | zipfile.ZipInfo]) -> Path:

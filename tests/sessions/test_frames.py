@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from sessions.frames import parse_exif_datetime, parse_float, summarize_frames
-from sessions.session import Session
+from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_float, summarize_frames
+from zenodo_atlas.sessions.session import Session
 
 PLUS4 = timezone(timedelta(hours=4))
 

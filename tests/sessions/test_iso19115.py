@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sessions.errors import SessionError
-from sessions.iso19115 import iso19115_xml, write_iso19115
-from sessions.metadata import build_processed_metadata
-from sessions.session import Session
 from tests.sessions.helpers import gps_columns
+from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.iso19115 import iso19115_xml, write_iso19115
+from zenodo_atlas.sessions.metadata import build_processed_metadata
+from zenodo_atlas.sessions.session import Session
 
 NS = {"gmd": "http://www.isotc211.org/2005/gmd", "gco": "http://www.isotc211.org/2005/gco",
       "gml": "http://www.opengis.net/gml/3.2"}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sessions.ia import jacques_csv_name, multilabel_csv_name
-from sessions.layout import check_session, check_sessions, expand_session_paths
+from zenodo_atlas.sessions.ia import jacques_csv_name, multilabel_csv_name
+from zenodo_atlas.sessions.layout import check_session, check_sessions, expand_session_paths
 
 META = "METADATA/metadata.csv"
 

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from sessions.errors import TemplateError
-from sessions.metadata import (
+from tests.sessions.helpers import gps_columns
+from zenodo_atlas.sessions.errors import TemplateError
+from zenodo_atlas.sessions.metadata import (
     build_custom_metadata,
     build_processed_metadata,
     build_raw_metadata,
     session_title,
 )
-from sessions.session import Session
-from tests.sessions.helpers import gps_columns
-from zenodo.models import DepositMetadata
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.zenodo.models import DepositMetadata
 
 
 def test_raw_metadata_of_a_restricted_platform(sample_session: Path, template, people):

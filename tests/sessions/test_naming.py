@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from sessions.errors import InvalidSessionName
-from sessions.naming import SessionName, parse_session_name
+from zenodo_atlas.sessions.errors import InvalidSessionName
+from zenodo_atlas.sessions.naming import SessionName, parse_session_name
 
 
 @pytest.mark.parametrize(

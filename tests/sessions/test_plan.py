@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from sessions.archive import iter_archive
-from sessions.errors import PlanError, RecordTooLargeError, RestrictedFolderError
-from sessions.plan import (
+from zenodo_atlas.sessions.archive import iter_archive
+from zenodo_atlas.sessions.errors import PlanError, RecordTooLargeError, RestrictedFolderError
+from zenodo_atlas.sessions.plan import (
     FRAMES,
     folders_from_letters,
     natural_key,
@@ -15,8 +15,8 @@ from sessions.plan import (
     plan_processed,
     plan_raw,
 )
-from sessions.platforms import KNOWN_PLATFORMS, rules_for
-from sessions.session import Session
+from zenodo_atlas.sessions.platforms import KNOWN_PLATFORMS, rules_for
+from zenodo_atlas.sessions.session import Session
 
 ALL_PROCESSED = "fmgbipc"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessions.platforms import KNOWN_PLATFORMS, rules_for
+from zenodo_atlas.sessions.platforms import KNOWN_PLATFORMS, rules_for
 
 DEFAULT_GROUP = ("ASV", "SCUBA", "MASK", "PADDLE", "KITE", "BOAT", "HIKE")
 

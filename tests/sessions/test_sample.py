@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from sessions.ia import OLD_CLASS_COLUMNS, jacques_csv_name, multilabel_csv_name
-from sessions.naming import parse_session_name
-from sessions.sample import METADATA_COLUMNS, write_sample_annotations, write_sample_session
+from zenodo_atlas.sessions.ia import OLD_CLASS_COLUMNS, jacques_csv_name, multilabel_csv_name
+from zenodo_atlas.sessions.naming import parse_session_name
+from zenodo_atlas.sessions.sample import METADATA_COLUMNS, write_sample_annotations, write_sample_session
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

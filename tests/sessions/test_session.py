@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sessions.errors import InvalidSessionName, SessionNotFoundError
-from sessions.session import Session
+from zenodo_atlas.sessions.errors import InvalidSessionName, SessionNotFoundError
+from zenodo_atlas.sessions.session import Session
 
 
 def test_open_parses_the_name_and_attaches_the_rules(tmp_path: Path):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sessions.errors import TemplateError
-from sessions.template import (
+from zenodo_atlas.sessions.errors import TemplateError
+from zenodo_atlas.sessions.template import (
     ANY_SESSION,
     MetadataTemplate,
     default_template,
@@ -18,7 +18,7 @@ from sessions.template import (
     template_people,
 )
 
-DATA = Path(str(resources.files("sessions") / "data"))
+DATA = Path(str(resources.files("zenodo_atlas.sessions") / "data"))
 
 
 @pytest.fixture

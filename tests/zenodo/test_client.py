@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import web
 
-from zenodo.client import ZenodoClient, record_id_from
-from zenodo.errors import (
+from zenodo_atlas.zenodo.client import ZenodoClient, record_id_from
+from zenodo_atlas.zenodo.errors import (
     AuthenticationError,
     ChecksumMismatchError,
     DraftExistsError,
@@ -19,8 +19,8 @@ from zenodo.errors import (
     QuotaExceededError,
     ValidationError,
 )
-from zenodo.models import Community, Creator, DepositMetadata, RelatedIdentifier
-from zenodo.streams import BytesSource, IterableSource
+from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, RelatedIdentifier
+from zenodo_atlas.zenodo.streams import BytesSource, IterableSource
 
 
 def _meta(title: str = "Survey 1", **extra) -> DepositMetadata:

@@ -8,11 +8,11 @@ import logging
 
 import pytest
 
-from zenodo.client import ZenodoClient
-from zenodo.errors import ServerError, ZenodoError
-from zenodo.models import Creator, DepositMetadata
-from zenodo.server import FaultConfig
-from zenodo.streams import BytesSource
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import ServerError, ZenodoError
+from zenodo_atlas.zenodo.models import Creator, DepositMetadata
+from zenodo_atlas.zenodo.server import FaultConfig
+from zenodo_atlas.zenodo.streams import BytesSource
 
 
 def _meta(title: str) -> DepositMetadata:

@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import web
 
-from zenodo.client import ZenodoClient
-from zenodo.download import part_path
-from zenodo.errors import AuthenticationError, ChecksumMismatchError, InvalidInputError, NotFoundError
-from zenodo.models import Creator, DepositMetadata
-from zenodo.streams import BytesSource
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.download import part_path
+from zenodo_atlas.zenodo.errors import AuthenticationError, ChecksumMismatchError, InvalidInputError, NotFoundError
+from zenodo_atlas.zenodo.models import Creator, DepositMetadata
+from zenodo_atlas.zenodo.streams import BytesSource
 
 DATA = hashlib.sha256(b"frames").digest() * 40_000  # 1.28 MB
 DATA_MD5 = hashlib.md5(DATA).hexdigest()

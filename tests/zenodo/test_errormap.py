@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from zenodo.errormap import error_for
-from zenodo.errors import (
+from zenodo_atlas.zenodo.errormap import error_for
+from zenodo_atlas.zenodo.errors import (
     AuthenticationError,
     DraftExistsError,
     NotFoundError,

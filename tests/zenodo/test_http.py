@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from zenodo.client import ZenodoClient
-from zenodo.errors import RateLimitedError, ServerError, ZenodoError
-from zenodo.server import FaultConfig
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import RateLimitedError, ServerError, ZenodoError
+from zenodo_atlas.zenodo.server import FaultConfig
 
 SECRET = "s3cr3t-token-value"
 

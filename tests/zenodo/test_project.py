@@ -9,10 +9,10 @@ import zipfile
 
 import pytest
 
-from zenodo.client import ZenodoClient
-from zenodo.errors import ConfirmationRequiredError, InvalidInputError, NotFoundError
-from zenodo.models import Creator
-from zenodo.project import ZenodoProject
+from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import ConfirmationRequiredError, InvalidInputError, NotFoundError
+from zenodo_atlas.zenodo.models import Creator
+from zenodo_atlas.zenodo.project import ZenodoProject
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from zenodo.errors import InvalidInputError
-from zenodo.ratelimit import HostLimiter, shared_limiter
+from zenodo_atlas.zenodo.errors import InvalidInputError
+from zenodo_atlas.zenodo.ratelimit import HostLimiter, shared_limiter
 
 
 async def test_same_base_url_shares_one_limiter_and_lowest_rate_wins():

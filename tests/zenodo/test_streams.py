@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from zenodo.errors import InvalidInputError
-from zenodo.streams import ByteSource, BytesSource, FileSource, HashingStream, IterableSource
+from zenodo_atlas.zenodo.errors import InvalidInputError
+from zenodo_atlas.zenodo.streams import ByteSource, BytesSource, FileSource, HashingStream, IterableSource
 
 
 async def _collect(source: ByteSource) -> bytes:

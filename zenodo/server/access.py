@@ -6,8 +6,8 @@ from datetime import date
 
 from aiohttp import web
 
-from zenodo.server.context import user_of
-from zenodo.server.state import StoredRecord
+from zenodo_atlas.zenodo.server.context import user_of
+from zenodo_atlas.zenodo.server.state import StoredRecord
 
 
 def files_are_public(record: StoredRecord, today: date | None = None) -> bool:

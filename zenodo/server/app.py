@@ -7,12 +7,20 @@ from pathlib import Path
 
 from aiohttp import web
 
-from zenodo.server import bucket_routes, deposit_routes, record_routes
-from zenodo.server.context import CUT_KEY, RATE_HEADERS, SERVER, USER_KEY, ServedRequest, ServerState, server
-from zenodo.server.faults import FaultConfig, FaultInjector
-from zenodo.server.limits import RateLimiter
-from zenodo.server.responses import ApiError, json_error
-from zenodo.server.state import Quota, Store
+from zenodo_atlas.zenodo.server import bucket_routes, deposit_routes, record_routes
+from zenodo_atlas.zenodo.server.context import (
+    CUT_KEY,
+    RATE_HEADERS,
+    SERVER,
+    USER_KEY,
+    ServedRequest,
+    ServerState,
+    server,
+)
+from zenodo_atlas.zenodo.server.faults import FaultConfig, FaultInjector
+from zenodo_atlas.zenodo.server.limits import RateLimiter
+from zenodo_atlas.zenodo.server.responses import ApiError, json_error
+from zenodo_atlas.zenodo.server.state import Quota, Store
 
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
 _HTTP_MESSAGES = {

@@ -6,12 +6,12 @@ import contextlib
 
 from aiohttp import web
 
-from zenodo.server.access import can_download
-from zenodo.server.context import CUT_KEY, FORBIDDEN, context, require_user, server
-from zenodo.server.responses import ApiError
-from zenodo.server.serializers import bucket, bucket_object
-from zenodo.server.state import QUOTA_MESSAGE, Draft
-from zenodo.server.transfer import UploadCut, body_chunks, guess_mimetype, receive, send_file
+from zenodo_atlas.zenodo.server.access import can_download
+from zenodo_atlas.zenodo.server.context import CUT_KEY, FORBIDDEN, context, require_user, server
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.serializers import bucket, bucket_object
+from zenodo_atlas.zenodo.server.state import QUOTA_MESSAGE, Draft
+from zenodo_atlas.zenodo.server.transfer import UploadCut, body_chunks, guess_mimetype, receive, send_file
 
 _CUT_AT = 64 * 1024
 

@@ -10,11 +10,11 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from zenodo.server.faults import FaultInjector
-from zenodo.server.limits import RateLimiter
-from zenodo.server.responses import ApiError
-from zenodo.server.serializers import Context
-from zenodo.server.state import Store
+from zenodo_atlas.zenodo.server.faults import FaultInjector
+from zenodo_atlas.zenodo.server.limits import RateLimiter
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.serializers import Context
+from zenodo_atlas.zenodo.server.state import Store
 
 FORBIDDEN = "You don't have the permission to access the requested resource."
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import BodyPartReader, web
 
-from zenodo.server import metadata as md
-from zenodo.server import search
-from zenodo.server.context import context, int_param, json_body, require_user, server
-from zenodo.server.responses import ApiError
-from zenodo.server.serializers import deposit_entry, deposition, legacy_file
-from zenodo.server.transfer import CHUNK, guess_mimetype, receive
+from zenodo_atlas.zenodo.server import metadata as md
+from zenodo_atlas.zenodo.server import search
+from zenodo_atlas.zenodo.server.context import context, int_param, json_body, require_user, server
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.serializers import deposit_entry, deposition, legacy_file
+from zenodo_atlas.zenodo.server.transfer import CHUNK, guess_mimetype, receive
 
 PREFIX = "/api/deposit/depositions"
 _STATUSES = {"draft", "published"}

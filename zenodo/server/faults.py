@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from zenodo.server.responses import html_error, json_error
+from zenodo_atlas.zenodo.server.responses import html_error, json_error
 
 _ERROR_STATUSES = (500, 502, 503)
 _ERROR_MESSAGES = {

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date
 
-from zenodo.server.responses import ApiError, FieldErrors
+from zenodo_atlas.zenodo.server.responses import ApiError, FieldErrors
 
 UPLOAD_TYPES = frozenset(
     {"publication", "poster", "presentation", "dataset", "image", "video", "software", "lesson",

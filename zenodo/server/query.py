@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.responses import ApiError
 
 Document = Mapping[str, list[str]]
 TEXT_FIELDS = frozenset({"title", "description", "keywords", "creators.name", "notes", "text"})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from zenodo.server import search
-from zenodo.server.access import can_download
-from zenodo.server.context import FORBIDDEN, context, int_param, require_user, server
-from zenodo.server.responses import ApiError
-from zenodo.server.serializers import entry_for, file_entry, files_list, record_json, search_page
-from zenodo.server.state import StoredRecord
-from zenodo.server.transfer import send_file
+from zenodo_atlas.zenodo.server import search
+from zenodo_atlas.zenodo.server.access import can_download
+from zenodo_atlas.zenodo.server.context import FORBIDDEN, context, int_param, require_user, server
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.serializers import entry_for, file_entry, files_list, record_json, search_page
+from zenodo_atlas.zenodo.server.state import StoredRecord
+from zenodo_atlas.zenodo.server.transfer import send_file
 
 NOT_FOUND = "The persistent identifier does not exist."
 

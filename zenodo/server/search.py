@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from zenodo.server.query import TEXT_FIELDS, parse
-from zenodo.server.responses import ApiError
-from zenodo.server.state import StoredRecord
+from zenodo_atlas.zenodo.server.query import TEXT_FIELDS, parse
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.state import StoredRecord
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 10

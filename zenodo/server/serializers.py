@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from zenodo.server.search import Entry, Page
-from zenodo.server.state import Draft, Published, Store, StoredFile, StoredRecord
+from zenodo_atlas.zenodo.server.search import Entry, Page
+from zenodo_atlas.zenodo.server.state import Draft, Published, Store, StoredFile, StoredRecord
 
 RESOURCE_TITLES = {
     "publication": "Publication", "poster": "Poster", "presentation": "Presentation",

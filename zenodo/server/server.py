@@ -11,9 +11,9 @@ from types import TracebackType
 
 from aiohttp import web
 
-from zenodo.server.app import create_app
-from zenodo.server.context import SERVER, ServedRequest, ServerState
-from zenodo.server.faults import FaultConfig, FaultInjector
+from zenodo_atlas.zenodo.server.app import create_app
+from zenodo_atlas.zenodo.server.context import SERVER, ServedRequest, ServerState
+from zenodo_atlas.zenodo.server.faults import FaultConfig, FaultInjector
 
 DEFAULT_TOKENS = {"local-dev-token": 1}
 

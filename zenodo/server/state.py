@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from zenodo.server import metadata as md
-from zenodo.server.responses import ApiError, FieldErrors
+from zenodo_atlas.zenodo.server import metadata as md
+from zenodo_atlas.zenodo.server.responses import ApiError, FieldErrors
 
 State = Literal["unsubmitted", "inprogress", "done"]
 QUOTA_MESSAGE = "Bucket quota exceeded."

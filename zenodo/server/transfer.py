@@ -17,8 +17,8 @@ from typing import BinaryIO
 
 from aiohttp import web
 
-from zenodo.server.responses import ApiError
-from zenodo.server.state import QUOTA_MESSAGE, StoredFile
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.state import QUOTA_MESSAGE, StoredFile
 
 CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

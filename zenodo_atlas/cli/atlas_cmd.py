@@ -14,12 +14,12 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from atlas.annotations import import_annotations
-from atlas.connection import connect_atlas, open_atlas
-from atlas.errors import AtlasError
-from atlas.exports import export_all
-from atlas.migrate import latest_version, migrate, schema_version
-from atlas.query import FrameQuery, run_query, write_table
+from zenodo_atlas.atlas.annotations import import_annotations
+from zenodo_atlas.atlas.connection import connect_atlas, open_atlas
+from zenodo_atlas.atlas.errors import AtlasError
+from zenodo_atlas.atlas.exports import export_all
+from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
+from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
 from zenodo_atlas.cli.errors import fail, one_line_errors
 from zenodo_atlas.settings import Settings
 

@@ -14,10 +14,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deployments.errors import DeploymentSpecError, PrefectServerUnavailable
-from zenodo.errors import MissingTokenError
 from zenodo_atlas.cli.errors import fail, one_line_errors, stderr
+from zenodo_atlas.deployments.errors import DeploymentSpecError, PrefectServerUnavailable
 from zenodo_atlas.settings import load_settings
+from zenodo_atlas.zenodo.errors import MissingTokenError
 
 app = typer.Typer()
 stdout = Console(highlight=False)
@@ -38,17 +38,13 @@ OnlyOption = Annotated[
     list[str] | None,
     typer.Option("--only", help="Only this deployment (repeatable): upload, download, register, ..."),
 ]
-ProjectDirOption = Annotated[
-    Path | None,
-    typer.Option("--project-dir", help="Directory holding flows/ where runs start (default: this installation)."),
-]
 SpecOption = Annotated[
     Path | None, typer.Option("--file", help="Deployment file (default: the packaged deployments/prefect.yaml).")
 ]
 
 
 def _specs(spec_file: Path | None, only: list[str] | None, cron: str | None, timezone: str | None):
-    from deployments.spec import SPEC_PATH, load_specs, select, with_schedule
+    from zenodo_atlas.deployments.spec import SPEC_PATH, load_specs, select, with_schedule
 
     specs = select(load_specs(spec_file or SPEC_PATH), only)
     return with_schedule(specs, cron=cron, timezone=timezone)
@@ -79,7 +75,6 @@ def deploy(
     timezone: TimezoneOption = None,
     cron: CronOption = None,
     only: OnlyOption = None,
-    project_dir: ProjectDirOption = None,
     spec_file: SpecOption = None,
     env: Annotated[
         list[str] | None, typer.Option("--env", help="KEY=VALUE added to every run's environment (repeatable).")
@@ -99,7 +94,7 @@ def deploy(
     """
     from prefect.deployments.runner import DeploymentApplyError
 
-    from deployments.deploy import (
+    from zenodo_atlas.deployments.deploy import (
         DEFAULT_SECRET_BLOCK,
         SECRET_BLOCK_ENV,
         api_url,
@@ -122,7 +117,7 @@ def deploy(
     try:
         registered = asyncio.run(
             register_deployments(
-                specs, pool=pool, project_dir=project_dir, env=job_env, on_progress=lambda m: stdout.print(f"  {m}")
+                specs, pool=pool, env=job_env, on_progress=lambda m: stdout.print(f"  {m}")
             )
         )
     except DeploymentApplyError as exc:
@@ -137,7 +132,6 @@ def serve(
     timezone: TimezoneOption = None,
     cron: CronOption = None,
     only: OnlyOption = None,
-    project_dir: ProjectDirOption = None,
     spec_file: SpecOption = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Most runs at once across all deployments.")
@@ -150,7 +144,7 @@ def serve(
     """
     from prefect.settings import PREFECT_API_URL
 
-    from deployments.serve import serve_all
+    from zenodo_atlas.deployments.serve import serve_all
 
     specs = _specs(spec_file, only, cron, timezone)
     if not PREFECT_API_URL.value():
@@ -162,6 +156,6 @@ def serve(
         )
     stdout.print(f"serving {', '.join(spec.name for spec in specs)} (Ctrl-C to stop)")
     try:
-        asyncio.run(serve_all(specs, project_dir=project_dir, limit=limit))
+        asyncio.run(serve_all(specs, limit=limit))
     except KeyboardInterrupt:
         stdout.print("stopped")

@@ -34,7 +34,7 @@ def register(
       zenodo-atlas atlas register /data/20231021_REU-ST-LEU_ASV-1_01
       zenodo-atlas atlas register 20231021_REU-ST-LEU_ASV-1_01 --atlas ./atlas.duckdb
     """
-    from flows.register import register_sessions
+    from zenodo_atlas.flows.register import register_sessions
 
     with transfer_bars():
         reports = run_flow(register_sessions(sessions, atlas_path=str(atlas) if atlas else None,
@@ -55,7 +55,7 @@ def publish(
     Example:
       zenodo-atlas atlas publish --atlas ./atlas.duckdb
     """
-    from flows.publish_atlas import publish_atlas
+    from zenodo_atlas.flows.publish_atlas import publish_atlas
 
     with transfer_bars():
         result = run_flow(publish_atlas(atlas_path=str(atlas) if atlas else None, force=force))
@@ -77,7 +77,7 @@ def auto_update(
     Example:
       zenodo-atlas auto-update --community seatizen-data
     """
-    from flows.auto_update import auto_update as auto_update_flow
+    from zenodo_atlas.flows.auto_update import auto_update as auto_update_flow
 
     summary = run_flow(auto_update_flow(
         communities=community, atlas_path=str(atlas) if atlas else None, publish=not no_publish
@@ -108,7 +108,7 @@ def demo(
     Example:
       zenodo-atlas demo --out ./demo-output
     """
-    from flows.demo import demo as demo_flow
+    from zenodo_atlas.flows.demo import demo as demo_flow
 
     with transfer_bars():
         summary = run_flow(demo_flow(str(out), frames=frames))

@@ -15,7 +15,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from tasks.progress import watching
+from zenodo_atlas.tasks.progress import watching
 
 
 class RichTransferBars:

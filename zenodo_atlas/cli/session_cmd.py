@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sessions.errors import SessionError
-from sessions.layout import LayoutReport, check_sessions
-from sessions.plan import (
+from zenodo_atlas.cli.errors import fail, one_line_errors
+from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.layout import LayoutReport, check_sessions
+from zenodo_atlas.sessions.plan import (
     DCIM_PART_BYTES,
     RECORD_BYTES,
     PlannedArchive,
@@ -20,9 +21,8 @@ from sessions.plan import (
     plan_processed,
     plan_raw,
 )
-from sessions.sample import write_sample_session
-from sessions.session import Session
-from zenodo_atlas.cli.errors import fail, one_line_errors
+from zenodo_atlas.sessions.sample import write_sample_session
+from zenodo_atlas.sessions.session import Session
 
 app = typer.Typer(help="Sample, check and plan sessions on disk.", no_args_is_help=True)
 stdout = Console(highlight=False, soft_wrap=True)

@@ -46,9 +46,9 @@ def upload(
       zenodo-atlas upload /data/sessions --processed i --dry-run
       zenodo-atlas upload /data/20231021_REU-ST-LEU_ASV-1_01 --update-metadata --last-only
     """
-    from flows.maintenance import clean_drafts as clean_drafts_flow
-    from flows.maintenance import update_metadata as update_metadata_flow
-    from flows.upload import upload_sessions
+    from zenodo_atlas.flows.maintenance import clean_drafts as clean_drafts_flow
+    from zenodo_atlas.flows.maintenance import update_metadata as update_metadata_flow
+    from zenodo_atlas.flows.upload import upload_sessions
 
     paths = [str(p) for p in sessions or []]
     if clean_drafts:
@@ -101,7 +101,7 @@ def download(
       zenodo-atlas download --name 20231021_REU-ST-LEU_ASV-1_01 --out ./sessions --processed
       zenodo-atlas download --doi 10.5281/zenodo.1234567 --out ./sessions
     """
-    from flows.download import download_frames, download_sessions
+    from zenodo_atlas.flows.download import download_frames, download_sessions
 
     if sum(x is not None for x in (name, doi, csv_file, frames)) != 1:
         raise fail("give exactly one of --name, --doi, --csv or --frames", code=2)

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from zenodo.server import LocalZenodo
 from zenodo_atlas.cli.errors import fail
+from zenodo_atlas.zenodo.server import LocalZenodo
 
 app = typer.Typer(help="The embedded Zenodo-compatible server (tests, demos, dry runs).", no_args_is_help=True)
 

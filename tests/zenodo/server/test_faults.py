@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from tests.zenodo.server.support import METADATA, action, call, create, upload
-from zenodo.server import FaultConfig
+from zenodo_atlas.zenodo.server import FaultConfig
 
 
 async def _statuses(http, srv, n: int) -> list[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zenodo.server.limits import RateLimiter
+from zenodo_atlas.zenodo.server.limits import RateLimiter
 
 
 def test_window_counts_down_then_refuses_then_resets():

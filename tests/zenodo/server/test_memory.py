@@ -16,7 +16,7 @@ from tests.zenodo.server.support import call
 
 SERVER_SCRIPT = """
 import sys
-from zenodo.server import LocalZenodo
+from zenodo_atlas.zenodo.server import LocalZenodo
 srv = LocalZenodo(tokens={"mem": 1}).start()
 print(srv.api_url, flush=True)
 sys.stdin.read()

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from zenodo.server import metadata as md
-from zenodo.server.responses import FieldErrors
+from zenodo_atlas.zenodo.server import metadata as md
+from zenodo_atlas.zenodo.server.responses import FieldErrors
 
 
 @pytest.mark.parametrize(("name", "key"), [

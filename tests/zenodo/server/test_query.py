@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from zenodo.server.query import Bool, MatchAll, Range, Term, parse
-from zenodo.server.responses import ApiError
-from zenodo.server.search import ALIASES, KNOWN_FIELDS
+from zenodo_atlas.zenodo.server.query import Bool, MatchAll, Range, Term, parse
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.search import ALIASES, KNOWN_FIELDS
 
 DOC = {
     "title": ["Reef survey at Hermitage"],

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from tests.zenodo.server.support import call, create, upload
-from zenodo.server import LocalZenodo
+from zenodo_atlas.zenodo.server import LocalZenodo
 
 
 def test_start_stop_in_thread_picks_free_port_and_cleans_temp_dir():

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from zenodo.server.responses import ApiError
-from zenodo.server.transfer import UploadCut, parse_range, receive
+from zenodo_atlas.zenodo.server.responses import ApiError
+from zenodo_atlas.zenodo.server.transfer import UploadCut, parse_range, receive
 
 
 @pytest.mark.parametrize(("header", "span"), [
