@@ -77,7 +77,6 @@ async def auto_update(
         harvested = await _harvest(client, communities or settings.communities, watermark)
         logger.info("Harvested %d concept(s) updated since %s", len(harvested), watermark or "the beginning")
         slots = asyncio.Semaphore(parallel_downloads)
-        writer = asyncio.Lock()
 
         async def refresh(concept: str, record: Record) -> None:
             name = session_name_of(record)
@@ -94,7 +93,7 @@ async def auto_update(
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
                     return
                 async with slots:
-                    report = await register_remote(client, atlas, name, versions, settings.work_dir, writer=writer)
+                    report = await register_remote(client, atlas, name, versions, settings.work_dir)
                 status = "updated" if concept in known else "added"
                 outcomes.append(Outcome(
                     session=name, status=status,

@@ -12,7 +12,7 @@ from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.archive import VersionPlan
-from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
+from zenodo_atlas.tasks.atlas_db import count_sessions, last_publication, record_publication
 from zenodo_atlas.tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
@@ -29,11 +29,27 @@ class AtlasPublication(BaseModel):
     concept_doi: str | None = None
 
 
+class AtlasPublishedError(RuntimeError):
+    """The Atlas version was published (its DOI is in the message) but a later step failed."""
+
+
+async def _record_if_missing(atlas: Path, version: str | None, fingerprint: str, doi: str | None) -> None:
+    """Record a publication an earlier run made but did not live to record (killed right after publishing)."""
+    recorded = await last_publication(atlas)
+    if version and (recorded is None or (recorded.published_version, recorded.content_fingerprint)
+                    != (version, fingerprint)):
+        get_run_logger().warning("Atlas %s (%s) was published by an earlier run that did not record it: recorded now",
+                                 version, doi)
+        await record_publication(atlas, version=version, fingerprint=fingerprint, doi=doi)
+
+
 @flow(name="publish-atlas")
 async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> AtlasPublication:
     """Upload the database, its exports and its fingerprint as the next Atlas version.
 
-    Nothing is published when the fingerprint equals the last published one (unless `force`).
+    Nothing is published when the fingerprint equals the last published one (unless `force`): a
+    re-run after a run that died right after publishing reports that version and records it. Only
+    the bookkeeping takes the Atlas writer slot; the snapshot, exports and uploads need none.
     """
     settings = Settings()
     logger = get_run_logger()
@@ -47,11 +63,12 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
         state = await find_session(client, record_name, with_drafts=True)
         unchanged = fingerprint_on_record(state.latest) == snapshot.fingerprint_md5
         if unchanged and state.draft is None and not force:
-            logger.info("Atlas content unchanged since %s: nothing published", state.latest.version_label)
+            latest = state.latest
+            await _record_if_missing(atlas, latest.version_label, snapshot.fingerprint, latest.doi)
+            logger.info("Atlas content unchanged since %s (%s): nothing published", latest.version_label, latest.doi)
             return AtlasPublication(
                 published=False, reason="content unchanged", fingerprint=snapshot.fingerprint,
-                version=state.latest.version_label, record_id=state.latest.id, doi=state.latest.doi,
-                concept_doi=state.latest.conceptdoi,
+                version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
             )
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
@@ -64,10 +81,16 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
             client, record_name, None, plan, state, concurrency=settings.upload_concurrency,
             global_limit=global_limit,
         )
-        final = await client.get_record(version.record_id)
-    await record_publication(atlas, version=label, fingerprint=snapshot.fingerprint)
-    if version.url:
-        await acreate_link_artifact(version.url, link_text=f"Atlas {label}: {version.doi}", key="atlas-record")
+        try:
+            if version.url:
+                await acreate_link_artifact(version.url, link_text=f"Atlas {label}: {version.doi}", key="atlas-record")
+            await record_publication(atlas, version=label, fingerprint=snapshot.fingerprint, doi=version.doi)
+            final = await client.get_record(version.record_id)
+        except Exception as exc:
+            raise AtlasPublishedError(
+                f"Atlas {label} was published as {version.doi}, but then {exc}; re-run publish-atlas: it finds "
+                "this version by its fingerprint and publishes nothing again"
+            ) from exc
     return AtlasPublication(
         published=True, reason="forced" if unchanged and force else "content changed", fingerprint=snapshot.fingerprint,
         version=label, record_id=version.record_id, doi=version.doi, concept_doi=final.conceptdoi,

@@ -21,6 +21,7 @@ from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.etl import next_version_label
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.fingerprint import content_fingerprint
+from zenodo_atlas.tasks.atlas_db import ensure_snapshot
 from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Record, RelatedIdentifier
 
 FINGERPRINT_FILE = "ATLAS_CONTENT_SHA256.txt"
@@ -46,19 +47,20 @@ def fingerprint_on_record(record: Record | None) -> str | None:
     return f.md5 if f else None
 
 
-def _snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
+def _snapshot(atlas_path: Path, committed: Path, folder: Path) -> AtlasSnapshot:
+    """Copy the committed snapshot first, then fingerprint and export that very copy: what is
+    published is exactly what was fingerprinted, whatever writers do meanwhile."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    con = open_atlas(atlas_path)
+    database = folder / atlas_path.name
+    shutil.copy2(committed, database)
+    con = open_atlas(database, read_only=True)
     try:
         fingerprint = content_fingerprint(con)
         exports = export_all(con, folder / "exports")
-        con.execute("CHECKPOINT")
     finally:
         con.close()
-    database = folder / atlas_path.name
-    shutil.copy2(atlas_path, database)
     marker = folder / FINGERPRINT_FILE
     marker.write_text(fingerprint)
     return AtlasSnapshot(fingerprint=fingerprint, files=[*exports, database, marker], folder=folder)
@@ -66,8 +68,9 @@ def _snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
 
 @task(name="snapshot-atlas", cache_policy=NO_CACHE)
 async def snapshot_atlas(atlas_path: Path, folder: Path) -> AtlasSnapshot:
-    """Fingerprint, exports and a consistent copy of the database file, off the event loop."""
-    return await asyncio.to_thread(_snapshot, atlas_path, folder)
+    """A copy of the last committed Atlas, its fingerprint and exports, off the event loop (no slot held)."""
+    committed = await ensure_snapshot(atlas_path)
+    return await asyncio.to_thread(_snapshot, atlas_path, committed, folder)
 
 
 def atlas_metadata(urn: str, version: str, communities: list[str], sessions: int) -> DepositMetadata:

@@ -8,7 +8,6 @@ session needs only two small archives, METADATA.zip and PROCESSED_DATA_IA.zip.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,7 +16,6 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.ingest import (
     IA_ARCHIVE,
     METADATA_ARCHIVE,
@@ -29,6 +27,7 @@ from zenodo_atlas.atlas.ingest import (
 from zenodo_atlas.sessions.archive import archive_md5
 from zenodo_atlas.sessions.plan import plan_processed
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.tasks.atlas_db import write_atlas
 from zenodo_atlas.tasks.progress import TransferProgress
 from zenodo_atlas.tasks.transfer import content_url, download_file
 from zenodo_atlas.tasks.unpack import unpack_archive
@@ -91,18 +90,10 @@ async def remote_source(
 async def register_in_atlas(
     atlas_path: Path, source: RegistrationSource, deposit: DepositRef, all_frames: bool = False
 ) -> RegistrationReport:
-    """One transaction per session; DuckDB work runs off the event loop."""
-
-    def work() -> RegistrationReport:
-        con = open_atlas(atlas_path)
-        try:
-            return register_session(
-                con, source.session_dir, deposit, archive_md5s=source.archive_md5s, all_frames=all_frames
-            )
-        finally:
-            con.close()
-
-    report = await asyncio.to_thread(work)
+    """One transaction per session under the Atlas writer slot; DuckDB work runs off the event loop."""
+    report = await write_atlas(atlas_path, lambda con: register_session(
+        con, source.session_dir, deposit, archive_md5s=source.archive_md5s, all_frames=all_frames
+    ))
     logger = get_run_logger()
     logger.info(
         "%s: %d version(s), %d frame(s), %d prediction(s) added",
@@ -122,17 +113,12 @@ async def register_remote(
     versions: list[Record],
     work_dir: Path,
     *,
-    writer: asyncio.Lock | None = None,
     all_frames: bool = False,
 ) -> RegistrationReport:
-    """Fetch the two registration archives, register, and always remove the scratch copy.
-
-    `writer` serialises the DuckDB transactions of concurrent registrations (downloads overlap).
-    """
+    """Fetch the two registration archives (no slot held), register, and always remove the scratch copy."""
     work_dir.mkdir(parents=True, exist_ok=True)
     source = await remote_source(client, session_name, versions, work_dir)
     try:
-        async with writer or contextlib.nullcontext():
-            return await register_in_atlas(atlas_path, source, deposit_ref_from_records(versions), all_frames)
+        return await register_in_atlas(atlas_path, source, deposit_ref_from_records(versions), all_frames)
     finally:
         shutil.rmtree(source.session_dir.parent, ignore_errors=True)

@@ -14,13 +14,13 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from zenodo_atlas.atlas.annotations import import_annotations
-from zenodo_atlas.atlas.connection import connect_atlas, open_atlas
+from zenodo_atlas.atlas.connection import connect_atlas
 from zenodo_atlas.atlas.errors import AtlasError
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
 from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
-from zenodo_atlas.cli.errors import fail, one_line_errors
+from zenodo_atlas.atlas.snapshot import checkpoint_and_close, open_snapshot, refresh_snapshot
+from zenodo_atlas.cli.errors import fail, one_line_errors, run_flow
 from zenodo_atlas.settings import Settings
 
 app = typer.Typer(
@@ -60,8 +60,11 @@ def migrate_cmd(atlas: AtlasOption = None) -> None:
     try:
         before = schema_version(con)
         applied = migrate(con)
-    finally:
+    except BaseException:
         con.close()
+        raise
+    checkpoint_and_close(con)
+    refresh_snapshot(path)
     if applied:
         stdout.print(f"{path}: schema {before} -> {applied[-1]} (applied {', '.join(map(str, applied))}).")
     else:
@@ -100,7 +103,8 @@ def query_cmd(
         )
     except ValidationError as exc:
         raise fail(exc.errors()[0]["msg"]) from None
-    con = open_atlas(_atlas_path(atlas), read_only=True)
+    con, snapshot = open_snapshot(_atlas_path(atlas))
+    stderr.print(snapshot.describe())
     try:
         with stderr.status("Querying the Atlas..."):
             table = run_query(con, query)
@@ -121,7 +125,8 @@ def export_cmd(
     Example:
       zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
     """
-    con = open_atlas(_atlas_path(atlas), read_only=True)
+    con, snapshot = open_snapshot(_atlas_path(atlas))
+    stderr.print(snapshot.describe())
     try:
         with stderr.status("Exporting the Atlas..."):
             started = datetime.now()
@@ -144,12 +149,10 @@ def annotations_cmd(
     Example:
       zenodo-atlas atlas annotations ./annotations/20240501_101500__jdoe__lagoon_labels.csv
     """
-    con = open_atlas(_atlas_path(atlas))
-    try:
-        with stderr.status(f"Importing annotations from {path}..."):
-            report = import_annotations(con, path)
-    finally:
-        con.close()
+    from zenodo_atlas.flows.annotations import import_annotations
+
+    with stderr.status(f"Importing annotations from {path}..."):
+        report = run_flow(import_annotations(str(path), atlas_path=str(atlas) if atlas else None))
     stdout.print(
         f"{len(report.files_imported)} file(s) imported ({report.annotations_added} annotation(s)), "
         f"{len(report.files_skipped)} already present."
