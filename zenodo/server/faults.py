@@ -32,6 +32,8 @@ class FaultConfig:
     hold_uploads_after: after this many stored bucket PUTs, further PUTs are held open without
         reading their body until the faults change or the server stops: the moment to kill a
         client in the middle of an upload, found without timing guesses (see LocalZenodo.wait_held).
+    hold_after_publish: a publish really publishes, then its answer is held like an upload (see
+        LocalZenodo.wait_held): the moment to kill a client that published but never heard back.
     seed: seeds the random draws so a test sees the same faults on every run.
     """
 
@@ -42,6 +44,7 @@ class FaultConfig:
     burst_429_length: int = 3
     publish_504_after_commit: bool = False
     hold_uploads_after: int | None = None
+    hold_after_publish: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
