@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
@@ -157,17 +158,16 @@ async def download_sessions(
     raw: bool = True,
     processed: bool = True,
 ) -> list[DownloadSummary]:
-    """Download several sessions (names, DOIs or a CSV); one failure does not stop the others."""
+    """Download several sessions (names, DOIs or a CSV), `parallel_sessions` at once; one failure does
+    not stop the others."""
     requests = [{"name": n} for n in names or []] + [{"doi": d} for d in dois or []]
     requests += requests_from_csv(csv_file) if csv_file else []
-    done: list[DownloadSummary] = []
-    failed: dict[str, str] = {}
-    for request in requests:
-        state = await download_session(out_dir, raw=raw, processed=processed, return_state=True, **request)
-        try:
-            done.append(await state.aresult())
-        except Exception as exc:
-            failed[next(iter(request.values()))] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+    async def one(request: dict[str, str]) -> DownloadSummary:
+        return await download_session(out_dir, raw=raw, processed=processed, **request)
+
+    done, failures = await run_each(requests, Settings().parallel_sessions, one)
+    failed = {next(iter(request.values())): why for request, why in failures}
     if failed:
         raise DownloadBatchFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return done

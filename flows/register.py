@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 
 from zenodo_atlas.atlas.ingest import RegistrationReport, deposit_ref_from_records
+from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
@@ -46,17 +47,16 @@ async def register_one(
 async def register_sessions(
     sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
 ) -> list[RegistrationReport]:
-    """Add or update sessions in the Atlas; a failing session leaves no row and does not stop the others."""
+    """Add or update sessions in the Atlas, `parallel_sessions` at once (downloads overlap, writes queue on
+    the Atlas writer slot); a failing session leaves no row and does not stop the others."""
     settings = Settings()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
-    reports: list[RegistrationReport] = []
-    failed: dict[str, str] = {}
     async with await open_client(settings, token_required=False) as client:
-        for item in sessions:
-            try:
-                reports.append(await register_one(client, item, atlas, settings.work_dir, all_frames))
-            except Exception as exc:
-                failed[item] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reports, failures = await run_each(
+            sessions, settings.parallel_sessions,
+            lambda item: register_one(client, item, atlas, settings.work_dir, all_frames),
+        )
+    failed = dict(failures)
     rows = [
         {"session": r.session, "versions": r.versions_added, "frames": r.frames_added,
          "predictions": r.predictions_added, "status": "registered"} for r in reports

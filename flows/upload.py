@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
 from zenodo_atlas.sessions.layout import expand_session_paths
 from zenodo_atlas.sessions.plan import folders_from_letters
@@ -135,20 +136,18 @@ async def upload_sessions(
     allow_second_processed: bool = False,
     iso19115: bool = False,
 ) -> BatchSummary:
-    """Upload many sessions (paths, folders of sessions, or a CSV); one failure does not stop the rest."""
-    batch = BatchSummary()
-    for path in sessions_from(sessions, csv_file):
-        state = await upload_session(
+    """Upload many sessions (paths, folders of sessions, or a CSV), `parallel_sessions` at once; one
+    failure does not stop the rest."""
+    paths = sessions_from(sessions, csv_file)
+
+    async def one(path: str) -> UploadSummary:
+        return await upload_session(
             path, raw=raw, processed=processed, custom=custom, metadata_template=metadata_template,
-            dry_run=dry_run, allow_second_processed=allow_second_processed, iso19115=iso19115, return_state=True,
+            dry_run=dry_run, allow_second_processed=allow_second_processed, iso19115=iso19115,
         )
-        if state.is_completed():
-            batch.succeeded.append(await state.aresult())
-        else:
-            try:
-                await state.aresult()
-            except Exception as exc:
-                batch.failed[Path(path).name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+    done, failed = await run_each(paths, Settings().parallel_sessions, one)
+    batch = BatchSummary(succeeded=done, failed={Path(path).name: why for path, why in failed})
     rows = [{"session": s.session, "status": "published", "detail": s.concept_doi or ""} for s in batch.succeeded]
     rows += [{"session": name, "status": "failed", "detail": why} for name, why in batch.failed.items()]
     await acreate_table_artifact(rows, key="upload-batch", description="Sessions of this batch")

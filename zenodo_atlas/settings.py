@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     global_transfer_slots: int = Field(
         default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
     )
+    parallel_sessions: int = Field(
+        default=4, ge=1, le=64, description="Sessions a batch (upload/download/register-sessions) works on at once."
+    )
     rate_limit_per_minute: int = Field(default=100, ge=1)
     dcim_part_gb: float = Field(default=15.0, gt=0)
     record_quota_gb: float = Field(default=50.0, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import zipfile
 
 import pytest
@@ -15,6 +16,7 @@ from zenodo_atlas.sessions.plan import plan_raw
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.tasks.archive import load_metadata_inputs
 from zenodo_atlas.tasks.deposit import PublicationConflictError
+from zenodo_atlas.zenodo.server import FaultConfig
 from zenodo_atlas.zenodo.streams import IterableSource
 
 
@@ -88,6 +90,25 @@ async def test_batch_reports_failures_and_publishes_the_rest(zenodo_env, sample_
     assert broken.name in str(excinfo.value) and "metadata.csv" in str(excinfo.value)
     assert [r.version_label for r in await session_records(zenodo_env, good.name)] == ["PROCESSED_DATA"]
     assert await session_records(zenodo_env, broken.name) == []
+
+
+async def test_batch_uploads_several_sessions_at_once(zenodo_env, sample_sessions, monkeypatch):
+    """With one upload in flight per session, two held uploads can only mean two sessions at once."""
+    monkeypatch.setenv("ATLAS_UPLOAD_CONCURRENCY", "1")
+    monkeypatch.setenv("ATLAS_PARALLEL_SESSIONS", "2")
+    paths = [sample_sessions(platform="UAV", name=f"20231021_REU-ST-LEU_UAV-1_0{i}") for i in (1, 2, 3)]
+    zenodo_env.set_faults(FaultConfig(hold_uploads_after=0))
+    batch = asyncio.create_task(upload_sessions([str(p) for p in paths], processed="mi"))
+    try:
+        await asyncio.to_thread(zenodo_env.wait_held, 2, 120.0)
+    finally:
+        zenodo_env.set_faults(None)
+
+    summary = await batch
+
+    assert sorted(s.session for s in summary.succeeded) == sorted(p.name for p in paths)
+    for path in paths:
+        assert [r.version_label for r in await session_records(zenodo_env, path.name)] == ["PROCESSED_DATA"]
 
 
 async def test_update_metadata_rewrites_only_the_last_version(zenodo_env, sample_session):
