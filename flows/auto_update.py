@@ -94,6 +94,9 @@ async def auto_update(
                     return
                 async with slots:
                     report = await register_remote(client, atlas, name, versions, settings.work_dir)
+                if not report.versions_added:
+                    outcomes.append(Outcome(session=name, status="skipped", detail="registered meanwhile"))
+                    return
                 status = "updated" if concept in known else "added"
                 outcomes.append(Outcome(
                     session=name, status=status,
@@ -114,7 +117,7 @@ async def auto_update(
         notes=", ".join(f"{s}: {summary.count(s)}" for s in ("added", "updated", "skipped", "failed")),
     )
     if publish and (summary.count("added") or summary.count("updated")):
-        summary.publication = await publish_atlas(str(atlas))
+        summary.publication = await publish_atlas(str(atlas), unless_published_since=started)
     await acreate_table_artifact(
         [o.model_dump() for o in outcomes] or [{"session": "-", "status": "nothing new", "detail": ""}],
         key="auto-update-summary",

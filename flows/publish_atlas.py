@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -44,12 +45,16 @@ async def _record_if_missing(atlas: Path, version: str | None, fingerprint: str,
 
 
 @flow(name="publish-atlas")
-async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> AtlasPublication:
+async def publish_atlas(
+    atlas_path: str | None = None, force: bool = False, unless_published_since: datetime | None = None
+) -> AtlasPublication:
     """Upload the database, its exports and its fingerprint as the next Atlas version.
 
     Nothing is published when the fingerprint equals the last published one (unless `force`): a
     re-run after a run that died right after publishing reports that version and records it. Only
     the bookkeeping takes the Atlas writer slot; the snapshot, exports and uploads need none.
+    With `unless_published_since` (the nightly refresh), a version another run published after that
+    time stands for this one: runs started together make one new version, the next refresh the rest.
     """
     settings = Settings()
     logger = get_run_logger()
@@ -69,6 +74,16 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
             return AtlasPublication(
                 published=False, reason="content unchanged", fingerprint=snapshot.fingerprint,
                 version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
+            )
+        if unless_published_since and state.latest and state.latest.created and (
+            datetime.fromisoformat(state.latest.created) >= unless_published_since
+        ):
+            logger.info("Atlas %s was published by another run during this one: not published again",
+                        state.latest.version_label)
+            return AtlasPublication(
+                published=False, reason="published meanwhile by another run", fingerprint=snapshot.fingerprint,
+                version=state.latest.version_label, record_id=state.latest.id, doi=state.latest.doi,
+                concept_doi=state.latest.conceptdoi,
             )
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
