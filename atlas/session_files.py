@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from zenodo_atlas.atlas.errors import SessionFileError
+from zenodo_atlas.errors import one_line
 
 USEFULNESS_MODEL = "jacques-v0.1.0_model-20240513_v20.0"
 _EXIF_DATE = r"^(\d{4}):(\d{2}):(\d{2})"
@@ -53,7 +54,7 @@ def read_csv_checked(path: Path, *, required: tuple[str, ...] = ("FileName",), *
     try:
         table = pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = one_line(exc)
         raise SessionFileError(f"{path} is not a readable CSV ({reason}); re-export or re-download it.") from exc
     missing = [c for c in required if c not in table.columns]
     if missing:

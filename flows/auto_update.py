@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
@@ -103,7 +104,7 @@ async def auto_update(
                 ))
             except Exception as exc:
                 failed_at.append(_updated(record))
-                outcomes.append(Outcome(session=name, status="failed", detail=str(exc).splitlines()[0]))
+                outcomes.append(Outcome(session=name, status="failed", detail=one_line(exc)))
 
         await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
     summary = AutoUpdateSummary(

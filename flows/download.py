@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
@@ -144,7 +145,7 @@ def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
     return requests
 
 
-class DownloadBatchFailedError(RuntimeError):
+class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
 
@@ -167,7 +168,7 @@ async def download_sessions(
         try:
             done.append(await state.aresult())
         except Exception as exc:
-            failed[next(iter(request.values()))] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            failed[next(iter(request.values()))] = one_line(exc)
     if failed:
         raise DownloadBatchFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return done

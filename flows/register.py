@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 
 from zenodo_atlas.atlas.ingest import RegistrationReport, deposit_ref_from_records
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
@@ -16,7 +17,7 @@ from zenodo_atlas.tasks.resolve import resolve_session
 from zenodo_atlas.zenodo.client import ZenodoClient
 
 
-class RegistrationFailedError(RuntimeError):
+class RegistrationFailedError(ZenodoAtlasError, RuntimeError):
     """Some sessions could not be registered; the others were (each in its own transaction)."""
 
 
@@ -56,7 +57,7 @@ async def register_sessions(
             try:
                 reports.append(await register_one(client, item, atlas, settings.work_dir, all_frames))
             except Exception as exc:
-                failed[item] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                failed[item] = one_line(exc)
     rows = [
         {"session": r.session, "versions": r.versions_added, "frames": r.frames_added,
          "predictions": r.predictions_added, "status": "registered"} for r in reports

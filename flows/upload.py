@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
 from zenodo_atlas.sessions.layout import expand_session_paths
 from zenodo_atlas.sessions.plan import folders_from_letters
@@ -119,7 +120,7 @@ class BatchSummary(BaseModel):
     failed: dict[str, str] = {}
 
 
-class BatchFailedError(RuntimeError):
+class BatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some sessions of a batch failed; the others were published."""
 
 
@@ -148,7 +149,7 @@ async def upload_sessions(
             try:
                 await state.aresult()
             except Exception as exc:
-                batch.failed[Path(path).name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                batch.failed[Path(path).name] = one_line(exc)
     rows = [{"session": s.session, "status": "published", "detail": s.concept_doi or ""} for s in batch.succeeded]
     rows += [{"session": name, "status": "failed", "detail": why} for name, why in batch.failed.items()]
     await acreate_table_artifact(rows, key="upload-batch", description="Sessions of this batch")

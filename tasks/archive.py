@@ -9,6 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.iso19115 import write_iso19115
 from zenodo_atlas.sessions.layout import check_session
 from zenodo_atlas.sessions.metadata import (
@@ -26,7 +27,7 @@ from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.zenodo.models import DepositMetadata
 
 
-class SessionNotReadyError(RuntimeError):
+class SessionNotReadyError(ZenodoAtlasError, RuntimeError):
     """The session folder lacks what the requested operation needs."""
 
 

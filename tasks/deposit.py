@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.extract import archive_destination
 from zenodo_atlas.sessions.platforms import PlatformRules
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -22,11 +23,11 @@ RAW_LABEL = "RAW_DATA"
 PROCESSED_LABEL = "PROCESSED_DATA"
 
 
-class DuplicateSessionError(RuntimeError):
+class DuplicateSessionError(ZenodoAtlasError, RuntimeError):
     """Several Zenodo concepts claim the same session identifier."""
 
 
-class PublicationConflictError(RuntimeError):
+class PublicationConflictError(ZenodoAtlasError, RuntimeError):
     """The requested version would contradict what is already on Zenodo."""
 
 

@@ -6,13 +6,14 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import NotFoundError
 from zenodo_atlas.zenodo.models import Record
 
 
-class SessionNotFoundOnZenodo(LookupError):
+class SessionNotFoundOnZenodo(ZenodoAtlasError, LookupError):
     """No published record matches what the user asked for."""
 
 

@@ -6,8 +6,10 @@ Zenodo said, so a user can act on them.
 
 from __future__ import annotations
 
+from zenodo_atlas.errors import ZenodoAtlasError
 
-class ZenodoError(Exception):
+
+class ZenodoError(ZenodoAtlasError):
     """Anything that went wrong talking to Zenodo."""
 
     def __init__(self, message: str, *, status: int | None = None, field_errors: dict | None = None):

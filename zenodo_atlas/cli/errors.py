@@ -10,6 +10,8 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from zenodo_atlas.errors import one_line
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -32,7 +34,7 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
             try:
                 return fn(*args, **kwargs)
             except caught as exc:
-                raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+                raise fail(one_line(exc)) from None
 
         return wrapper
 
@@ -44,4 +46,4 @@ def run_flow(coro: Coroutine[Any, Any, R]) -> R:
     try:
         return asyncio.run(coro)
     except Exception as exc:
-        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise fail(one_line(exc)) from None
