@@ -12,12 +12,11 @@ from pydantic import BaseModel
 
 from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
+from zenodo_atlas.sessions.zenodo_record import is_session_version, session_name_of
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL
 from zenodo_atlas.tasks.register import register_remote
-from zenodo_atlas.tasks.resolve import label_of, session_name_of
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Record
 
@@ -39,8 +38,7 @@ class AutoUpdateSummary(BaseModel):
 
 
 def _updated(record: Record) -> datetime:
-    stamp = record.updated or record.modified or record.created
-    return datetime.fromisoformat(stamp) if stamp else datetime.now(UTC)
+    return record.updated_at or datetime.now(UTC)
 
 
 async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, Record]:
@@ -89,7 +87,7 @@ async def auto_update(
                 versions = await client.record_versions(record.id)
                 new = [
                     v for v in versions
-                    if v.id not in known.get(concept, set()) and label_of(v) in (RAW_LABEL, PROCESSED_LABEL)
+                    if v.id not in known.get(concept, set()) and is_session_version(v)
                 ]
                 if not new:
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))

@@ -14,10 +14,11 @@ from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.extract import locate_frame
+from zenodo_atlas.sessions.zenodo_record import label_of, strip_urn
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress
-from zenodo_atlas.tasks.resolve import ResolvedSession, label_of, resolve_session
+from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -80,7 +81,7 @@ async def _fetch(
     skipped += [
         f"{label_of(v)} record {v.id} (restricted: files not listed)"
         for v in resolved.versions
-        if not v.files and v.metadata.get("access_right") in ("restricted", "closed")
+        if not v.files and v.hides_files
     ]
     if skipped:
         logger.warning(
@@ -139,7 +140,7 @@ def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
         if row.get("doi"):
             requests.append({"doi": row["doi"].strip().removeprefix("https://doi.org/")})
         elif row.get("session_name"):
-            requests.append({"name": row["session_name"].strip().removeprefix("urn:")})
+            requests.append({"name": strip_urn(row["session_name"].strip())})
     if not requests:
         raise ValueError(f"{csv_file} has no `session_name` or `doi` values")
     return requests

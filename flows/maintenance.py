@@ -5,10 +5,11 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL, label_of
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.archive import load_metadata_inputs
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL, find_session, list_open_drafts
+from zenodo_atlas.tasks.deposit import find_session, list_open_drafts
 from zenodo_atlas.tasks.metadata import rewrite_metadata
 
 
@@ -38,7 +39,7 @@ async def update_metadata(
         targets = state.published[-1:] if last_only else state.published
         updated: list[int] = []
         for record in targets:
-            label = (record.version_label or "").replace(" ", "_")
+            label = label_of(record)
             builder = {RAW_LABEL: build_raw_metadata, PROCESSED_LABEL: build_processed_metadata}.get(label)
             if builder is None:
                 get_run_logger().warning("record %s has version %r: left as it is", record.id, label)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
+from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.archive import VersionPlan
 from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
@@ -41,7 +42,7 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
     if not atlas.is_file():
         raise FileNotFoundError(f"no Atlas at {atlas}: register sessions first (zenodo-atlas atlas register ...)")
     snapshot = await snapshot_atlas(atlas, settings.work_dir / "atlas-publication")
-    record_name = settings.atlas_urn.removeprefix("urn:")
+    record_name = strip_urn(settings.atlas_urn)
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, record_name, with_drafts=True)

@@ -27,7 +27,7 @@ async def register_one(
     """`item` is a local session folder, a session name, or a DOI of one of its records."""
     if Path(item).is_dir():
         session = Session.open(item)
-        records = await client.records_by_identifier(f"urn:{session.name.raw}", all_versions=True)
+        records = await client.records_by_identifier(session.name.urn, all_versions=True)
         if not records:
             raise LookupError(
                 f"{session.name.raw} is not published on Zenodo; upload it first "

@@ -13,10 +13,11 @@ from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
 from zenodo_atlas.sessions.layout import expand_session_paths
 from zenodo_atlas.sessions.plan import folders_from_letters
+from zenodo_atlas.sessions.zenodo_record import RAW_LABEL, raw_parts_published
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import RAW_LABEL, find_session
+from zenodo_atlas.tasks.deposit import find_session
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -88,7 +89,7 @@ async def upload_session(
             state = await find_session(client, session.name.raw, with_drafts=True)
             if plan.label == RAW_LABEL:
                 raw_part += 1
-                if raw_part <= state.labels().count(RAW_LABEL):
+                if raw_part <= raw_parts_published(state.labels()):
                     logger.info("%s: RAW_DATA part %d is already published: skipped", session.name.raw, raw_part)
                     continue
             version = await publish_version(
