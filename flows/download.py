@@ -17,7 +17,7 @@ from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.sessions.zenodo_record import label_of, strip_urn
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
@@ -73,7 +73,7 @@ async def _fetch(
 
     async with (
         transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), global_limit) as slots,
-        TransferProgress(f"download-{resolved.session_name.lower().replace('_', '-')}", total,
+        TransferProgress(artifact_key("download", resolved.session_name), total,
                          f"Download of {resolved.session_name}") as progress,
     ):
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
@@ -126,7 +126,7 @@ async def download_session(
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
           "skipped": ", ".join(summary.skipped_restricted)}],
-        key=f"download-{summary.session.lower().replace('_', '-')}",
+        key=artifact_key("download", summary.session),
     )
     return summary
 

@@ -18,6 +18,7 @@ from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
+from zenodo_atlas.tasks.progress import artifact_key
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -37,11 +38,14 @@ async def _report(summary: UploadSummary) -> None:
          "seconds": round(a.seconds, 2), "mb_per_s": round(a.mb_per_s, 1), "sent": a.uploaded}
         for v in summary.versions for a in v.archives
     ]
-    slug = summary.session.lower().replace("_", "-")
-    await acreate_table_artifact(rows, key=f"archives-{slug}", description=f"Archives of {summary.session}")
+    await acreate_table_artifact(
+        rows, key=artifact_key("archives", summary.session), description=f"Archives of {summary.session}"
+    )
     for v in summary.versions:
         if v.url:
-            await acreate_link_artifact(v.url, link_text=f"{v.label}: {v.doi}", key=f"record-{slug}")
+            await acreate_link_artifact(
+                v.url, link_text=f"{v.label}: {v.doi}", key=artifact_key("record", summary.session)
+            )
 
 
 @flow(name="upload-session", flow_run_name="upload {session_path}")
