@@ -22,7 +22,7 @@ from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
-from zenodo_atlas.zenodo.errors import AuthenticationError
+from zenodo_atlas.zenodo.errors import RestrictedFilesError
 from zenodo_atlas.zenodo.models import Record, RecordFile
 
 
@@ -68,7 +68,7 @@ async def _fetch(
     async def one(record: Record, f: RecordFile) -> Path | None:
         try:
             return await download_file(client, content_url(record, f), f, zip_dir / str(record.id), progress, slots)
-        except AuthenticationError:
+        except RestrictedFilesError:  # an expired or refused token (AuthenticationError) fails the run
             return None
 
     async with (

@@ -21,11 +21,11 @@ from pydantic import SecretStr
 
 from zenodo_atlas.zenodo.download import download
 from zenodo_atlas.zenodo.errors import (
-    AuthenticationError,
     ChecksumMismatchError,
     InvalidInputError,
     MissingTokenError,
     NotFoundError,
+    RestrictedFilesError,
     ServerError,
 )
 from zenodo_atlas.zenodo.http import (
@@ -375,7 +375,7 @@ class ZenodoClient:
         access = record.metadata.get("access_right")
         restricted = record.hides_files
         if entry is None and restricted and not record.files:
-            raise AuthenticationError(
+            raise RestrictedFilesError(
                 f"Record {record.id} is {access}: its files (here {key!r}) are hidden from this client; "
                 "downloading them needs the record owner's token (ZenodoClient(token=...) / ZENODO_TOKEN)."
             )

@@ -22,6 +22,11 @@ class AuthenticationError(ZenodoError):
     """401/403: no token, a wrong token, a missing scope, or a record owned by someone else."""
 
 
+class RestrictedFilesError(ZenodoError):
+    """The record's files are hidden from this client (restricted, closed, embargoed): the owner's
+    token is needed. Distinct from AuthenticationError, which means a token was refused (401/403)."""
+
+
 class NotFoundError(ZenodoError):
     """404 (and 410): the record, draft, file or action does not exist (any more)."""
 
