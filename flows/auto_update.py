@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
 from zenodo_atlas.sessions.zenodo_record import is_session_version, session_name_of
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import register_remote
@@ -64,7 +64,7 @@ async def auto_update(
     The harvest watermark only moves past what succeeded: a session that failed is harvested again
     on the next run, and a crashed run is simply run again.
     """
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     started = datetime.now(UTC)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.sessions.zenodo_record import label_of, strip_urn
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
@@ -115,7 +115,7 @@ async def download_session(
         raise ValueError("give exactly one of a session name or a DOI")
     if not (raw or processed):
         raise ValueError("nothing to download: ask for raw and/or processed data")
-    settings = Settings()
+    settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=False) as client:
         resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
@@ -191,7 +191,7 @@ def frames_from_csv(csv_file: str) -> dict[str, dict[str, set[str]]]:
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
     """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths."""
     wanted = frames_from_csv(csv_file)
-    settings = Settings()
+    settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     extracted: list[str] = []
     async with await open_client(settings, token_required=False) as client:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
 from zenodo_atlas.sessions.zenodo_record import strip_urn
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import VersionPlan
 from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
 from zenodo_atlas.tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
@@ -36,7 +36,7 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
 
     Nothing is published when the fingerprint equals the last published one (unless `force`).
     """
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     if not atlas.is_file():

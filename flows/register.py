@@ -10,7 +10,7 @@ from prefect.artifacts import acreate_table_artifact
 from zenodo_atlas.atlas.ingest import RegistrationReport, deposit_ref_from_records
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.session import Session
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
 from zenodo_atlas.tasks.resolve import resolve_session
@@ -48,7 +48,7 @@ async def register_sessions(
     sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
 ) -> list[RegistrationReport]:
     """Add or update sessions in the Atlas; a failing session leaves no row and does not stop the others."""
-    settings = Settings()
+    settings = current_settings()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     reports: list[RegistrationReport] = []
     failed: dict[str, str] = {}

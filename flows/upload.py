@@ -14,7 +14,7 @@ from zenodo_atlas.flows.publication import PublishedVersion, publish_version
 from zenodo_atlas.sessions.layout import expand_session_paths
 from zenodo_atlas.sessions.plan import folders_from_letters
 from zenodo_atlas.sessions.zenodo_record import RAW_LABEL, raw_parts_published
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
@@ -66,7 +66,7 @@ async def upload_session(
     a crash resumes the open draft: archives whose md5 already matches are not sent again. With
     `iso19115`, METADATA/<session>_iso_19115.xml is written before the processed archives are made.
     """
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     if not (raw or processed or custom):
         raise ValueError(

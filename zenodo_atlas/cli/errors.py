@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from zenodo_atlas.errors import one_line
+from zenodo_atlas.settings import load_settings, use_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,8 +43,11 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
 
 
 def run_flow(coro: Coroutine[Any, Any, R]) -> R:
-    """Run a flow (or any coroutine) to completion; its failure becomes the one-line error."""
+    """Run a flow (or any coroutine) to completion under the settings read once from the environment
+    (every subflow and task sees the same ones); its failure becomes the one-line error."""
     try:
-        return asyncio.run(coro)
+        with use_settings(load_settings()):
+            return asyncio.run(coro)
     except Exception as exc:
+        coro.close()  # never started when the settings were unusable; closing a finished one is a no-op
         raise fail(one_line(exc)) from None
