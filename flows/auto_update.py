@@ -17,6 +17,7 @@ from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import register_remote
+from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Record
 
@@ -72,10 +73,13 @@ async def auto_update(
     known = await known_versions(atlas)
     outcomes: list[Outcome] = []
     failed_at: list[datetime] = []
-    async with await open_client(settings, token_required=False) as client:
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
+    async with (
+        await open_client(settings, token_required=False) as client,
+        transfer_slots(DOWNLOAD_LIMIT, parallel_downloads, limit) as slots,  # the run's share of the global limit
+    ):
         harvested = await _harvest(client, communities or settings.communities, watermark)
         logger.info("Harvested %d concept(s) updated since %s", len(harvested), watermark or "the beginning")
-        slots = asyncio.Semaphore(parallel_downloads)
         writer = asyncio.Lock()
 
         async def refresh(concept: str, record: Record) -> None:
@@ -92,8 +96,7 @@ async def auto_update(
                 if not new:
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
                     return
-                async with slots:
-                    report = await register_remote(client, atlas, name, versions, settings.work_dir, writer=writer)
+                report = await register_remote(client, atlas, name, versions, settings.work_dir, slots, writer=writer)
                 status = "updated" if concept in known else "added"
                 outcomes.append(Outcome(
                     session=name, status=status,

@@ -29,6 +29,11 @@ def strip_urn(identifier: str) -> str:
     return identifier.removeprefix(URN_PREFIX)
 
 
+def names_a_record(item: str) -> bool:
+    """Whether what a user typed is a DOI (`10.5281/zenodo.N`) or a record id rather than a session name."""
+    return "/" in item or item.isdigit()
+
+
 def session_name_in(identifier: str) -> str | None:
     """The session an identifier names: `urn:` followed by a name whose first token is 8 characters (a date)."""
     name = strip_urn(identifier)
