@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.versions import load_metadata_inputs
 from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL, label_of
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.archive import load_metadata_inputs
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import discard_draft, find_session, list_open_drafts
 from zenodo_atlas.tasks.metadata import rewrite_metadata

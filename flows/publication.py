@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.sessions.drafts import plan_draft_files
 from zenodo_atlas.sessions.platforms import PlatformRules
-from zenodo_atlas.tasks.archive import VersionPlan
+from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.tasks.deposit import SessionOnZenodo, delete_draft_files, open_draft, publish_draft
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ArchiveResult, transfer_slots, upload_archive, verify_draft
