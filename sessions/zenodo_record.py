@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from zenodo_atlas.zenodo.models import Record
+from zenodo_atlas.zenodo.models import Record, RecordFile
 
 URN_PREFIX = "urn:"
 RAW_LABEL = "RAW_DATA"
@@ -90,3 +90,19 @@ def raw_parts_published(labels: list[str]) -> int:
 def stacks_processed(label: str, published_labels: list[str]) -> bool:
     """Publishing `label` would add a second PROCESSED_DATA version, which needs explicit consent."""
     return label == PROCESSED_LABEL and PROCESSED_LABEL in published_labels
+
+
+def files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
+    """Each distinct file once, oldest version first.
+
+    Processed versions carry raw files over (same key, same md5: fetched once), but may also hold a
+    different file under a raw key (a UAV's useful frames in `DCIM.zip`): both are fetched.
+    """
+    seen: set[tuple[str, str]] = set()
+    chosen: list[tuple[Record, RecordFile]] = []
+    for record in sorted(versions, key=lambda r: r.id):
+        for f in record.files:
+            if (f.key, f.md5) not in seen:
+                seen.add((f.key, f.md5))
+                chosen.append((record, f))
+    return chosen
