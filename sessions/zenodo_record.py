@@ -8,6 +8,7 @@ files, timestamps) live on `zenodo.models.Record`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from zenodo_atlas.zenodo.models import Record, RecordFile
 
@@ -106,3 +107,21 @@ def files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
                 seen.add((f.key, f.md5))
                 chosen.append((record, f))
     return chosen
+
+
+def newest_per_concept(records: Iterable[Record]) -> dict[str, Record]:
+    """The most recently updated record of each concept (a record without a timestamp counts as newest)."""
+    def stamp(record: Record) -> datetime:
+        return record.updated_at or datetime.max.replace(tzinfo=UTC)
+
+    latest: dict[str, Record] = {}
+    for record in records:
+        held = latest.get(record.conceptrecid)
+        if held is None or stamp(record) > stamp(held):
+            latest[record.conceptrecid] = record
+    return latest
+
+
+def new_session_versions(versions: Iterable[Record], known_ids: set[int]) -> list[Record]:
+    """The RAW_DATA/PROCESSED_DATA versions the Atlas does not hold yet."""
+    return [v for v in versions if v.id not in known_ids and is_session_version(v)]

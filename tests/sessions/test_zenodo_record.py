@@ -11,6 +11,8 @@ from zenodo_atlas.sessions.zenodo_record import (
     declares_urn,
     is_session_version,
     label_of,
+    new_session_versions,
+    newest_per_concept,
     raw_parts_published,
     select_versions,
     session_name_of,
@@ -74,3 +76,15 @@ def test_record_access_and_timestamps() -> None:
     fallback = Record(id=1, conceptrecid="1", created="2024-05-01T10:00:00+00:00")
     assert fallback.updated_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
     assert Record(id=1, conceptrecid="1", updated="garbage").updated_at is None
+
+
+def test_newest_record_per_concept_and_new_session_versions() -> None:
+    def stamped(record_id: int, concept: str, updated: str | None, label: str = RAW_LABEL) -> Record:
+        return Record(id=record_id, conceptrecid=concept, updated=updated, metadata={"version": label})
+
+    older, newer = stamped(1, "c1", "2024-01-01T00:00:00+00:00"), stamped(2, "c1", "2024-02-01T00:00:00")
+    other = stamped(3, "c2", None)
+    latest = newest_per_concept([newer, older, other, stamped(4, "c2", "2024-03-01T00:00:00+00:00")])
+    assert latest == {"c1": newer, "c2": other}
+    versions = [older, newer, stamped(5, "c1", None, "custom"), stamped(6, "c1", None, PROCESSED_LABEL)]
+    assert [v.id for v in new_session_versions(versions, {1})] == [2, 6]
