@@ -48,6 +48,16 @@ def session_name_of(record: Record) -> str | None:
     return next((n for n in map(session_name_in, record.alternate_identifiers) if n), None)
 
 
+def folder_name_of(record: Record) -> str:
+    """Where a downloaded record goes: its session's name, else `record_<id>` for a non-session record."""
+    return session_name_of(record) or f"record_{record.id}"
+
+
+def is_concept_doi(doi: str, record: Record) -> bool:
+    """Whether `doi` (which resolved to `record`) names the whole concept rather than one version."""
+    return doi.rstrip("/").rsplit(".", 1)[-1] == record.conceptrecid
+
+
 def declares_urn(metadata: Mapping, urn: str) -> bool:
     """Whether deposit metadata declares `urn` among its related identifiers (drafts carry it from the start)."""
     identifiers = metadata.get("related_identifiers") or []

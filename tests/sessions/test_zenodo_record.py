@@ -9,6 +9,8 @@ from zenodo_atlas.sessions.zenodo_record import (
     PROCESSED_LABEL,
     RAW_LABEL,
     declares_urn,
+    folder_name_of,
+    is_concept_doi,
     is_session_version,
     label_of,
     new_session_versions,
@@ -88,3 +90,11 @@ def test_newest_record_per_concept_and_new_session_versions() -> None:
     assert latest == {"c1": newer, "c2": other}
     versions = [older, newer, stamped(5, "c1", None, "custom"), stamped(6, "c1", None, PROCESSED_LABEL)]
     assert [v.id for v in new_session_versions(versions, {1})] == [2, 6]
+
+
+def test_doi_kind_and_download_folder_of_a_record() -> None:
+    record = Record(id=12, conceptrecid="11")
+    assert is_concept_doi("10.5281/zenodo.11", record) and is_concept_doi("https://doi.org/10.5281/zenodo.11/", record)
+    assert not is_concept_doi("10.5281/zenodo.12", record)
+    assert folder_name_of(record) == "record_12"
+    assert folder_name_of(_record(3, identifiers=(f"urn:{NAME}",))) == NAME
