@@ -40,8 +40,12 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
 
 
 def run_flow(coro: Coroutine[Any, Any, R]) -> R:
-    """Run a flow (or any coroutine) to completion; its failure becomes the one-line error."""
+    """Run a flow (or any coroutine) to completion, against the background Prefect server when the user
+    has none; its failure becomes the one-line error."""
+    from zenodo_atlas.cli.prefect_server import prefect_api
+
     try:
-        return asyncio.run(coro)
+        with prefect_api(lambda message: stderr.print(message, highlight=False, soft_wrap=True)):
+            return asyncio.run(coro)
     except Exception as exc:
         raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
