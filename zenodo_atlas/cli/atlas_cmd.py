@@ -17,7 +17,7 @@ from rich.console import Console
 
 from zenodo_atlas.atlas.errors import AtlasError
 from zenodo_atlas.cli.errors import fail, one_line_errors
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 
 app = typer.Typer(
     help="The Atlas: register, publish, migrate, query, export, import annotations.", no_args_is_help=True
@@ -31,7 +31,7 @@ AtlasOption = Annotated[
 
 
 def _atlas_path(atlas: Path | None) -> Path:
-    return atlas if atlas is not None else Settings().atlas_path
+    return atlas if atlas is not None else current_settings().atlas_path
 
 
 def _day(value: str | None, option: str) -> date | None:
