@@ -51,8 +51,9 @@ def deposition(record: StoredRecord, store: Store, ctx: Context, *, in_list: boo
     doi = ctx.doi(rid) if published else None
     metadata = _deposit_metadata(record, ctx, doi)
     side: Draft | Published = record.draft or record.published  # type: ignore[assignment]
-    open_draft = store.open_new_version(record.conceptrecid)
-    latest_draft = open_draft.id if open_draft is not None else rid
+    # zenodo.org's `latest_draft` is the deposition itself, even while a new-version draft is open
+    # (zenodo-rdm site/zenodo_rdm/legacy/services.py links_item; recorded zenodraft_131.json).
+    latest_draft = rid
     links = {
         "self": dep,
         "html": f"{ctx.base}/deposit/{rid}",
