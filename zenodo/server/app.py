@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from zenodo_atlas.zenodo.server import bucket_routes, deposit_routes, record_routes
+from zenodo_atlas.zenodo.server import bucket_routes, deposit_routes, rdm_routes, record_routes
 from zenodo_atlas.zenodo.server.context import (
     CUT_KEY,
     RATE_HEADERS,
@@ -128,4 +128,5 @@ def create_app(
     deposit_routes.add_routes(app)
     bucket_routes.add_routes(app)
     record_routes.add_routes(app)
+    rdm_routes.add_routes(app)
     return app

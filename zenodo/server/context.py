@@ -15,6 +15,7 @@ from zenodo_atlas.zenodo.server.limits import RateLimiter
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import Context
 from zenodo_atlas.zenodo.server.state import Store
+from zenodo_atlas.zenodo.server.transfer import Received
 
 FORBIDDEN = "You don't have the permission to access the requested resource."
 
@@ -41,6 +42,8 @@ class ServerState:
     request_log: list[ServedRequest] = field(default_factory=list)
     logged: threading.Condition = field(default_factory=threading.Condition)
     held_uploads: int = 0
+    # RDM 3-step uploads between init and commit: (record id, key) -> received bytes (None until PUT).
+    pending_files: dict[tuple[int, str], Received | None] = field(default_factory=dict)
     _release: asyncio.Event | None = None
 
     async def hold(self) -> None:

@@ -7,6 +7,7 @@ from aiohttp import web
 from zenodo_atlas.zenodo.server import search
 from zenodo_atlas.zenodo.server.access import can_download
 from zenodo_atlas.zenodo.server.context import FORBIDDEN, context, int_param, require_user, server
+from zenodo_atlas.zenodo.server.rdm import rdm_record, wants_rdm
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import entry_for, file_entry, files_list, record_json, search_page
 from zenodo_atlas.zenodo.server.state import StoredRecord
@@ -38,7 +39,10 @@ def _hit(request: web.Request, record: StoredRecord) -> dict:
 
 
 async def get_record(request: web.Request) -> web.Response:
-    return web.json_response(_hit(request, resolve(request)))
+    record = resolve(request)
+    if wants_rdm(request.headers.get("Accept")):
+        return web.json_response(rdm_record(record, server(request).store, context(request), draft=False))
+    return web.json_response(_hit(request, record))
 
 
 async def latest_version(request: web.Request) -> web.Response:

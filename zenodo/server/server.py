@@ -26,7 +26,10 @@ class LocalZenodo:
     deposit_file_get, deposit_file_delete, deposit_files_sort, deposit_file_rename, publish, edit,
     discard, newversion, bucket_list, bucket_put, bucket_get, bucket_delete, records_search,
     record_get, record_versions, record_latest, record_files, record_file, file_download,
-    draft_file_download, community_records, and "unknown" for paths no route matches.
+    draft_file_download, community_records; the RDM API's rdm_create, rdm_draft_get, rdm_draft_update,
+    rdm_edit, rdm_draft_delete, rdm_new_version, rdm_draft_files, rdm_files_init, rdm_file_content,
+    rdm_file_commit, rdm_file_delete, rdm_publish, rdm_files_import, user_records; and "unknown"
+    for paths no route matches.
     A request whose connection was cut (fault injection) is logged with status 0.
     """
 

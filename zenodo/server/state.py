@@ -255,8 +255,12 @@ class Store:
                 await self._commit()
             return record
 
-    async def new_version(self, user: int, record_id: int) -> StoredRecord:
-        """Legacy `newversion`: get-or-create the concept's draft, then import the latest files."""
+    async def new_version(self, user: int, record_id: int, *, import_files: bool = True) -> StoredRecord:
+        """Get-or-create the concept's new-version draft (one per concept).
+
+        Legacy `newversion` then imports the latest files and refuses a draft that already has
+        files; RDM `POST /records/:id/versions` (import_files=False) just returns the draft.
+        """
         async with self._lock:
             record = self.owned(user, record_id)
             if record.published is None:
@@ -264,7 +268,7 @@ class Store:
             latest = self.latest(record.conceptrecid)
             assert latest is not None and latest.published is not None
             draft_record = self.open_new_version(record.conceptrecid)
-            if draft_record is not None and draft_record.draft and draft_record.draft.files:
+            if import_files and draft_record is not None and draft_record.draft and draft_record.draft.files:
                 raise FieldErrors({"files.enabled": ["Please remove all files first."]})
             stamp = now_iso()
             if draft_record is None:
@@ -278,11 +282,30 @@ class Store:
                 )
                 self._doc.next_id += 1
                 self._doc.records[draft_record.id] = draft_record
+            elif not import_files:
+                return draft_record
             assert draft_record.draft is not None
-            draft_record.draft.files = [f.model_copy() for f in latest.published.files]
+            if import_files:
+                draft_record.draft.files = [f.model_copy() for f in latest.published.files]
             draft_record.draft.modified = stamp
             await self._commit()
             return draft_record
+
+    async def import_files(self, user: int, record_id: int) -> StoredRecord:
+        """RDM `draft/actions/files-import`: link the previous version's files into an empty draft."""
+        async with self._lock:
+            record = self.owned(user, record_id)
+            if record.draft is None or record.published is not None:
+                raise ApiError(404, "The draft does not exist.")
+            if record.draft.files:
+                raise FieldErrors({"files.enabled": ["Please remove all files first."]})
+            latest = self.latest(record.conceptrecid)
+            if latest is None or latest.published is None:
+                raise ApiError(404, "There is no previous version to import files from.")
+            record.draft.files = [f.model_copy() for f in latest.published.files]
+            record.draft.modified = now_iso()
+            await self._commit()
+            return record
 
     # -- files ----------------------------------------------------------------------------------
 
