@@ -10,8 +10,10 @@ from typing import NamedTuple
 
 from aiohttp import web
 
+from zenodo_atlas.zenodo.server import search
 from zenodo_atlas.zenodo.server.faults import FaultInjector
 from zenodo_atlas.zenodo.server.limits import RateLimiter
+from zenodo_atlas.zenodo.server.realistic import Realism
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import Context
 from zenodo_atlas.zenodo.server.state import Store
@@ -39,6 +41,9 @@ class ServerState:
     doi_prefix: str
     limiter: RateLimiter
     faults: FaultInjector = field(default_factory=FaultInjector)
+    realism: Realism | None = None
+    guest_limiter: RateLimiter | None = None
+    search_limiter: RateLimiter | None = None
     request_log: list[ServedRequest] = field(default_factory=list)
     logged: threading.Condition = field(default_factory=threading.Condition)
     held_uploads: int = 0
@@ -80,7 +85,19 @@ def server(request: web.Request) -> ServerState:
 
 
 def context(request: web.Request) -> Context:
-    return Context(base=f"{request.scheme}://{request.host}", doi_prefix=server(request).doi_prefix)
+    srv = server(request)
+    return Context(base=f"{request.scheme}://{request.host}", doi_prefix=srv.doi_prefix,
+                   thumbnails=bool(srv.realism and srv.realism.thumbnails))
+
+
+def page_params(request: web.Request) -> tuple[int, int]:
+    """`page`/`size` of a search; realistic mode applies zenodo.org's caps (25 guest, 100 token, 10,000 hits)."""
+    realism = server(request).realism
+    if realism is None:
+        return search.page_params(request.query)
+    cap = realism.token_page_size if user_of(request) is not None else realism.guest_page_size
+    return search.page_params(request.query, max_size=min(cap, search.MAX_PAGE_SIZE),
+                              max_results=realism.max_results)
 
 
 def user_of(request: web.Request) -> int | None:

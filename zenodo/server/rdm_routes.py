@@ -13,7 +13,7 @@ from aiohttp import web
 
 from zenodo_atlas.zenodo.server import metadata as md
 from zenodo_atlas.zenodo.server import search
-from zenodo_atlas.zenodo.server.context import context, int_param, json_body, require_user, server
+from zenodo_atlas.zenodo.server.context import context, int_param, json_body, page_params, require_user, server
 from zenodo_atlas.zenodo.server.rdm import file_entries, legacy_from_rdm, rdm_record, wants_rdm
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import deposit_entry, deposition, entry_for, record_json
@@ -167,8 +167,8 @@ async def user_records(request: web.Request) -> web.Response:
     """The token owner's drafts and records (RDM search envelope)."""
     user = require_user(request)
     srv, ctx = server(request), context(request)
-    records = [r for r in srv.store.records() if r.owner == user]
-    page, size = search.page_params(request.query)
+    records = [r for r in srv.store.indexed_records() if r.owner == user]
+    page, size = page_params(request)
     found = search.run([deposit_entry(r) for r in records], q=request.query.get("q"),
                        sort=request.query.get("sort") or "newest", page=page, size=size)
     hits = [rdm_record(e.record, srv.store, ctx, draft=e.record.draft is not None) for e in found.hits]

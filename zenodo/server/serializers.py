@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from zenodo_atlas.zenodo.server.realistic import thumbnails
 from zenodo_atlas.zenodo.server.search import Entry, Page
 from zenodo_atlas.zenodo.server.state import Draft, Published, Store, StoredFile, StoredRecord
 
@@ -22,6 +23,7 @@ class Context:
 
     base: str
     doi_prefix: str
+    thumbnails: bool = False
 
     @property
     def api(self) -> str:
@@ -253,6 +255,7 @@ def record_json(entry: Entry, ctx: Context, *, show_files: bool) -> dict:
             "latest_html": f"{ctx.base}/records/{rid}/latest",
             "versions": f"{rec}/versions",
             "draft": f"{rec}/draft",
+            **_thumbnails(ctx, rec, files),
         },
         "updated_by_owner": True,
         "recid": str(rid),
@@ -271,6 +274,11 @@ def record_json(entry: Entry, ctx: Context, *, show_files: bool) -> dict:
         "state": "done",
         "submitted": True,
     }
+
+
+def _thumbnails(ctx: Context, rec: str, files: list[StoredFile]) -> dict:
+    found = thumbnails(rec, [(f.key, f.mimetype) for f in files]) if ctx.thumbnails else None
+    return {"thumbnails": found} if found else {}
 
 
 def _resource_type(meta: dict) -> dict:

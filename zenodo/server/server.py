@@ -14,6 +14,7 @@ from aiohttp import web
 from zenodo_atlas.zenodo.server.app import create_app
 from zenodo_atlas.zenodo.server.context import SERVER, ServedRequest, ServerState
 from zenodo_atlas.zenodo.server.faults import FaultConfig, FaultInjector
+from zenodo_atlas.zenodo.server.realistic import Realism
 
 DEFAULT_TOKENS = {"local-dev-token": 1}
 
@@ -31,6 +32,9 @@ class LocalZenodo:
     rdm_file_commit, rdm_file_delete, rdm_publish, rdm_files_import, user_records; and "unknown"
     for paths no route matches.
     A request whose connection was cut (fault injection) is logged with status 0.
+
+    `realism=Realism(...)` switches on realistic mode (search lag, search budget and page caps,
+    guest/token budgets, thumbnails objects, 504-after-commit); see zenodo.server.realistic.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class LocalZenodo:
         max_record_files: int = 100,
         faults: FaultConfig | None = None,
         rate_limit_per_minute: int = 1000,
+        realism: Realism | None = None,
     ):
         if rate_limit_per_minute < 1:
             raise ValueError("rate_limit_per_minute must be at least 1.")
@@ -59,7 +64,7 @@ class LocalZenodo:
         self._app = create_app(
             data_dir=self.data_dir, tokens=dict(tokens or DEFAULT_TOKENS), doi_prefix=doi_prefix,
             max_record_bytes=max_record_bytes, max_record_files=max_record_files, faults=faults,
-            rate_limit_per_minute=rate_limit_per_minute,
+            rate_limit_per_minute=rate_limit_per_minute, realism=realism,
         )
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -69,6 +74,10 @@ class LocalZenodo:
     def __repr__(self) -> str:
         where = self.api_url if self.port else "not started"
         return f"LocalZenodo({where}, {len(self._state.tokens)} token(s))"
+
+    @property
+    def realism(self) -> Realism | None:
+        return self._state.realism
 
     @property
     def _state(self) -> ServerState:
