@@ -19,7 +19,7 @@ from zenodo_atlas.zenodo.server.context import (
 )
 from zenodo_atlas.zenodo.server.faults import FaultConfig, FaultInjector
 from zenodo_atlas.zenodo.server.limits import RateLimiter
-from zenodo_atlas.zenodo.server.realistic import COMMITTING_KINDS, SEARCH_KINDS, Realism
+from zenodo_atlas.zenodo.server.realistic import SEARCH_KINDS, Realism
 from zenodo_atlas.zenodo.server.responses import ApiError, json_error
 from zenodo_atlas.zenodo.server.state import Quota, Store
 
@@ -109,8 +109,8 @@ async def inject_faults(request: web.Request, handler) -> web.StreamResponse:
     if fault is not None:
         return fault
     response = await handler(request)
-    if 200 <= response.status < 300 and _kind(request) in COMMITTING_KINDS:
-        return faults.timeout_after_commit() or response
+    if 200 <= response.status < 300:
+        return faults.timeout_after_commit(_kind(request)) or response
     return response
 
 

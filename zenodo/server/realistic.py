@@ -10,11 +10,6 @@ from dataclasses import dataclass
 
 # Routes that go through the search index (and its own rate budget on zenodo.org).
 SEARCH_KINDS = frozenset({"records_search", "record_versions", "community_records", "deposit_list", "user_records"})
-# Actions zenodo.org may apply and still answer 504 (zenodo/zenodo#2131, #2442).
-COMMITTING_KINDS = frozenset({
-    "deposit_create", "rdm_create", "newversion", "rdm_new_version", "publish", "rdm_publish",
-    "bucket_put", "rdm_file_content",
-})
 
 
 @dataclass(frozen=True)
