@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -41,15 +41,17 @@ def _updated(record: Record) -> datetime:
     return record.updated_at or datetime.now(UTC)
 
 
-async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, Record]:
-    """The most recently updated record of each concept touched in the communities since `since`."""
-    latest: dict[str, Record] = {}
+async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, list[Record]]:
+    """Every version in the communities updated since `since`, by concept, oldest first.
+
+    One paged search over all versions (pages of the size zenodo.org allows) instead of one
+    `versions` search per record, which the search budget (30/min) would not allow at scale.
+    """
+    found: dict[str, dict[int, Record]] = {}
     for community in communities:
-        async for record in client.community_records(community, since=since):
-            held = latest.get(record.conceptrecid)
-            if held is None or _updated(record) > _updated(held):
-                latest[record.conceptrecid] = record
-    return latest
+        async for record in client.community_records(community, since=since, all_versions=True):
+            found.setdefault(record.conceptrecid, {})[record.id] = record
+    return {concept: sorted(versions.values(), key=lambda r: r.id) for concept, versions in found.items()}
 
 
 @flow(name="auto-update")
@@ -78,20 +80,20 @@ async def auto_update(
         slots = asyncio.Semaphore(parallel_downloads)
         writer = asyncio.Lock()
 
-        async def refresh(concept: str, record: Record) -> None:
+        async def refresh(concept: str, seen: list[Record]) -> None:
+            record = seen[-1]
             name = session_name_of(record)
             if name is None:
                 outcomes.append(Outcome(session=f"record {record.id}", status="skipped", detail="not a session"))
                 return
             try:
-                versions = await client.record_versions(record.id)
-                new = [
-                    v for v in versions
-                    if v.id not in known.get(concept, set()) and is_session_version(v)
-                ]
+                new = [v for v in seen if v.id not in known.get(concept, set()) and is_session_version(v)]
                 if not new:
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
                     return
+                # A first harvest saw every version; after that, older versions are read only
+                # for the concepts that did get a new one.
+                versions = seen if watermark is None else await client.record_versions(record.id)
                 async with slots:
                     report = await register_remote(client, atlas, name, versions, settings.work_dir, writer=writer)
                 status = "updated" if concept in known else "added"
@@ -105,8 +107,12 @@ async def auto_update(
                 outcomes.append(Outcome(session=name, status="failed", detail=one_line(exc)))
 
         await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
+    # zenodo.org's search shows a record seconds after it changed: the next harvest overlaps by
+    # that lag so nothing published just before `started` is missed (known versions are skipped).
     summary = AutoUpdateSummary(
-        watermark_before=watermark, watermark_after=min([started, *failed_at]), outcomes=outcomes
+        watermark_before=watermark,
+        watermark_after=min([started - timedelta(seconds=settings.search_lag), *failed_at]),
+        outcomes=outcomes,
     )
     await record_harvest(
         atlas, started_at=started, watermark=summary.watermark_after,

@@ -499,13 +499,14 @@ class ZenodoClient:
         q: str | None = None,
         since: datetime | None = None,
         sort: str = "mostrecent",
+        all_versions: bool = False,
     ) -> AsyncIterator[Record]:
-        """A community's records; with `since`, only those updated at or after it."""
+        """A community's records (all versions with `all_versions`); with `since`, those updated since then."""
         if not community or "/" in community:
             raise InvalidInputError(f"Invalid community {community!r}: give its identifier, e.g. 'seatizen-data'.")
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        async for record in self.search_records(q, sort=sort, communities=community):
+        async for record in self.search_records(q, sort=sort, communities=community, all_versions=all_versions):
             updated = record.updated_at
             if since is None or updated is None or updated >= since:
                 yield record
