@@ -5,9 +5,9 @@ their first request on (metadata is written before any byte is uploaded), so a r
 finds the draft it left and resumes it instead of opening a second one.
 
 zenodo.org's search lags writes by seconds (InvenioRDM indexes without refresh), so a search hit is
-re-read by id before it is trusted, the concept's latest version is read by id (not searched), an
-empty answer is only believed once the client's `search_lag` has passed, and a flow carries the
-state it just wrote forward (`SessionOnZenodo.after_publish`) instead of searching it back.
+re-read by id before it is trusted, the concept's latest version is read by id (the client adds it
+to a search that missed it), an empty answer is only believed once the client's `search_lag` has
+passed, and a flow carries the state it just wrote forward (`SessionOnZenodo.after_publish`).
 """
 
 from __future__ import annotations
@@ -101,23 +101,10 @@ async def _search(client: ZenodoClient, urn: str, with_drafts: bool) -> tuple[li
     return (records, drafts) if records or drafts else None
 
 
-async def _with_latest(client: ZenodoClient, records: list[Record], concepts: set[str]) -> list[Record]:
-    """Add the concept's latest version when the lagging search has not shown it yet (read by id)."""
-    if len(concepts) != 1:
-        return records
-    try:
-        latest = await client.get_record(next(iter(concepts)))
-    except NotFoundError:  # a concept whose only version is still a draft
-        return records
-    return records if any(r.id == latest.id for r in records) else [*records, latest]
-
-
 @task(name="find-session-on-zenodo", cache_policy=NO_CACHE)
 async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: bool) -> SessionOnZenodo:
     urn = session_urn(session_name)
     records, drafts = await client.until_indexed(lambda: _search(client, urn, with_drafts)) or ([], [])
-    records = await _with_latest(client, records, {r.conceptrecid for r in records}
-                                 | {d.conceptrecid for d in drafts if d.conceptrecid})
     concepts = sorted({r.conceptrecid for r in records})
     concepts_with_drafts = sorted(set(concepts) | {d.conceptrecid for d in drafts if d.conceptrecid})
     if len(concepts_with_drafts) > 1:

@@ -486,7 +486,7 @@ class ZenodoClient:
                 None,
             )
         ]
-        return sorted(versions, key=_version_order)
+        return sorted(await self._with_latest(versions, record_id_from(record_id)), key=_version_order)
 
     async def latest_version(self, record_id: int | str) -> Record:
         response = await self._http.request("GET", f"records/{record_id_from(record_id)}/versions/latest")
@@ -517,8 +517,11 @@ class ZenodoClient:
             raise InvalidInputError("An identifier to look up cannot be empty (expected e.g. 'urn:<session>').")
         quoted = '"' + urn.replace("\\", "\\\\").replace('"', '\\"') + '"'
         q = f"metadata.identifiers.identifier:{quoted} metadata.related_identifiers.identifier:{quoted}"
-        found = [r async for r in self.search_records(q, all_versions=all_versions)]
-        return sorted((r for r in found if urn in r.alternate_identifiers), key=lambda r: r.id)
+        found = [r for r in [r async for r in self.search_records(q, all_versions=all_versions)]
+                 if urn in r.alternate_identifiers]
+        if all_versions and len({r.conceptrecid for r in found}) == 1:
+            found = [r for r in await self._with_latest(found, found[0].id) if urn in r.alternate_identifiers]
+        return sorted(found, key=lambda r: r.id)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -550,6 +553,18 @@ class ZenodoClient:
                     log.info("%s /%s: already done by the failed attempt, not resending", method, path)
                     return None, outcome
                 await self._http.wait_before_retry(method, path, exc, attempt)
+
+    async def _with_latest(self, versions: list[Record], record_id: int) -> list[Record]:
+        """`versions` (a search answer) plus the concept's latest version when the search missed it.
+
+        zenodo.org's search shows a new version seconds after its publish; `versions/latest` is read
+        from the database (invenio-drafts-resources read_latest), so it never lags.
+        """
+        try:
+            latest = await self.latest_version(record_id)
+        except NotFoundError:
+            return versions
+        return versions if any(v.id == latest.id for v in versions) else [*versions, latest]
 
     async def until_indexed(self, look: Callable[[], Awaitable[T | None]]) -> T | None:
         """`look()` (a search) until it finds something or `search_lag` seconds have passed.
