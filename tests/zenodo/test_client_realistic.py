@@ -62,7 +62,7 @@ async def test_lifecycle_when_every_applied_action_times_out(always_504):
     assert srv.count("POST", "publish") == 2
     assert srv.count("POST", "newversion") == 1
     assert srv.count("POST", "rdm_new_version") == 1
-    state = srv._state.store
+    state = srv.store
     assert [r.id for r in state.records() if r.draft is not None] == [], "no orphan draft"
     assert len({r.conceptrecid for r in state.records()}) == 1
     assert [f.md5 for r in state.versions(int(first.conceptrecid)) for f in r.published.files] == [

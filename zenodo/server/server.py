@@ -15,6 +15,7 @@ from zenodo_atlas.zenodo.server.app import create_app
 from zenodo_atlas.zenodo.server.context import SERVER, ServedRequest, ServerState
 from zenodo_atlas.zenodo.server.faults import FaultConfig, FaultInjector
 from zenodo_atlas.zenodo.server.realistic import Realism
+from zenodo_atlas.zenodo.server.state import Store
 
 DEFAULT_TOKENS = {"local-dev-token": 1}
 
@@ -78,6 +79,11 @@ class LocalZenodo:
     @property
     def realism(self) -> Realism | None:
         return self._state.realism
+
+    @property
+    def store(self) -> Store:
+        """The records as the server holds them (not as its lagging search shows them): for assertions."""
+        return self._state.store
 
     @property
     def _state(self) -> ServerState:
