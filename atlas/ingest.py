@@ -2,8 +2,10 @@
 
 All files are read and checked first; then one transaction writes everything with bulk
 INSERT ... SELECT from registered DataFrames, so a failure leaves the Atlas exactly as it was.
-Re-registering adds only what is new: existing rows are skipped by their unique keys (ON CONFLICT
-DO NOTHING answers from the key index, so the cost does not grow with the Atlas).
+Re-registering adds only what is new. Frames and predictions are filtered against the rows of
+their own version first (an anti-join on record_id, which zone maps narrow to that version's
+blocks) and then plainly inserted: ON CONFLICT DO NOTHING probes the key index per row and grew
+from 13 ms to 3 s per 1,000 frames between an empty Atlas and one of 1M frames.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
-from zenodo_atlas.atlas.naming import parse_session_name
 from zenodo_atlas.atlas.session_files import ScoreFile, read_session
+from zenodo_atlas.sessions.naming import read_session_name
+from zenodo_atlas.sessions.zenodo_record import label_of, session_name_of, version_kinds
 from zenodo_atlas.zenodo.models import Record
 
 METADATA_ARCHIVE = "METADATA.zip"
@@ -52,14 +55,6 @@ class RegistrationReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def _session_name_of(record: Record) -> str | None:
-    for identifier in record.alternate_identifiers:
-        name = identifier.removeprefix("urn:")
-        if identifier.startswith("urn:") and len(name.split("_")[0]) == 8:
-            return name
-    return None
-
-
 def deposit_ref_from_records(records: list[Record]) -> DepositRef:
     """One session's Zenodo versions as the Atlas needs them."""
     if not records:
@@ -67,7 +62,7 @@ def deposit_ref_from_records(records: list[Record]) -> DepositRef:
     concepts = {r.conceptrecid for r in records}
     if len(concepts) != 1:
         raise DepositRefError(f"Records belong to several concepts {sorted(concepts)}; pass one session's versions.")
-    names = {n for n in map(_session_name_of, records) if n}
+    names = {n for n in map(session_name_of, records) if n}
     if len(names) != 1:
         raise DepositRefError(
             f"Expected one session urn (urn:YYYYMMDD_...) among the records' alternate identifiers, found "
@@ -78,7 +73,7 @@ def deposit_ref_from_records(records: list[Record]) -> DepositRef:
         VersionRef(
             record_id=r.id,
             doi=r.doi,
-            label=(r.version_label or "").replace(" ", "_"),
+            label=label_of(r),
             publication_date=r.metadata.get("publication_date"),
             files={f.key: f.md5 for f in r.files},
         )
@@ -127,8 +122,8 @@ def _check_session_name(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> 
 
 
 def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
-    name = parse_session_name(deposit.session_name)
-    labels = [v.label.upper().replace(" ", "_") for v in deposit.versions]
+    name = read_session_name(deposit.session_name)
+    have_raw, have_processed = version_kinds(v.label for v in deposit.versions)
     con.execute(
         """
         INSERT INTO deposit (concept_recid, session_name, concept_doi, have_raw, have_processed,
@@ -142,8 +137,8 @@ def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
         """,
         [
             deposit.concept_recid, deposit.session_name, deposit.concept_doi,
-            any("RAW_DATA" in label for label in labels), any("PROCESSED_DATA" in label for label in labels),
-            name.session_date, name.country_code, name.country, name.place, name.platform,
+            have_raw, have_processed,
+            name.date, name.country_code, name.country_name, name.place, name.platform,
         ],
     )
     versions = pd.DataFrame(
@@ -224,8 +219,8 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> 
                s.latitude, s.longitude, s.altitude, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
         FROM {src} AS s
         WHERE s.useful
+          AND NOT EXISTS (SELECT 1 FROM frame AS f WHERE f.record_id = $rid AND f.file_name = s.file_name)
         ORDER BY s.ordinal
-        ON CONFLICT DO NOTHING
         """,
         {"rid": record_id},
     ).fetchone()[0]
@@ -275,7 +270,11 @@ def _insert_predictions(
     report.unknown_columns.extend(c for c in unknown if c not in report.unknown_columns)
     if not mapped:
         return
-    wide = score.table[["file_name", *mapped]].rename(columns={c: str(i) for c, i in mapped.items()})
+    wide = (
+        score.table[["file_name", *mapped]]
+        .drop_duplicates("file_name")
+        .rename(columns={c: str(i) for c, i in mapped.items()})
+    )
     with _registered(con, wide) as src:
         report.predictions_added += con.execute(
             f"""
@@ -283,7 +282,10 @@ def _insert_predictions(
             SELECT f.id, CAST(u.class_key AS INTEGER), $ia, u.score
             FROM (UNPIVOT {src} ON COLUMNS(* EXCLUDE (file_name)) INTO NAME class_key VALUE score) AS u
             JOIN frame AS f ON f.record_id = $frames AND f.file_name = u.file_name
-            ON CONFLICT DO NOTHING
+            WHERE NOT EXISTS (
+                SELECT 1 FROM multilabel_prediction AS p
+                WHERE p.record_id = $ia AND p.frame_id = f.id AND p.class_id = CAST(u.class_key AS INTEGER)
+            )
             """,
             {"ia": ia_record, "frames": frames_record},
         ).fetchone()[0]

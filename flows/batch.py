@@ -6,12 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from zenodo_atlas.errors import one_line
+
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 async def run_each(
@@ -32,7 +30,7 @@ async def run_each(
         if isinstance(outcome, asyncio.CancelledError):
             raise outcome
         if isinstance(outcome, Exception):
-            failed.append((item, first_line(outcome)))
+            failed.append((item, one_line(outcome)))
         elif isinstance(outcome, BaseException):
             raise outcome
         else:

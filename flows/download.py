@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.flows.batch import run_each
-from zenodo_atlas.sessions.extract import locate_frame
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
+from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.progress import TransferProgress
-from zenodo_atlas.tasks.resolve import ResolvedSession, label_of, resolve_session
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
+from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
-from zenodo_atlas.zenodo.errors import AuthenticationError
+from zenodo_atlas.zenodo.errors import RestrictedFilesError
 from zenodo_atlas.zenodo.models import Record, RecordFile
 
 
@@ -31,22 +31,6 @@ class DownloadSummary(BaseModel):
     versions: list[int]
     files: list[str]
     skipped_restricted: list[str] = []
-
-
-def _files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
-    """Each distinct file once, oldest version first.
-
-    Processed versions carry raw files over (same key, same md5: fetched once), but may also hold a
-    different file under a raw key (a UAV's useful frames in `DCIM.zip`): both are fetched.
-    """
-    seen: set[tuple[str, str]] = set()
-    chosen: list[tuple[Record, RecordFile]] = []
-    for record in sorted(versions, key=lambda r: r.id):
-        for f in record.files:
-            if (f.key, f.md5) not in seen:
-                seen.add((f.key, f.md5))
-                chosen.append((record, f))
-    return chosen
 
 
 async def _fetch(
@@ -61,18 +45,18 @@ async def _fetch(
     session_dir = out / resolved.session_name
     zip_dir = session_dir / "ZIP"
     zip_dir.mkdir(parents=True, exist_ok=True)
-    wanted = [(r, f) for r, f in _files_to_fetch(resolved.versions) if members is None or f.key in members]
+    wanted = [(r, f) for r, f in files_to_fetch(resolved.versions) if members is None or f.key in members]
     total = sum(f.size for _, f in wanted)
 
     async def one(record: Record, f: RecordFile) -> Path | None:
         try:
             return await download_file(client, content_url(record, f), f, zip_dir / str(record.id), progress, slots)
-        except AuthenticationError:
+        except RestrictedFilesError:  # an expired or refused token (AuthenticationError) fails the run
             return None
 
     async with (
         transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), global_limit) as slots,
-        TransferProgress(f"download-{resolved.session_name.lower().replace('_', '-')}", total,
+        TransferProgress(artifact_key("download", resolved.session_name), total,
                          f"Download of {resolved.session_name}") as progress,
     ):
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
@@ -80,7 +64,7 @@ async def _fetch(
     skipped += [
         f"{label_of(v)} record {v.id} (restricted: files not listed)"
         for v in resolved.versions
-        if not v.files and v.metadata.get("access_right") in ("restricted", "closed")
+        if not v.files and v.hides_files
     ]
     if skipped:
         logger.warning(
@@ -114,7 +98,7 @@ async def download_session(
         raise ValueError("give exactly one of a session name or a DOI")
     if not (raw or processed):
         raise ValueError("nothing to download: ask for raw and/or processed data")
-    settings = Settings()
+    settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=False) as client:
         resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
@@ -125,27 +109,12 @@ async def download_session(
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
           "skipped": ", ".join(summary.skipped_restricted)}],
-        key=f"download-{summary.session.lower().replace('_', '-')}",
+        key=artifact_key("download", summary.session),
     )
     return summary
 
 
-def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
-    """Rows of `session_name` and/or `doi`; `urn:` and DOI URL prefixes are stripped."""
-    with open(csv_file, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    requests = []
-    for row in rows:
-        if row.get("doi"):
-            requests.append({"doi": row["doi"].strip().removeprefix("https://doi.org/")})
-        elif row.get("session_name"):
-            requests.append({"name": row["session_name"].strip().removeprefix("urn:")})
-    if not requests:
-        raise ValueError(f"{csv_file} has no `session_name` or `doi` values")
-    return requests
-
-
-class DownloadBatchFailedError(RuntimeError):
+class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
 
@@ -166,30 +135,18 @@ async def download_sessions(
     async def one(request: dict[str, str]) -> DownloadSummary:
         return await download_session(out_dir, raw=raw, processed=processed, **request)
 
-    done, failures = await run_each(requests, Settings().parallel_sessions, one)
+    done, failures = await run_each(requests, current_settings().parallel_sessions, one)
     failed = {next(iter(request.values())): why for request, why in failures}
     if failed:
         raise DownloadBatchFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return done
 
 
-def frames_from_csv(csv_file: str) -> dict[str, dict[str, set[str]]]:
-    """version DOI -> archive -> members, for the frames a CSV of `version_doi,relative_file_path` lists."""
-    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    with open(csv_file, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if not row.get("version_doi") or not row.get("relative_file_path"):
-                raise ValueError(f"{csv_file} needs `version_doi` and `relative_file_path` columns on every row")
-            archive, member = locate_frame(row["relative_file_path"])
-            wanted[row["version_doi"].removeprefix("https://doi.org/")][archive].add(member)
-    return wanted
-
-
 @flow(name="download-frames")
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
     """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths."""
     wanted = frames_from_csv(csv_file)
-    settings = Settings()
+    settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     extracted: list[str] = []
     async with await open_client(settings, token_required=False) as client:

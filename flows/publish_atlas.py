@@ -9,12 +9,15 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.atlas.publication import atlas_metadata, fingerprint_on_record, next_label
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
-from zenodo_atlas.settings import Settings
-from zenodo_atlas.tasks.archive import VersionPlan
+from zenodo_atlas.sessions.versions import VersionPlan
+from zenodo_atlas.sessions.zenodo_record import strip_urn
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.atlas_db import count_sessions, last_publication, record_publication
-from zenodo_atlas.tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
+from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
@@ -30,7 +33,7 @@ class AtlasPublication(BaseModel):
     concept_doi: str | None = None
 
 
-class AtlasPublishedError(RuntimeError):
+class AtlasPublishedError(ZenodoAtlasError, RuntimeError):
     """The Atlas version was published (its DOI is in the message) but a later step failed."""
 
 
@@ -56,13 +59,13 @@ async def publish_atlas(
     With `unless_published_since` (the nightly refresh), a version another run published after that
     time stands for this one: runs started together make one new version, the next refresh the rest.
     """
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     if not atlas.is_file():
         raise FileNotFoundError(f"no Atlas at {atlas}: register sessions first (zenodo-atlas atlas register ...)")
     snapshot = await snapshot_atlas(atlas, settings.work_dir / "atlas-publication")
-    record_name = settings.atlas_urn.removeprefix("urn:")
+    record_name = strip_urn(settings.atlas_urn)
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, record_name, with_drafts=True)
@@ -103,8 +106,8 @@ async def publish_atlas(
             final = await client.get_record(version.record_id)
         except Exception as exc:
             raise AtlasPublishedError(
-                f"Atlas {label} was published as {version.doi}, but then {exc}; re-run publish-atlas: it finds "
-                "this version by its fingerprint and publishes nothing again"
+                f"Atlas {label} was published as {version.doi}, but then {one_line(exc)}; re-run publish-atlas: "
+                "it finds this version by its fingerprint and publishes nothing again"
             ) from exc
     return AtlasPublication(
         published=True, reason="forced" if unchanged and force else "content changed", fingerprint=snapshot.fingerprint,

@@ -28,7 +28,7 @@ from zenodo_atlas.sessions.archive import archive_md5
 from zenodo_atlas.sessions.plan import plan_processed
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.tasks.atlas_db import write_atlas
-from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.transfer import content_url, download_file
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -66,9 +66,13 @@ def _latest_holding(versions: list[Record], key: str) -> tuple[Record, RecordFil
 
 @task(name="remote-registration-source", cache_policy=NO_CACHE)
 async def remote_source(
-    client: ZenodoClient, session_name: str, versions: list[Record], work_dir: Path
+    client: ZenodoClient, session_name: str, versions: list[Record], work_dir: Path, slots: asyncio.Semaphore
 ) -> RegistrationSource:
-    """Download only METADATA.zip and PROCESSED_DATA_IA.zip of the newest version holding each."""
+    """Download only METADATA.zip and PROCESSED_DATA_IA.zip of the newest version holding each.
+
+    `slots` is the run's transfer semaphore (see `transfer_slots`): registration downloads share the
+    per-run and global limits with every other download.
+    """
     session_dir = Path(tempfile.mkdtemp(prefix="register-", dir=work_dir)) / session_name
     zips = session_dir / "ZIP"
     zips.mkdir(parents=True)
@@ -76,8 +80,7 @@ async def remote_source(
     wanted = [(key, hit) for key in REGISTRATION_ARCHIVES if (hit := _latest_holding(versions, key))]
     if not any(key == METADATA_ARCHIVE for key, _ in wanted):
         raise LookupError(f"{session_name} has no {METADATA_ARCHIVE} on Zenodo: publish its processed data first")
-    slots = asyncio.Semaphore(2)
-    async with TransferProgress(f"register-{session_name.lower().replace('_', '-')}",
+    async with TransferProgress(artifact_key("register", session_name),
                                 sum(f.size for _, (_, f) in wanted), f"Archives of {session_name}") as progress:
         for key, (record, f) in wanted:
             path = await download_file(client, content_url(record, f), f, zips, progress, slots)
@@ -112,12 +115,13 @@ async def register_remote(
     session_name: str,
     versions: list[Record],
     work_dir: Path,
+    slots: asyncio.Semaphore,
     *,
     all_frames: bool = False,
 ) -> RegistrationReport:
     """Fetch the two registration archives (no slot held), register, and always remove the scratch copy."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    source = await remote_source(client, session_name, versions, work_dir)
+    source = await remote_source(client, session_name, versions, work_dir, slots)
     try:
         return await register_in_atlas(atlas_path, source, deposit_ref_from_records(versions), all_frames)
     finally:

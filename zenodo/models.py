@@ -6,16 +6,43 @@ without notice and a client that breaks on a new key is worse than one that igno
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 UploadType = Literal[
     "publication", "poster", "presentation", "dataset", "image", "video",
     "software", "lesson", "physicalobject", "other",
 ]
 AccessRight = Literal["open", "embargoed", "restricted", "closed"]
+HIDDEN_FILES_ACCESS: frozenset[str] = frozenset({"embargoed", "restricted", "closed"})
+"""Access rights under which Zenodo lists no files to anyone but the owner."""
+
+
+def hides_files(access_right: object) -> bool:
+    """Whether a record or draft with this `access_right` hides its files from other clients."""
+    return access_right in HIDDEN_FILES_ACCESS
+
+
+def parse_timestamp(stamp: str | None) -> datetime | None:
+    """A Zenodo timestamp as an aware datetime: naive ones are UTC, unreadable or missing ones None."""
+    try:
+        parsed = datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
+
+
+def _string_links(value: object) -> object:
+    """Keep the URL-valued links; drop the others (zenodo.org sends `links.thumbnails` as an object
+    of size -> URL on records holding images or PDFs, zenodo/zenodo#2591), which nothing here reads."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if isinstance(v, str)}
+    return value
+
+
+Links = Annotated[dict[str, str], BeforeValidator(_string_links)]
 
 
 class _Out(BaseModel):
@@ -113,7 +140,7 @@ class DepositionFile(_Out):
     filename: str
     filesize: int
     checksum: str
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def md5(self) -> str:
@@ -135,7 +162,7 @@ class Deposition(_Out):
     submitted: bool = False
     metadata: dict = {}
     files: list[DepositionFile] = []
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def is_draft(self) -> bool:
@@ -159,7 +186,7 @@ class BucketObject(_Out):
     checksum: str
     mimetype: str | None = None
     version_id: str | None = None
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def md5(self) -> str:
@@ -173,7 +200,7 @@ class RecordFile(_Out):
     key: str
     size: int
     checksum: str
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def md5(self) -> str:
@@ -196,7 +223,7 @@ class Record(_Out):
     status: str | None = None
     metadata: dict = {}
     files: list[RecordFile] = []
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @field_validator("conceptrecid", mode="before")
     @classmethod
@@ -206,6 +233,16 @@ class Record(_Out):
     @property
     def version_label(self) -> str | None:
         return self.metadata.get("version")
+
+    @property
+    def hides_files(self) -> bool:
+        """Restricted, closed or embargoed: its file list is hidden from this client."""
+        return hides_files(self.metadata.get("access_right"))
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """When the record last changed (updated, else modified, else created), timezone-aware."""
+        return parse_timestamp(self.updated or self.modified or self.created)
 
     @property
     def alternate_identifiers(self) -> list[str]:

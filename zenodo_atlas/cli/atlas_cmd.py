@@ -1,6 +1,7 @@
 """`zenodo-atlas atlas ...` commands: local work on the Atlas file (migrate, query, export, annotations).
 
 `atlas register` and `atlas publish`, which talk to Zenodo, live here too (added by the flows work).
+Each command imports the Atlas modules it uses (DuckDB, pandas, geopandas) so `--help` stays fast.
 """
 
 from __future__ import annotations
@@ -14,14 +15,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from zenodo_atlas.atlas.connection import connect_atlas
 from zenodo_atlas.atlas.errors import AtlasError
-from zenodo_atlas.atlas.exports import export_all
-from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
-from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
-from zenodo_atlas.atlas.snapshot import checkpoint_and_close, open_snapshot, refresh_snapshot
 from zenodo_atlas.cli.errors import fail, one_line_errors, run_flow
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 
 app = typer.Typer(
     help="The Atlas: register, publish, migrate, query, export, import annotations.", no_args_is_help=True
@@ -35,7 +31,7 @@ AtlasOption = Annotated[
 
 
 def _atlas_path(atlas: Path | None) -> Path:
-    return atlas if atlas is not None else Settings().atlas_path
+    return atlas if atlas is not None else current_settings().atlas_path
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -55,6 +51,10 @@ def migrate_cmd(atlas: AtlasOption = None) -> None:
     Example:
       zenodo-atlas atlas migrate --atlas ./atlas.duckdb
     """
+    from zenodo_atlas.atlas.connection import connect_atlas
+    from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
+    from zenodo_atlas.atlas.snapshot import checkpoint_and_close, refresh_snapshot
+
     path = _atlas_path(atlas)
     con = connect_atlas(path)
     try:
@@ -90,6 +90,9 @@ def query_cmd(
     Example:
       zenodo-atlas atlas query --geojson lagoon.geojson --from 2023-01-01 --platform ASV --presence --out frames.csv
     """
+    from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
+    from zenodo_atlas.atlas.snapshot import open_snapshot
+
     area = None
     if geojson is not None:
         try:
@@ -125,6 +128,9 @@ def export_cmd(
     Example:
       zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
     """
+    from zenodo_atlas.atlas.exports import export_all
+    from zenodo_atlas.atlas.snapshot import open_snapshot
+
     con, snapshot = open_snapshot(_atlas_path(atlas))
     stderr.print(snapshot.describe())
     try:
