@@ -93,14 +93,21 @@ def best_datetimes(table: pd.DataFrame) -> tuple[pd.Series, int]:
     many rows fell back to a naive time."""
     result = pd.Series(pd.NaT, index=table.index, dtype="datetime64[us]")
     naive_used = pd.Series(False, index=table.index)
+    parsed: dict[str, tuple[pd.Series, pd.Series]] = {}  # each column parsed once, and only if needed
+
+    def times(column: str) -> tuple[pd.Series, pd.Series]:
+        if column not in parsed:
+            parsed[column] = _timestamps(table[column])
+        return parsed[column]
+
     if "SubSecDateTimeOriginal" in table:
-        subsec, aware = _timestamps(table["SubSecDateTimeOriginal"])
+        subsec, aware = times("SubSecDateTimeOriginal")
         result = result.fillna(subsec.where(aware))
-    if "GPSDateTime" in table:
-        result = result.fillna(_timestamps(table["GPSDateTime"])[0])
+    if "GPSDateTime" in table and result.isna().any():
+        result = result.fillna(times("GPSDateTime")[0])
     for column in ("SubSecDateTimeOriginal", "DateTimeOriginal"):
-        if column in table:
-            fallback = _timestamps(table[column])[0]
+        if column in table and result.isna().any():
+            fallback = times(column)[0]
             naive_used |= result.isna() & fallback.notna()
             result = result.fillna(fallback)
     return result.astype("datetime64[us]"), int(naive_used.sum())
