@@ -14,7 +14,8 @@ import duckdb
 import pyarrow as pa
 import pyogrio
 
-from zenodo_atlas.atlas.darwincore import write_dwca
+from zenodo_atlas.atlas.annotations import LATEST_ANNOTATION_SQL
+from zenodo_atlas.atlas.darwincore import MediaLocator, write_dwca
 from zenodo_atlas.atlas.query import FrameQuery, run_query
 
 GEOPACKAGE = "seatizen_atlas.gpkg"
@@ -88,12 +89,7 @@ def annotations_sql(con: duckdb.DuckDBPyConnection) -> str:
         f", CAST(coalesce(max(value) FILTER (WHERE label_id = {i}), -1) AS TINYINT) AS \"{n}\"" for i, n in labels
     )
     return f"""
-        WITH latest AS (
-            SELECT a.frame_id, a.label_id, arg_max(a.value, (s.annotation_date, s.id)) AS value,
-                   max(s.annotation_date) AS annotation_date
-            FROM annotation AS a JOIN annotation_session AS s ON s.id = a.session_id
-            GROUP BY a.frame_id, a.label_id
-        )
+        WITH latest AS ({LATEST_ANNOTATION_SQL})
         SELECT f.file_name AS FileName, {_doi_url("v.doi")} AS frame_doi, f.relative_file_path,
                max(l.annotation_date) AS annotation_date {columns}
         FROM latest AS l JOIN frame AS f ON f.id = l.frame_id JOIN version AS v ON v.record_id = f.record_id
@@ -152,8 +148,14 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
     return path
 
 
-def export_all(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
-    """Write every export into `out_dir` and return the paths written."""
+def export_all(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, *, media: MediaLocator | None = None,
+    zenodo_url: str = "https://zenodo.org",
+) -> list[Path]:
+    """Write every export into `out_dir` and return the paths written.
+
+    `media` locates a frame's archive on Zenodo (the session layout's rule, passed in by callers that know
+    it) so the Darwin Core archive links each image; `zenodo_url` is the site those links point to."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = _copy(con, SESSION_DOI_SQL, out_dir / "session_doi")
@@ -169,5 +171,5 @@ def export_all(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     written.append(write_geoparquet(con, DEPOSITS_GEO_SQL, out_dir / "deposits.geoparquet"))
     written.append(write_geoparquet(con, TRACKS_GEO_SQL, out_dir / "linestrings.geoparquet"))
     written.append(write_geopackage(con, out_dir / GEOPACKAGE))
-    written.append(write_dwca(con, out_dir / DWCA))
+    written.append(write_dwca(con, out_dir / DWCA, media=media, zenodo_url=zenodo_url))
     return written

@@ -21,6 +21,7 @@ from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
 from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
 from zenodo_atlas.cli.errors import fail, one_line_errors
+from zenodo_atlas.sessions.plan import frame_archive_member
 from zenodo_atlas.settings import Settings
 
 app = typer.Typer(
@@ -125,7 +126,7 @@ def export_cmd(
     try:
         with stderr.status("Exporting the Atlas..."):
             started = datetime.now()
-            paths = export_all(con, out)
+            paths = export_all(con, out, media=frame_archive_member)
     finally:
         con.close()
     for path in paths:
