@@ -29,7 +29,8 @@ import yaml
 from pydantic import BaseModel, Field
 
 from zenodo_atlas.atlas.annotations import LATEST_ANNOTATION_SQL
-from zenodo_atlas.atlas.naming import alpha2
+from zenodo_atlas.sessions.naming import country_alpha2
+from zenodo_atlas.sessions.plan import frame_archive_member
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -273,7 +274,7 @@ def _session_event(ns: str, s: _Session, protocol: str, rights: tuple[str, str])
         f"{len(s.frames)} images identified by {len(s.annotators)} expert(s)",
         " | ".join(sorted(s.habitats)) or None, lat, lon, "EPSG:4326", uncertainty, precision,
         row["footprint"], "EPSG:4326" if row["footprint"] else None, None, None, row["country"],
-        alpha2(row["country_code"]), row["place"], *rights,  # type: ignore[arg-type]
+        country_alpha2(row["country_code"]), row["place"], *rights,  # type: ignore[arg-type]
     ]
 
 
@@ -292,7 +293,7 @@ def _frame_event(ns: str, row: dict[str, object], identified_by: set[str], proto
         round(float(lat), digits) if has_point else None, round(float(lon), digits) if has_point else None,  # type: ignore[arg-type]
         "EPSG:4326", uncertainty if has_point else None, 10.0**-digits if has_point else None,
         f"POINT ({round(float(lon), digits)} {round(float(lat), digits)})" if has_point else None,  # type: ignore[arg-type]
-        "EPSG:4326" if has_point else None, depth, depth, row["country"], alpha2(row["country_code"]),  # type: ignore[arg-type]
+        "EPSG:4326" if has_point else None, depth, depth, row["country"], country_alpha2(row["country_code"]),  # type: ignore[arg-type]
         row["place"], *rights,
     ]
 
@@ -463,7 +464,7 @@ def eml_xml(template: AtlasMetadataTemplate, archive: Archive) -> str:
 
 def write_dwca(
     con: duckdb.DuckDBPyConnection, path: Path, *, template: AtlasMetadataTemplate | None = None,
-    media: MediaLocator | None = None, zenodo_url: str = "https://zenodo.org",
+    media: MediaLocator | None = frame_archive_member, zenodo_url: str = "https://zenodo.org",
 ) -> Path:
     """Write the archive; unchanged annotations give byte-identical zips."""
     template = template or load_template()

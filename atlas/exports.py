@@ -18,7 +18,7 @@ import pyogrio
 import shapely
 
 from zenodo_atlas.atlas.annotations import LATEST_ANNOTATION_SQL
-from zenodo_atlas.atlas.darwincore import MediaLocator, write_dwca
+from zenodo_atlas.atlas.darwincore import write_dwca
 from zenodo_atlas.atlas.query import FrameQuery, run_query
 
 GEOPACKAGE = "seatizen_atlas.gpkg"
@@ -248,14 +248,9 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, path: Path, layers: dict[st
     return path
 
 
-def export_all(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, *, media: MediaLocator | None = None,
-    zenodo_url: str = "https://zenodo.org",
-) -> list[Path]:
-    """Write every export into `out_dir` and return the paths written.
-
-    `media` locates a frame's archive on Zenodo (the session layout's rule, passed in by callers that know
-    it) so the Darwin Core archive links each image; `zenodo_url` is the site those links point to."""
+def export_all(con: duckdb.DuckDBPyConnection, out_dir: Path, *, zenodo_url: str = "https://zenodo.org") -> list[Path]:
+    """Write every export into `out_dir` and return the paths written; `zenodo_url` is the site the
+    Darwin Core image links point to."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     doi = {"frames_doi": "frame_doi"}
@@ -276,5 +271,5 @@ def export_all(
     }
     written += [write_geoparquet(table, out_dir / f"{name}.parquet") for name, table in layers.items()]
     written.append(write_geopackage(con, out_dir / GEOPACKAGE, layers))
-    written.append(write_dwca(con, out_dir / DWCA, media=media, zenodo_url=zenodo_url))
+    written.append(write_dwca(con, out_dir / DWCA, zenodo_url=zenodo_url))
     return written

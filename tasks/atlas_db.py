@@ -16,7 +16,6 @@ from zenodo_atlas.atlas import etl, inventory
 from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.exports import export_all
-from zenodo_atlas.sessions.plan import frame_archive_member
 
 T = TypeVar("T")
 
@@ -83,4 +82,4 @@ async def import_annotation_files(atlas_path: Path, path: Path) -> AnnotationRep
 
 @task(name="export-atlas", cache_policy=NO_CACHE)
 async def export_atlas(atlas_path: Path, out_dir: Path) -> list[Path]:
-    return await _with_atlas(atlas_path, lambda con: export_all(con, out_dir, media=frame_archive_member))
+    return await _with_atlas(atlas_path, lambda con: export_all(con, out_dir))

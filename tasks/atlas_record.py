@@ -21,7 +21,6 @@ from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.etl import next_version_label
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.fingerprint import content_fingerprint
-from zenodo_atlas.sessions.plan import frame_archive_member
 from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Record, RelatedIdentifier
 
 FINGERPRINT_FILE = "ATLAS_CONTENT_SHA256.txt"
@@ -54,7 +53,7 @@ def _snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
     con = open_atlas(atlas_path)
     try:
         fingerprint = content_fingerprint(con)
-        exports = export_all(con, folder / "exports", media=frame_archive_member)
+        exports = export_all(con, folder / "exports")
         con.execute("CHECKPOINT")
     finally:
         con.close()
