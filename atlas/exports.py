@@ -1,5 +1,5 @@
 """Everything the Atlas publishes: the predecessor's four tables (CSV + Parquet), GeoParquet layers,
-a styled GeoPackage and the Darwin Core archive.
+a styled GeoPackage, the Darwin Core archive, an interactive HTML map and a PNG overview.
 
 Tables are written with an explicit ORDER BY and pinned timestamps, so unchanged content gives
 identical bytes. Every time is UTC and says so; CSV files keep the predecessor's column names (consumers
@@ -19,6 +19,7 @@ import shapely
 
 from zenodo_atlas.atlas.annotations import LATEST_ANNOTATION_SQL
 from zenodo_atlas.atlas.darwincore import write_dwca
+from zenodo_atlas.atlas.maps import MAP_HTML, OVERVIEW_PNG, write_map_html, write_overview_png
 from zenodo_atlas.atlas.query import FrameQuery, run_query
 
 GEOPACKAGE = "seatizen_atlas.gpkg"
@@ -272,4 +273,6 @@ def export_all(con: duckdb.DuckDBPyConnection, out_dir: Path, *, zenodo_url: str
     written += [write_geoparquet(table, out_dir / f"{name}.parquet") for name, table in layers.items()]
     written.append(write_geopackage(con, out_dir / GEOPACKAGE, layers))
     written.append(write_dwca(con, out_dir / DWCA, zenodo_url=zenodo_url))
+    written.append(write_map_html(con, out_dir / MAP_HTML))
+    written.append(write_overview_png(con, out_dir / OVERVIEW_PNG))
     return written
