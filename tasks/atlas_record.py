@@ -21,7 +21,8 @@ from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.etl import next_version_label
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.fingerprint import content_fingerprint
-from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Record, RelatedIdentifier
+from zenodo_atlas.atlas.maps import session_centroids
+from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Location, Record, RelatedIdentifier
 
 FINGERPRINT_FILE = "ATLAS_CONTENT_SHA256.txt"
 
@@ -32,6 +33,7 @@ class AtlasSnapshot(BaseModel):
     fingerprint: str
     files: list[Path]
     folder: Path
+    locations: list[Location] = []
 
     @property
     def fingerprint_md5(self) -> str:
@@ -54,6 +56,7 @@ def _snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
     try:
         fingerprint = content_fingerprint(con)
         exports = export_all(con, folder / "exports")
+        locations = [Location(lat=lat, lon=lon, place=name) for name, lat, lon in session_centroids(con)]
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -61,7 +64,9 @@ def _snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
     shutil.copy2(atlas_path, database)
     marker = folder / FINGERPRINT_FILE
     marker.write_text(fingerprint)
-    return AtlasSnapshot(fingerprint=fingerprint, files=[*exports, database, marker], folder=folder)
+    return AtlasSnapshot(
+        fingerprint=fingerprint, files=[*exports, database, marker], folder=folder, locations=locations
+    )
 
 
 @task(name="snapshot-atlas", cache_policy=NO_CACHE)
@@ -70,7 +75,10 @@ async def snapshot_atlas(atlas_path: Path, folder: Path) -> AtlasSnapshot:
     return await asyncio.to_thread(_snapshot, atlas_path, folder)
 
 
-def atlas_metadata(urn: str, version: str, communities: list[str], sessions: int) -> DepositMetadata:
+def atlas_metadata(
+    urn: str, version: str, communities: list[str], sessions: int, locations: list[Location] | None = None
+) -> DepositMetadata:
+    """The Atlas record; `locations` (session centroids) let Zenodo show where the sessions are."""
     return DepositMetadata(
         upload_type="dataset",
         title="Seatizen Atlas",
@@ -89,6 +97,7 @@ def atlas_metadata(urn: str, version: str, communities: list[str], sessions: int
         related_identifiers=[RelatedIdentifier(identifier=urn, relation="isAlternateIdentifier")],
         communities=[Community(identifier=c) for c in communities] or None,
         publication_date=datetime.now(UTC).date(),
+        locations=locations or None,
     )
 
 
