@@ -7,15 +7,11 @@ finds the draft it left and resumes it instead of opening a second one.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.errors import ZenodoAtlasError
-from zenodo_atlas.sessions.extract import archive_destination
-from zenodo_atlas.sessions.platforms import PlatformRules
 from zenodo_atlas.sessions.zenodo_record import declares_urn, label_of, session_urn, stacks_processed
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
@@ -125,48 +121,22 @@ async def open_draft(
     return await client.update_deposition(draft.id, metadata)
 
 
-def _top_folder(key: str) -> str:
-    """The session folder an archive unpacks into (DCIM_p02.zip -> DCIM)."""
-    return archive_destination(key, Path("/")).relative_to("/").parts[0] if key.endswith(".zip") else ""
-
-
-class DraftPlan(BaseModel):
-    """What to do with each file already on a draft before uploading."""
-
-    keep_if_md5_matches: dict[str, DepositionFile]
-    carried_over: list[str]
-    delete: list[DepositionFile]
-
-
-def plan_draft_files(
-    files: list[DepositionFile],
-    planned_sizes: dict[str, int],
-    rules: PlatformRules | None,
-    *,
-    drop_all_carried: bool,
-) -> DraftPlan:
-    """Decide per file: candidate to keep (same key and size as planned), carried over, or delete.
-
-    Restricted folders' archives are never carried into a new version: they would become open.
-    """
-    keep: dict[str, DepositionFile] = {}
-    carried: list[str] = []
-    delete: list[DepositionFile] = []
-    for f in files:
-        if f.filename in planned_sizes and f.filesize == planned_sizes[f.filename]:
-            keep[f.filename] = f
-        elif (
-            f.filename in planned_sizes
-            or drop_all_carried
-            or (rules is not None and rules.is_restricted(_top_folder(f.filename)))
-        ):
-            delete.append(f)
-        else:
-            carried.append(f.filename)
-    return DraftPlan(keep_if_md5_matches=keep, carried_over=carried, delete=delete)
-
-
 @task(name="prune-draft", cache_policy=NO_CACHE)
 async def delete_draft_files(client: ZenodoClient, draft: Deposition, files: list[DepositionFile]) -> None:
     for f in files:
         await client.delete_file(draft.id, f.id)
+
+
+@task(name="publish-draft", task_run_name="publish-{draft_id}", cache_policy=NO_CACHE)
+async def publish_draft(client: ZenodoClient, draft_id: int) -> Deposition:
+    """Irreversible (Zenodo mints the DOI), so it has a task run of its own in the run's history."""
+    return await client.publish(draft_id)
+
+
+@task(name="discard-draft", task_run_name="discard-draft-{draft.id}", cache_policy=NO_CACHE)
+async def discard_draft(client: ZenodoClient, draft: Deposition) -> None:
+    """A draft of an already published record is discarded; a never-published one is deleted."""
+    if draft.submitted:
+        await client.discard(draft.id)
+    else:
+        await client.delete_deposition(draft.id)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zenodo_atlas.cli.errors import fail
-from zenodo_atlas.zenodo.server import LocalZenodo
+
+if TYPE_CHECKING:
+    from zenodo_atlas.zenodo.server import LocalZenodo
 
 app = typer.Typer(help="The embedded Zenodo-compatible server (tests, demos, dry runs).", no_args_is_help=True)
 
@@ -35,6 +37,8 @@ def serve(
     Example:
       zenodo-atlas zenodo serve --port 5000 --token dev-token --data-dir ./local-zenodo
     """
+    from zenodo_atlas.zenodo.server import LocalZenodo
+
     tokens = [t.strip() for t in token if t.strip()]
     if not tokens:
         raise fail("give at least one non-empty --token for clients to authenticate with")
