@@ -130,6 +130,9 @@ def test_geopackage_opens_with_crs_and_qgis_styles(exported: dict[str, Path]) ->
     assert [s[0] for s in styles] == ["deposits", "frames", "linestrings"]
     for table, column, default, qml in styles:
         assert geometry_columns[table] == column and default == 1 and "<renderer-v2" in qml
+    deposits_qml = next(qml for table, _, _, qml in styles if table == "deposits")
+    # readable at regional scale: a centroid marker keeps tiny footprints visible, labels appear when zoomed in
+    assert "CentroidFill" in deposits_qml and 'fieldName="session_name"' in deposits_qml
 
 
 def test_geopackage_conforms_to_1_2_as_gdal_validate_gpkg_checks(exported: dict[str, Path]) -> None:
