@@ -70,13 +70,14 @@ async def _report_plan(summary: UploadSummary) -> None:
 
 async def _report(summary: UploadSummary) -> None:
     rows = [
-        {"version": v.label, "archive": a.name, "size_mb": round(a.size / 1e6, 2), "md5": a.md5,
+        {"version": v.label, "archive": a.name, "size_mb": round(a.size / 1e6, 2), "md5": f"{a.md5[:8]}…",
          "seconds": round(a.seconds, 2), "mb_per_s": round(a.mb_per_s, 1), "sent": a.uploaded}
         for v in summary.versions for a in v.archives
     ]
     await acreate_table_artifact(
         rows, key=artifact_key("archives", summary.session),
-        description=f"Archives published for {summary.session}: size, md5 and transfer rate per archive",
+        description=f"Archives published for {summary.session}: size, md5 (first 8 digits; the full value is"
+                    " the file's checksum on the record) and transfer rate per archive",
     )
     for v in summary.versions:
         if v.url:

@@ -95,11 +95,20 @@ async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env,
 
 
 async def test_raw_is_not_published_twice(zenodo_env, sample_session):
-    await upload_session(str(sample_session), raw=True)
+    state = await upload_session(str(sample_session), raw=True, return_state=True)
+    first = await state.aresult()
     again = await upload_session(str(sample_session), raw=True)
 
     assert again.versions == []
     assert len(await session_records(zenodo_env, sample_session.name)) == 1
+    async with get_client() as client:
+        artifacts = {a.key: a for a in await client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
+    rows = json.loads(artifacts[artifact_key("archives", sample_session.name)].data)
+    md5s = {a.name: a.md5 for v in first.versions for a in v.archives}
+    assert rows and all(row["md5"] == f"{md5s[row['archive']][:8]}…" for row in rows)  # fits; full md5 on record
+    record = artifacts[artifact_key("record", sample_session.name, "RAW_DATA")]
+    assert record.description and f"https://doi.org/{first.versions[0].doi}" in record.data
 
 
 async def test_batch_reports_failures_and_publishes_the_rest(zenodo_env, sample_sessions):
