@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from zenodo_atlas.atlas.etl import next_watermark
 from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
-from zenodo_atlas.sessions.zenodo_record import new_session_versions, newest_per_concept, session_name_of
+from zenodo_atlas.sessions.zenodo_record import new_session_versions, session_name_of, versions_by_concept
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.atlas_db import known_versions, overview_artifact, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
@@ -39,9 +39,15 @@ class AutoUpdateSummary(BaseModel):
         return sum(1 for o in self.outcomes if o.status == status)
 
 
-async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, Record]:
-    """The most recently updated record of each concept touched in the communities since `since`."""
-    return newest_per_concept([r for c in communities async for r in client.community_records(c, since=since)])
+async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, list[Record]]:
+    """Every version in the communities updated since `since`, by concept, oldest first.
+
+    One paged search over all versions (pages of the size zenodo.org allows) instead of one
+    `versions` search per record, which the search budget (30/min) would not allow at scale.
+    """
+    return versions_by_concept(
+        [r for c in communities async for r in client.community_records(c, since=since, all_versions=True)]
+    )
 
 
 @flow(name="auto-update")
@@ -79,17 +85,20 @@ async def auto_update(
         logger.info("Harvested %d concept(s) updated since %s", len(harvested), watermark or "the beginning")
         writer = asyncio.Lock()
 
-        async def refresh(concept: str, record: Record) -> None:
+        async def refresh(concept: str, seen: list[Record]) -> None:
+            record = seen[-1]
             name = session_name_of(record)
             if name is None:
                 outcomes.append(Outcome(session=f"record {record.id}", status="skipped", detail="not a session"))
                 return
             try:
-                versions = await client.record_versions(record.id)
-                new = new_session_versions(versions, known.get(concept, set()))
+                new = new_session_versions(seen, known.get(concept, set()))
                 if not new:
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
                     return
+                # A first harvest saw every version; after that, older versions are read only
+                # for the concepts that did get a new one.
+                versions = seen if watermark is None else await client.record_versions(record.id)
                 report = await register_remote(client, atlas, name, versions, settings.work_dir, slots, writer=writer)
                 status = "updated" if concept in known else "added"
                 outcomes.append(Outcome(
@@ -102,8 +111,12 @@ async def auto_update(
                 outcomes.append(Outcome(session=name, status="failed", detail=one_line(exc)))
 
         await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
+    # zenodo.org's search shows a record seconds after it changed: the next harvest overlaps by
+    # that lag so nothing published just before `started` is missed (known versions are skipped).
     summary = AutoUpdateSummary(
-        watermark_before=watermark, watermark_after=next_watermark(started, failed_at), outcomes=outcomes
+        watermark_before=watermark,
+        watermark_after=next_watermark(started - timedelta(seconds=settings.search_lag), failed_at),
+        outcomes=outcomes,
     )
     await record_harvest(
         atlas, started_at=started, watermark=summary.watermark_after,

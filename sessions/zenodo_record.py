@@ -8,7 +8,6 @@ files, timestamps) live on `zenodo.models.Record`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 
 from zenodo_atlas.zenodo.models import Record, RecordFile
 
@@ -119,17 +118,12 @@ def files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
     return chosen
 
 
-def newest_per_concept(records: Iterable[Record]) -> dict[str, Record]:
-    """The most recently updated record of each concept (a record without a timestamp counts as newest)."""
-    def stamp(record: Record) -> datetime:
-        return record.updated_at or datetime.max.replace(tzinfo=UTC)
-
-    latest: dict[str, Record] = {}
+def versions_by_concept(records: Iterable[Record]) -> dict[str, list[Record]]:
+    """The versions seen of each concept, oldest first, each version once (a search may repeat one)."""
+    found: dict[str, dict[int, Record]] = {}
     for record in records:
-        held = latest.get(record.conceptrecid)
-        if held is None or stamp(record) > stamp(held):
-            latest[record.conceptrecid] = record
-    return latest
+        found.setdefault(record.conceptrecid, {})[record.id] = record
+    return {concept: sorted(versions.values(), key=lambda r: r.id) for concept, versions in found.items()}
 
 
 def new_session_versions(versions: Iterable[Record], known_ids: set[int]) -> list[Record]:

@@ -3,6 +3,11 @@
 Identity is the `urn:<session name>` alternate identifier. Drafts carry the same identifier from
 their first request on (metadata is written before any byte is uploaded), so a re-run after a crash
 finds the draft it left and resumes it instead of opening a second one.
+
+zenodo.org's search lags writes by seconds (InvenioRDM indexes without refresh), so a search hit is
+re-read by id before it is trusted, the concept's latest version is read by id (the client adds it
+to a search that missed it), an empty answer is only believed once the client's `search_lag` has
+passed, and a flow carries the state it just wrote forward (`SessionOnZenodo.after_publish`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.zenodo_record import declares_urn, label_of, session_urn, stacks_processed
 from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import DraftExistsError, NotFoundError
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
 
 
@@ -46,6 +52,13 @@ class SessionOnZenodo(BaseModel):
     def labels(self) -> list[str]:
         return [label_of(r) for r in self.published]
 
+    def after_publish(self, record: Record) -> SessionOnZenodo:
+        """The state once `record` (read by id) was published from this state's draft or latest."""
+        return self.model_copy(update={
+            "concept_recid": record.conceptrecid, "draft": None,
+            "published": sorted([*(r for r in self.published if r.id != record.id), record], key=lambda r: r.id),
+        })
+
 
 async def list_open_drafts(client: ZenodoClient) -> list[Deposition]:
     """Every open draft of the token's owner, all pages (list items carry no bucket link)."""
@@ -59,18 +72,36 @@ async def list_open_drafts(client: ZenodoClient) -> list[Deposition]:
         page += 1
 
 
-async def _open_drafts(client: ZenodoClient, urn: str) -> list[Deposition]:
-    """The open drafts declaring `urn`, re-read one by one to get their bucket."""
-    hits = [d for d in await list_open_drafts(client) if declares_urn(d.metadata, urn)]
-    return [await client.get_deposition(d.id) for d in hits]
+async def _open_drafts(client: ZenodoClient, urn: str) -> tuple[list[Deposition], list[Record]]:
+    """The open drafts declaring `urn`, re-read one by one (for their bucket, and because the list
+    is a lagging search): a listed draft already published comes back as a record instead."""
+    drafts: list[Deposition] = []
+    published: list[Record] = []
+    for hit in [d for d in await list_open_drafts(client) if declares_urn(d.metadata, urn)]:
+        try:
+            current = await client.get_deposition(hit.id)
+        except NotFoundError:  # discarded since it was indexed
+            continue
+        if current.is_draft:
+            drafts.append(current)
+        elif current.state == "done":
+            published.append(await client.get_record(current.id))
+    return drafts, published
+
+
+async def _search(client: ZenodoClient, urn: str, with_drafts: bool) -> tuple[list[Record], list[Deposition]] | None:
+    records = await client.records_by_identifier(urn, all_versions=True)
+    drafts, late = await _open_drafts(client, urn) if with_drafts else ([], [])
+    known = {r.id for r in records}
+    records += [r for r in late if r.id not in known]
+    return (records, drafts) if records or drafts else None
 
 
 @task(name="find-session-on-zenodo", cache_policy=NO_CACHE)
 async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: bool) -> SessionOnZenodo:
     urn = session_urn(session_name)
-    records = await client.records_by_identifier(urn, all_versions=True)
+    records, drafts = await client.until_indexed(lambda: _search(client, urn, with_drafts)) or ([], [])
     concepts = sorted({r.conceptrecid for r in records})
-    drafts = await _open_drafts(client, urn) if with_drafts else []
     concepts_with_drafts = sorted(set(concepts) | {d.conceptrecid for d in drafts if d.conceptrecid})
     if len(concepts_with_drafts) > 1:
         raise DuplicateSessionError(
@@ -117,7 +148,18 @@ async def open_draft(
                 f"{state.session_name} already has a PROCESSED_DATA version; pass "
                 "--allow-second-processed to stack another one."
             )
-        draft = await client.new_version(state.latest.id)
+        try:
+            draft = await client.new_version(state.latest.id)
+        except DraftExistsError:
+            # A draft with files is open though the (lagging) search did not list it: the RDM
+            # get-or-create returns it without searching; resume it like a listed one.
+            draft = await client.version_draft(state.latest.id)
+            if (draft.version_label or "") not in ("", label):
+                raise PublicationConflictError(
+                    f"an open draft ({draft.id}) of {state.session_name} is labelled {draft.version_label!r}, "
+                    f"not {label!r}: finish it by re-running that upload, or discard it on Zenodo, then retry."
+                ) from None
+            logger.warning("Resuming draft %s of %s left open by an earlier run", draft.id, state.session_name)
     return await client.update_deposition(draft.id, metadata)
 
 

@@ -14,7 +14,6 @@ from zenodo_atlas.sessions.zenodo_record import (
     is_session_version,
     label_of,
     new_session_versions,
-    newest_per_concept,
     raw_parts_published,
     select_versions,
     session_name_of,
@@ -22,6 +21,7 @@ from zenodo_atlas.sessions.zenodo_record import (
     stacks_processed,
     strip_urn,
     version_kinds,
+    versions_by_concept,
 )
 from zenodo_atlas.zenodo.models import Record
 
@@ -80,14 +80,15 @@ def test_record_access_and_timestamps() -> None:
     assert Record(id=1, conceptrecid="1", updated="garbage").updated_at is None
 
 
-def test_newest_record_per_concept_and_new_session_versions() -> None:
+def test_versions_by_concept_and_new_session_versions() -> None:
     def stamped(record_id: int, concept: str, updated: str | None, label: str = RAW_LABEL) -> Record:
         return Record(id=record_id, conceptrecid=concept, updated=updated, metadata={"version": label})
 
     older, newer = stamped(1, "c1", "2024-01-01T00:00:00+00:00"), stamped(2, "c1", "2024-02-01T00:00:00")
     other = stamped(3, "c2", None)
-    latest = newest_per_concept([newer, older, other, stamped(4, "c2", "2024-03-01T00:00:00+00:00")])
-    assert latest == {"c1": newer, "c2": other}
+    fourth = stamped(4, "c2", "2024-03-01T00:00:00+00:00")
+    grouped = versions_by_concept([newer, older, fourth, other, newer])
+    assert grouped == {"c1": [older, newer], "c2": [other, fourth]}
     versions = [older, newer, stamped(5, "c1", None, "custom"), stamped(6, "c1", None, PROCESSED_LABEL)]
     assert [v.id for v in new_session_versions(versions, {1})] == [2, 6]
 
