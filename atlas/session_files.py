@@ -24,13 +24,14 @@ _GPS_COLUMNS = {
     "latitude": "GPSLatitude",
     "longitude": "GPSLongitude",
     "altitude": "GPSAltitude",
+    "depth": "Depth",
     "pitch": "GPSPitch",
     "roll": "GPSRoll",
     "track": "GPSTrack",
 }
 FRAME_COLUMNS = [
     "file_name", "original_file_name", "relative_file_path", "latitude", "longitude", "altitude",
-    "pitch", "roll", "track", "datetime_utc", "fix", "valid_gps", "ordinal", "useful",
+    "depth", "pitch", "roll", "track", "datetime_utc", "fix", "valid_gps", "ordinal", "useful",
 ]
 
 
