@@ -20,6 +20,7 @@ from zenodo_atlas.tasks.atlas_db import count_sessions, last_publication, record
 from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
+from zenodo_atlas.tasks.progress import artifact_key
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
@@ -56,8 +57,12 @@ async def publish_atlas(
     Nothing is published when the fingerprint equals the last published one (unless `force`): a
     re-run after a run that died right after publishing reports that version and records it. Only
     the bookkeeping takes the Atlas writer slot; the snapshot, exports and uploads need none.
-    With `unless_published_since` (the nightly refresh), a version another run published after that
-    time stands for this one: runs started together make one new version, the next refresh the rest.
+
+    Args:
+        atlas_path: Atlas DuckDB file; empty uses the configured ATLAS_ATLAS_PATH.
+        force: Publish even when the content equals the last published version.
+        unless_published_since: Publish nothing if another run published the Atlas after this time
+            (the nightly refresh: runs started together make one new version, the next night the rest).
     """
     settings = current_settings()
     logger = get_run_logger()
@@ -69,29 +74,29 @@ async def publish_atlas(
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, record_name, with_drafts=True)
-        unchanged = fingerprint_on_record(state.latest) == snapshot.fingerprint_md5
-        if unchanged and state.draft is None and not force:
-            latest = state.latest
+        latest = state.latest
+        unchanged = latest is not None and fingerprint_on_record(latest) == snapshot.fingerprint_md5
+        if latest is not None and unchanged and state.draft is None and not force:
             await _record_if_missing(atlas, latest.version_label, snapshot.fingerprint, latest.doi)
             logger.info("Atlas content unchanged since %s (%s): nothing published", latest.version_label, latest.doi)
             return AtlasPublication(
                 published=False, reason="content unchanged", fingerprint=snapshot.fingerprint,
                 version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
             )
-        if unless_published_since and state.latest and state.latest.created and (
-            datetime.fromisoformat(state.latest.created) >= unless_published_since
+        if latest is not None and unless_published_since and latest.created and (
+            datetime.fromisoformat(latest.created) >= unless_published_since
         ):
             logger.info("Atlas %s was published by another run during this one: not published again",
-                        state.latest.version_label)
+                        latest.version_label)
             return AtlasPublication(
                 published=False, reason="published meanwhile by another run", fingerprint=snapshot.fingerprint,
-                version=state.latest.version_label, record_id=state.latest.id, doi=state.latest.doi,
-                concept_doi=state.latest.conceptdoi,
+                version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
             )
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
             label=label,
-            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas)),
+            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas),
+                                    snapshot.locations),
             archives=[plain_file(path) for path in snapshot.files],
             drop_all_carried=True,
         )
@@ -101,7 +106,11 @@ async def publish_atlas(
         )
         try:
             if version.url:
-                await acreate_link_artifact(version.url, link_text=f"Atlas {label}: {version.doi}", key="atlas-record")
+                await acreate_link_artifact(
+                    version.url, link_text=f"Atlas {label}: https://doi.org/{version.doi}",
+                    key=artifact_key("atlas-record", label),
+                    description=f"Atlas version {label} on Zenodo ({len(snapshot.locations)} session locations)",
+                )
             await record_publication(atlas, version=label, fingerprint=snapshot.fingerprint, doi=version.doi)
             final = await client.get_record(version.record_id)
         except Exception as exc:

@@ -8,6 +8,7 @@ letting the slot go it refreshes the read snapshot, so readers never wait and ne
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import logging
@@ -20,6 +21,7 @@ from typing import TypeVar
 
 import duckdb
 from prefect import get_run_logger, task
+from prefect.artifacts import acreate_image_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import MissingContextError
@@ -29,6 +31,7 @@ from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.errors import MigrationError
 from zenodo_atlas.atlas.exports import export_all
+from zenodo_atlas.atlas.maps import overview_png
 from zenodo_atlas.atlas.snapshot import (
     SnapshotInfo,
     checkpoint_and_close,
@@ -190,3 +193,13 @@ async def import_annotation_files(atlas_path: Path, path: Path) -> AnnotationRep
 @task(name="export-atlas", cache_policy=NO_CACHE)
 async def export_atlas(atlas_path: Path, out_dir: Path) -> list[Path]:
     return await _read(atlas_path, lambda con: export_all(con, out_dir))
+
+
+@task(name="atlas-overview", cache_policy=NO_CACHE)
+async def overview_artifact(atlas_path: Path, after: str) -> None:
+    """The Atlas as a picture in the run's artifacts (an inline PNG: the UI needs no file server)."""
+    png = await _read(atlas_path, overview_png)
+    await acreate_image_artifact(
+        f"data:image/png;base64,{base64.b64encode(png).decode()}", key="atlas-overview",
+        description=f"Sessions of the Atlas after {after}: footprints and tracks by platform, frames as dots",
+    )
