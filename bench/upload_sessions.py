@@ -6,7 +6,11 @@ the same flow, same sessions, same machine, with `ATLAS_PARALLEL_SESSIONS=1`, me
 run. Each measurement gets a fresh local Zenodo (a subprocess, `zenodo-atlas zenodo serve`) so every
 session is new to it; the Prefect API is one local server (a subprocess) for the whole run. The two
 modes alternate for --rounds; min/median/max of each are printed, and the speedup of the medians.
+The client's Zenodo quota (ATLAS_RATE_LIMIT_PER_MINUTE, 100 by default, shared by every session of
+the process) caps both modes alike once the batch outlasts its initial burst; raise it to measure
+concurrency alone against the local server, which has no quota.
 Run: .venv/bin/python bench/upload_sessions.py [--sessions 50] [--rounds 3] [--parallel 8]
+     ATLAS_RATE_LIMIT_PER_MINUTE=100000 .venv/bin/python bench/upload_sessions.py --sessions 24
 """
 
 from __future__ import annotations
