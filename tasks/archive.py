@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from zenodo_atlas.sessions.iso19115 import write_iso19115
-from zenodo_atlas.sessions.layout import check_session
+from zenodo_atlas.sessions.layout import Operation, check_session
 from zenodo_atlas.sessions.metadata import (
     MetadataTemplate,
     People,
@@ -49,10 +49,10 @@ def load_metadata_inputs(template_path: str | None) -> tuple[MetadataTemplate, P
     return template, template_people(template)
 
 
-def _require(session: Session, operation: str) -> None:
+def _require(session: Session, operation: Operation) -> None:
     report = check_session(session.path)
     missing = report.missing_for.get(operation, [])
-    errors = [p for p in report.problems if p.severity == "error"]
+    errors = report.blocking(operation)
     if missing or errors:
         reasons = [f"missing {m}" for m in missing] + [f"{p.path}: {p.message}" for p in errors]
         raise SessionNotReadyError(
