@@ -326,3 +326,11 @@ def test_a_link_into_dcim_cannot_smuggle_restricted_files(sample_session: Path):
     (sample_session / "000_video.mp4").symlink_to(sample_session / "DCIM" / "GX010001.MP4")
     with pytest.raises(RestrictedFolderError, match=r"000_video\.mp4"):
         plan_processed(Session.open(sample_session), ["METADATA"])
+
+
+def test_uav_raw_gps_carries_the_whole_folder(sample_sessions):
+    session = _small(sample_sessions, platform="UAV")
+    gps = next(a for a in plan_raw(session)[0] if a.name == "GPS.zip")
+    names = [m.arcname for m in gps.members]
+    assert f"DEVICE/{session.name.raw}_ppk_solution.pos" in names
+    assert any(n.endswith(".LLH") for n in names)
