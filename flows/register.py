@@ -32,7 +32,7 @@ async def register_one(
                 f"{session.name.raw} is not published on Zenodo; upload it first "
                 f"(zenodo-atlas upload {item} --raw --processed fmgbi)"
             )
-        source = await local_source(item)
+        source = await local_source(client, item, records)
     else:
         by_doi = "/" in item or item.isdigit()
         resolved = await resolve_session(client, doi=item if by_doi else None, name=None if by_doi else item)

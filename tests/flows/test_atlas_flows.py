@@ -6,8 +6,10 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from tests.fixtures.predecessor import publish_like_predecessor
 from tests.flows.helpers import owner_client, session_records
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.inventory import counts, known_versions
@@ -154,3 +156,35 @@ async def test_rerun_after_a_crash_completes_without_duplicates(zenodo_env, samp
     assert statuses == {done.name: "skipped", pending.name: "added"}
     final = atlas_counts()
     assert final["sessions"] == 2 and final["frames"] > partial["frames"]
+
+
+async def test_a_session_published_by_the_predecessor_registers_from_its_local_folder(
+    zenodo_env, sample_session, tmp_path
+):
+    _raw, processed = await publish_like_predecessor(zenodo_env, sample_session, tmp_path / "predecessor")
+
+    [report] = await register_sessions([str(sample_session)])
+
+    assert report.versions_added == 2 and not any("match" in w for w in report.warnings)
+    downloads = [r.status for r in zenodo_env.request_log if r.kind == "file_download"]
+    assert downloads and set(downloads) == {206}  # matched by the zips' directories, nothing fetched whole
+    con = open_atlas(Path(os.environ["ATLAS_ATLAS_PATH"]))
+    try:
+        frames = con.execute(
+            "SELECT file_name, record_id, latitude, longitude FROM frame ORDER BY file_name"
+        ).df()
+        predictions = con.execute(
+            "SELECT f.file_name, c.name AS class, p.score, p.record_id FROM multilabel_prediction p"
+            " JOIN frame f ON f.id = p.frame_id JOIN multilabel_class c ON c.id = p.class_id"
+        ).df()
+    finally:
+        con.close()
+    useful = pd.read_csv(sample_session / "METADATA" / "predictions_gps.csv")
+    meta = pd.read_csv(sample_session / "METADATA" / "metadata.csv").set_index("FileName").loc[frames.file_name]
+    assert frames.file_name.tolist() == sorted(useful.FileName)
+    assert set(frames.record_id) == set(predictions.record_id) == {processed.id}
+    assert frames.latitude.tolist() == meta.GPSLatitude.tolist()
+    assert frames.longitude.tolist() == meta.GPSLongitude.tolist()
+    scores = pd.read_csv(next((sample_session / "PROCESSED_DATA" / "IA").glob("*_scores.csv")))
+    assert len(predictions) == scores.shape[0] * (scores.shape[1] - 1)
+    assert predictions.score.sum() == pytest.approx(scores.drop(columns="FileName").to_numpy().sum())
