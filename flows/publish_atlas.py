@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
+from zenodo_atlas.sessions.template import load_atlas_template
 from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import VersionPlan
@@ -57,7 +58,11 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
             label=label,
-            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas)),
+            metadata=atlas_metadata(
+                settings.atlas_urn, label, settings.communities, await count_sessions(atlas),
+                template=load_atlas_template(settings.atlas_template) if settings.atlas_template else None,
+                latest=state.latest,
+            ),
             archives=[plain_file(path) for path in snapshot.files],
             drop_all_carried=True,
         )

@@ -102,7 +102,7 @@ def _location(error: dict[str, Any]) -> str:
     return ".".join(str(part) for part in error["loc"]) or "<template>"
 
 
-def _people_file(file: Path, template_dir: Path) -> Path:
+def _template_file(file: Path, template_dir: Path) -> Path:
     """A relative people path is looked up beside the template, then from the working folder: the
     predecessor's metadata.json names `./metadata/contributors/...` from the folder it runs in
     (SeatizenDOI/zenodo-tools, src/seatizen_session/ss_metadata.py reads them with the cwd)."""
@@ -112,10 +112,7 @@ def _people_file(file: Path, template_dir: Path) -> Path:
     return beside if beside.is_file() or not file.is_file() else file.absolute()
 
 
-def load_template(path: Path | str) -> MetadataTemplate:
-    """A template from YAML or JSON; people paths are relative to the template's folder (or, as the
-    predecessor's, to the working folder)."""
-    path = Path(path).expanduser()
+def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -127,6 +124,14 @@ def load_template(path: Path | str) -> MetadataTemplate:
             from None
     if not isinstance(data, dict):
         raise TemplateError(f"metadata template {path}: expected a mapping of fields at the top level")
+    return data
+
+
+def load_template(path: Path | str) -> MetadataTemplate:
+    """A template from YAML or JSON; people paths are relative to the template's folder (or, as the
+    predecessor's, to the working folder)."""
+    path = Path(path).expanduser()
+    data = _read_mapping(path)
     problems: list[str] = []
     try:
         template = MetadataTemplate.model_validate(_from_predecessor(data))
@@ -137,7 +142,7 @@ def load_template(path: Path | str) -> MetadataTemplate:
         people = template.people
         resolved = {}
         for field in ("sessions_csv", "contributors_csv"):
-            file = _people_file(getattr(people, field), path.parent)
+            file = _template_file(getattr(people, field), path.parent)
             if not file.is_file():
                 problems.append(f"people.{field}: file {file} does not exist (looked beside the template "
                                 "and in the working folder)")
@@ -259,3 +264,38 @@ def load_people(sessions_csv: Path, contributors_csv: Path) -> People:
 
 def template_people(template: MetadataTemplate) -> People:
     return load_people(template.people.sessions_csv, template.people.contributors_csv)
+
+
+class AtlasRecordTemplate(BaseModel):
+    """The Atlas record's own metadata, in the predecessor's metadata_seatizen_atlas.json format:
+    `description` names a text file (its line breaks dropped, as the predecessor does) or is the text."""
+
+    model_config = ConfigDict(extra="ignore")  # its `version` is replaced by the next Atlas label
+
+    title: str = "Seatizen Atlas"
+    creators: list[Creator] = Field(min_length=1)
+    description: str
+    related_identifiers: list[RelatedIdentifier] = Field(default_factory=list)
+    access_right: AccessRight = "open"
+    license: str = "cc-by-4.0"
+    keywords: list[str] = Field(default_factory=list)
+    communities: list[str] | None = None
+
+
+def load_atlas_template(path: Path | str) -> AtlasRecordTemplate:
+    """The Atlas record template; a description file is found like the people files."""
+    path = Path(path).expanduser()
+    data = {k: v for k, v in _read_mapping(path).items() if k != "_NB"}
+    try:
+        template = AtlasRecordTemplate.model_validate(data)
+    except ValidationError as exc:
+        listed = "\n".join(f"  - {_location(e)}: {e['msg']}" for e in exc.errors())
+        raise TemplateError(f"Atlas template {path} has {len(exc.errors())} problem(s):\n{listed}") from None
+    text = template.description
+    if "\n" not in text and text.endswith((".txt", ".html", ".md")):
+        file = _template_file(Path(text), path.parent)
+        if not file.is_file():
+            raise TemplateError(f"Atlas template {path}: description file {file} does not exist (looked beside "
+                                "the template and in the working folder)")
+        text = file.read_text(encoding="utf-8").replace("\n", "")
+    return template.model_copy(update={"description": text})

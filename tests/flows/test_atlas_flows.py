@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,3 +189,50 @@ async def test_a_session_published_by_the_predecessor_registers_from_its_local_f
     scores = pd.read_csv(next((sample_session / "PROCESSED_DATA" / "IA").glob("*_scores.csv")))
     assert len(predictions) == scores.shape[0] * (scores.shape[1] - 1)
     assert predictions.score.sum() == pytest.approx(scores.drop(columns="FileName").to_numpy().sum())
+
+
+PREDECESSOR_ATLAS_FILES = {  # what the predecessor's manager and the monitoring dashboard download
+    "seatizen_atlas_db.gpkg", "session_doi.csv", "metadata_images.csv", "metadata_multilabel_predictions.csv",
+    "metadata_multilabel_annotation.csv", "darwincore_multilabel_annotation.zip",
+}
+
+
+async def test_the_atlas_record_keeps_the_templates_people_and_the_files_consumers_read(
+    zenodo_env, sample_session, tmp_path, monkeypatch
+):
+    # The predecessor's metadata_seatizen_atlas.json layout: creators with ORCIDs, a description file
+    # named from the working folder, its own version string (replaced by the next Atlas label).
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "metadata" / "descriptions").mkdir(parents=True)
+    (tmp_path / "metadata" / "descriptions" / "description_seatizen_atlas.txt").write_text(
+        "The Seatizen Atlas collects every session.\n<br><br>\nIt is curated by people.\n"
+    )
+    creators = [
+        {"name": "Josiah Carberry", "affiliation": "Brown University", "orcid": "0000-0002-1825-0097"},
+        {"name": "Marie Rivière", "affiliation": "Ifremer DOI, La Réunion, France"},
+    ]
+    (tmp_path / "metadata" / "metadata_seatizen_atlas.json").write_text(json.dumps({
+        "creators": creators,
+        "related_identifiers": [{"identifier": "https://zenodo.org/doi/10.5281/zenodo.11125847",
+                                 "relation": "isMetadataFor", "resource_type": "dataset"}],
+        "_NB": "open, restricted", "access_right": "open", "license": "cc-by-4.0",
+        "description": "./metadata/descriptions/description_seatizen_atlas.txt",
+        "keywords": ["Coral Reef", "Seatizen Atlas"], "version": "v1.2.6", "communities": ["seatizen-data"],
+    }))
+    await publish_processed(sample_session)
+    await register_sessions([str(sample_session)])
+    monkeypatch.setenv("ATLAS_ATLAS_TEMPLATE", "metadata/metadata_seatizen_atlas.json")
+
+    await publish_atlas()
+    monkeypatch.delenv("ATLAS_ATLAS_TEMPLATE")
+    await publish_atlas(force=True)  # without the template: the record's own people stay
+
+    records = await session_records(zenodo_env, "seatizen-atlas")
+    assert len(records) == 2
+    for record in records:
+        meta = record.metadata
+        assert [{k: c.get(k) for k in ("name", "affiliation", "orcid")} for c in meta["creators"]] == [
+            {**c, "orcid": c.get("orcid")} for c in creators
+        ]
+        assert meta["description"] == "The Seatizen Atlas collects every session.<br><br>It is curated by people."
+        assert {f.key for f in record.files} >= PREDECESSOR_ATLAS_FILES
