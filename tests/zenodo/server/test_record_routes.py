@@ -22,7 +22,7 @@ async def test_record_is_zenodo_json(zenodo_server, http):
     meta = rec["metadata"]
     assert meta["license"] == {"id": "cc-by-4.0"}
     assert meta["resource_type"] == {"title": "Dataset", "type": "dataset"}
-    assert meta["alternate_identifiers"] == [{"identifier": URN}]
+    assert meta["alternate_identifiers"] == [{"identifier": URN, "scheme": "urn"}]
     assert meta["communities"] == [{"id": "seatizen-data"}]
     assert meta["relations"]["version"] == [
         {"index": 0, "is_last": True, "parent": {"pid_type": "recid", "pid_value": done["conceptrecid"]}}
@@ -237,3 +237,19 @@ async def test_edit_draft_metadata_does_not_leak_into_record(zenodo_server, http
                json={"metadata": {**METADATA, "title": "Not yet"}})
     _, page = await call(http, "GET", f"{srv.api_url}/records", params={"q": 'title:"Not yet"'})
     assert page["hits"]["total"] == 0
+
+
+async def test_predecessor_metadata_null_communities_and_identifier_schemes(zenodo_server, http):
+    # The predecessor sends `communities: null` when its JSON names none, and reads `scheme` back.
+    done = await published(http, zenodo_server, {
+        **METADATA, "communities": None,
+        "related_identifiers": [
+            *METADATA["related_identifiers"],
+            {"identifier": "https://zenodo.org/doi/10.5281/zenodo.11125847", "relation": "isMetadataFor",
+             "resource_type": "dataset"},
+        ],
+    })
+    _, rec = await call(http, "GET", f"{zenodo_server.api_url}/records/{done['id']}")
+    assert "communities" not in rec["metadata"]
+    assert rec["metadata"]["alternate_identifiers"] == [{"identifier": URN, "scheme": "urn"}]
+    assert [r["scheme"] for r in rec["metadata"]["related_identifiers"]] == ["url"]
