@@ -21,8 +21,10 @@ from zenodo_atlas.atlas.session_files import read_session
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.naming import parse_session_name
 from zenodo_atlas.sessions.zenodo_record import (
+    DEPRECATED_LABEL,
     PROCESSED_LABEL,
     RAW_LABEL,
+    is_deprecated,
     label_of,
     select_versions,
     session_name_of,
@@ -34,8 +36,6 @@ from zenodo_atlas.tasks.transfer import content_url
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import ZenodoError
 from zenodo_atlas.zenodo.models import Record
-
-DEPRECATED_LABEL = "DEPRECATED"
 
 
 class RecordCheck(BaseModel):
@@ -109,14 +109,14 @@ async def check_concept(
     except SessionError as exc:
         return RecordCheck(name=name, can_download=False, can_register=False, reason=str(exc), **base)
     download, why = _download_verdict(versions)
-    if any(label_of(v).upper() == DEPRECATED_LABEL for v in versions):
+    if any(is_deprecated(v) for v in versions):
         why += f"; {DEPRECATED_LABEL} versions are skipped"
-    holder = next((v for v in reversed(versions) if v.file(METADATA_ARCHIVE)), None)
+    holder = next((v for v in reversed(versions) if not is_deprecated(v) and v.file(METADATA_ARCHIVE)), None)
     if holder is None:
         return RecordCheck(name=name, can_download=download, can_register=False,
                            reason=f"{why}; no version holds {METADATA_ARCHIVE}", **base)
     problem = await _zip_lists(client, holder, METADATA_ARCHIVE, "metadata.csv")
-    ia = next((v for v in reversed(versions) if v.file(IA_ARCHIVE)), None)
+    ia = next((v for v in reversed(versions) if not is_deprecated(v) and v.file(IA_ARCHIVE)), None)
     if problem is None and ia is not None:
         problem = await _zip_lists(client, ia, IA_ARCHIVE, "_scores.csv")
     if problem is not None:

@@ -32,6 +32,7 @@ from zenodo_atlas.atlas.ingest import (
 from zenodo_atlas.sessions.archive import archive_md5, member_signature
 from zenodo_atlas.sessions.plan import PlannedArchive, plan_processed
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.zenodo_record import DEPRECATED_LABEL, is_deprecated
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.transfer import content_url, download_file
 from zenodo_atlas.tasks.unpack import unpack_archive
@@ -102,8 +103,9 @@ async def local_source(client: ZenodoClient, session_path: str, versions: list[R
 
 
 def _latest_holding(versions: list[Record], key: str) -> tuple[Record, RecordFile] | None:
+    """The newest version holding `key`; DEPRECATED ones were superseded (and are restricted)."""
     for record in sorted(versions, key=lambda r: r.id, reverse=True):
-        f = record.file(key)
+        f = None if is_deprecated(record) else record.file(key)
         if f is not None:
             return record, f
     return None
@@ -120,7 +122,10 @@ async def remote_source(
     md5s: dict[str, str] = {}
     wanted = [(key, hit) for key in REGISTRATION_ARCHIVES if (hit := _latest_holding(versions, key))]
     if not any(key == METADATA_ARCHIVE for key, _ in wanted):
-        raise LookupError(f"{session_name} has no {METADATA_ARCHIVE} on Zenodo: publish its processed data first")
+        deprecated = [str(v.id) for v in versions if is_deprecated(v)]
+        why = (f" outside its {DEPRECATED_LABEL} version(s) {', '.join(deprecated)}, which were superseded"
+               if deprecated else ": publish its processed data first")
+        raise LookupError(f"{session_name} has no {METADATA_ARCHIVE} on Zenodo{why}")
     slots = asyncio.Semaphore(2)
     async with TransferProgress(artifact_key("register", session_name),
                                 sum(f.size for _, (_, f) in wanted), f"Archives of {session_name}") as progress:

@@ -18,6 +18,7 @@ from zenodo_atlas.flows.auto_update import auto_update
 from zenodo_atlas.flows.publish_atlas import publish_atlas
 from zenodo_atlas.flows.register import RegistrationFailedError, register_sessions
 from zenodo_atlas.flows.upload import upload_session
+from zenodo_atlas.zenodo.models import DepositMetadata
 
 
 def atlas_counts() -> dict[str, int]:
@@ -236,3 +237,17 @@ async def test_the_atlas_record_keeps_the_templates_people_and_the_files_consume
         ]
         assert meta["description"] == "The Seatizen Atlas collects every session.<br><br>It is curated by people."
         assert {f.key for f in record.files} >= PREDECESSOR_ATLAS_FILES
+
+
+async def test_a_session_whose_processed_version_was_deprecated_says_so(zenodo_env, sample_session, tmp_path):
+    _raw, processed = await publish_like_predecessor(zenodo_env, sample_session, tmp_path / "predecessor")
+    async with owner_client(zenodo_env) as client:  # the predecessor relabels superseded versions
+        draft = await client.edit(processed.id)
+        kept = {k: v for k, v in draft.metadata.items() if k in DepositMetadata.model_fields and k != "prereserve_doi"}
+        metadata = DepositMetadata.model_validate({**kept, "version": "DEPRECATED"})
+        await client.update_deposition(draft.id, metadata)
+        await client.publish(draft.id)
+
+    with pytest.raises(RegistrationFailedError, match=r"METADATA\.zip .*DEPRECATED version\(s\) " + str(processed.id)):
+        await register_sessions([sample_session.name])
+    assert atlas_counts()["sessions"] == 0

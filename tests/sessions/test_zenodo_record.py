@@ -9,6 +9,8 @@ from zenodo_atlas.sessions.zenodo_record import (
     PROCESSED_LABEL,
     RAW_LABEL,
     declares_urn,
+    deprecated_note,
+    is_deprecated,
     is_session_version,
     label_of,
     raw_parts_published,
@@ -74,3 +76,13 @@ def test_record_access_and_timestamps() -> None:
     fallback = Record(id=1, conceptrecid="1", created="2024-05-01T10:00:00+00:00")
     assert fallback.updated_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
     assert Record(id=1, conceptrecid="1", updated="garbage").updated_at is None
+
+
+def test_deprecated_versions_are_never_selected_and_explained() -> None:
+    versions = [_record(1, RAW_LABEL), _record(2, "DEPRECATED"), _record(3, "DEPRECATED")]
+    assert is_deprecated(versions[1]) and not is_deprecated(versions[0])
+    assert select_versions(versions, raw=True, processed=True) == [versions[0]]
+    note = deprecated_note(versions, processed=True)
+    assert note is not None and "2, 3 are DEPRECATED" in note
+    assert deprecated_note(versions, processed=False) is None
+    assert deprecated_note([*versions, _record(4, PROCESSED_LABEL)], processed=True) is None
