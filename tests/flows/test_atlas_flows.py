@@ -251,3 +251,15 @@ async def test_a_session_whose_processed_version_was_deprecated_says_so(zenodo_e
     with pytest.raises(RegistrationFailedError, match=r"METADATA\.zip .*DEPRECATED version\(s\) " + str(processed.id)):
         await register_sessions([sample_session.name])
     assert atlas_counts()["sessions"] == 0
+
+
+async def test_a_local_folder_that_matches_no_archive_falls_back_to_the_newest_with_a_warning(
+    zenodo_env, sample_session, tmp_path
+):
+    _raw, processed = await publish_like_predecessor(zenodo_env, sample_session, tmp_path / "predecessor")
+    (sample_session / "METADATA" / "notes_added_later.txt").write_text("reprocessed locally\n")
+
+    [report] = await register_sessions([str(sample_session)])
+
+    assert any(f"registered as version {processed.id}" in w for w in report.warnings)
+    assert report.frames_added > 0
