@@ -32,7 +32,7 @@ from zenodo_atlas.sessions.zenodo_record import (
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import remote_source
-from zenodo_atlas.tasks.transfer import content_url
+from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import ZenodoError
 from zenodo_atlas.zenodo.models import Record
@@ -89,7 +89,7 @@ def _download_verdict(versions: list[Record]) -> tuple[bool, str]:
 
 
 async def check_concept(
-    client: ZenodoClient, versions: list[Record], work_dir: Path, atlas_urn: str
+    client: ZenodoClient, versions: list[Record], work_dir: Path, atlas_urn: str, slots: asyncio.Semaphore
 ) -> RecordCheck:
     """One concept's verdict: download by its versions' labels and visible files; registration by the
     newest version holding METADATA.zip, validated as registration would read it."""
@@ -122,7 +122,7 @@ async def check_concept(
     if problem is not None:
         return RecordCheck(name=name, can_download=download, can_register=False, reason=f"{why}; {problem}", **base)
     try:
-        source = await remote_source(client, name, versions, work_dir)
+        source = await remote_source(client, name, versions, work_dir, slots)
     except ZenodoError as exc:
         return RecordCheck(name=name, can_download=download, can_register=False,
                            reason=f"{why}; {str(exc).splitlines()[0]}", **base)
@@ -146,7 +146,11 @@ async def migrate_check(communities: list[str] | None = None, mine: bool = False
     work_dir = settings.work_dir / "migrate-check"
     work_dir.mkdir(parents=True, exist_ok=True)
     checks: list[RecordCheck] = []
-    async with await open_client(settings, token_required=mine) as client:
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
+    async with (
+        await open_client(settings, token_required=mine) as client,
+        transfer_slots(DOWNLOAD_LIMIT, 1, limit) as slots,  # records are checked one after the other
+    ):
         concepts: dict[str, int] = {}
         if mine:
             page = 1
@@ -158,7 +162,7 @@ async def migrate_check(communities: list[str] | None = None, mine: bool = False
                 concepts.setdefault(record.conceptrecid or str(record.id), record.id)
         for _, record_id in sorted(concepts.items()):
             versions = await client.record_versions(record_id)
-            check = await check_concept(client, versions, work_dir, settings.atlas_urn)
+            check = await check_concept(client, versions, work_dir, settings.atlas_urn, slots)
             logger.info(check.line())
             checks.append(check)
     shutil.rmtree(work_dir, ignore_errors=True)

@@ -15,10 +15,12 @@ import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zenodo_atlas.sessions.zenodo_record import session_urn
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
 PRODUCTION_URL = "https://zenodo.org/api"
@@ -63,7 +65,7 @@ class Settings(BaseSettings):
         default=Path("seatizen_atlas_folder/seatizen_atlas.duckdb"), description="The Atlas DuckDB file."
     )
     work_dir: Path = Field(default=Path(".zenodo-atlas"), description="Scratch space for downloads.")
-    atlas_urn: str = Field(default="urn:seatizen-atlas", description="Identifier of the Atlas record.")
+    atlas_urn: str = Field(default=session_urn("seatizen-atlas"), description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
     atlas_template: Path | None = Field(
@@ -76,6 +78,10 @@ class Settings(BaseSettings):
         default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
     )
     rate_limit_per_minute: int = Field(default=100, ge=1)
+    search_lag: float = Field(
+        default=5.0, ge=0,
+        description="Seconds Zenodo's search may miss a write; an empty search is trusted only after this long.",
+    )
     dcim_part_gb: float = Field(default=15.0, gt=0)
     record_quota_gb: float = Field(default=50.0, gt=0)
 
@@ -105,7 +111,7 @@ class Settings(BaseSettings):
         return token
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
