@@ -265,9 +265,7 @@ def _move_annotations(
             """,
             {"rid": record_id},
         )
-        lost = con.execute(
-            f"DELETE FROM annotation WHERE frame_id IN (SELECT old_id FROM {src})"
-        ).fetchone()[0]
+        lost = fetch_row(con, f"DELETE FROM annotation WHERE frame_id IN (SELECT old_id FROM {src})")[0]
     if lost:
         report.warnings.append(f"{lost} annotation(s) named frames absent from the new version; dropped.")
 
