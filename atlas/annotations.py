@@ -29,6 +29,14 @@ from zenodo_atlas.errors import one_line
 _FILE_NAME = re.compile(r"^(?P<stamp>\d{8}_\d{6})__(?P<author>.+?)__(?P<dataset>.+?)(?:_labels)?\.csv$")
 _MAX_LISTED = 5
 
+LATEST_ANNOTATION_SQL = """
+SELECT a.frame_id, a.label_id, arg_max(a.value, (s.annotation_date, s.id)) AS value,
+       max(s.annotation_date) AS annotation_date, arg_max(s.author, (s.annotation_date, s.id)) AS author
+FROM annotation AS a JOIN annotation_session AS s ON s.id = a.session_id
+GROUP BY a.frame_id, a.label_id
+"""
+"""The value that counts for a frame and label: the latest annotation session's (ties: the later id)."""
+
 
 class AnnotationReport(BaseModel):
     files_imported: list[str] = Field(default_factory=list)

@@ -214,10 +214,10 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> 
     return fetch_row(con,
         f"""
         INSERT INTO frame (record_id, original_file_name, file_name, relative_file_path, geom, latitude,
-                           longitude, altitude, pitch, roll, track, datetime_utc, fix)
+                           longitude, altitude, depth, pitch, roll, track, datetime_utc, fix)
         SELECT $rid, s.original_file_name, s.file_name, s.relative_file_path,
                CASE WHEN s.valid_gps THEN ST_Point(s.longitude, s.latitude) END,
-               s.latitude, s.longitude, s.altitude, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
+               s.latitude, s.longitude, s.altitude, s.depth, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
         FROM {src} AS s
         WHERE s.useful
           AND NOT EXISTS (SELECT 1 FROM frame AS f WHERE f.record_id = $rid AND f.file_name = s.file_name)

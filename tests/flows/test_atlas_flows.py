@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from prefect import get_client
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 from prefect.exceptions import ObjectNotFound
 
 from tests.flows.helpers import owner_client, session_records
@@ -77,6 +78,19 @@ async def test_publish_twice_without_change_makes_one_version(zenodo_env, sample
     versions = await session_records(zenodo_env, "seatizen-atlas")
     assert [v.version_label for v in versions] == ["v1.0.0", "v1.0.1"]
     assert "atlas.duckdb" in {f.key for f in versions[-1].files}
+    assert {"seatizen_atlas_map.html", "seatizen_atlas_overview.png"} <= {f.key for f in versions[-1].files}
+    places = {loc["place"] for loc in versions[-1].metadata["locations"]}
+    assert places == {first.name, second.name}  # Zenodo shows the session centroids
+    async with get_client() as client:
+        overview = await client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=["atlas-overview"]))
+        )
+        records = await client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(like_="atlas-record-"))
+        )
+    assert overview and overview[0].type == "image" and overview[0].data.startswith("data:image/png;base64,")
+    assert overview[0].description and all(r.description for r in records)
+    assert {r.key for r in records} >= {"atlas-record-v1-0-0", "atlas-record-v1-0-1"}  # one key per version
 
 
 async def publish_broken_session(server, name: str) -> None:

@@ -30,8 +30,8 @@ class LocalZenodo:
     record_get, record_versions, record_latest, record_files, record_file, file_download,
     draft_file_download, community_records; the RDM API's rdm_create, rdm_draft_get, rdm_draft_update,
     rdm_edit, rdm_draft_delete, rdm_new_version, rdm_draft_files, rdm_files_init, rdm_file_content,
-    rdm_file_commit, rdm_file_delete, rdm_publish, rdm_files_import, user_records; and "unknown"
-    for paths no route matches.
+    rdm_file_commit, rdm_file_delete, rdm_publish, rdm_files_import, user_records, requests_list,
+    request_action; and "unknown" for paths no route matches.
     A request whose connection was cut (fault injection) is logged with status 0.
 
     `realism=Realism(...)` switches on realistic mode (search lag, search budget and page caps,

@@ -120,5 +120,7 @@ def demo(
     console.print(f"Atlas record: {summary.atlas_record or 'not published'}")
     console.print(f"Auto-update: {summary.auto_update}")
     console.print(f"Exports: {Path(summary.exports[0]).parent if summary.exports else '-'}")
+    for picture in (p for p in summary.exports if p.endswith((".html", ".png"))):
+        console.print(f"Map: {picture}")
     console.print(f"Downloaded back: {summary.downloaded} ({summary.verified_files} files identical)")
     console.print(f"Done in {summary.seconds} s; everything is under {summary.out_dir}")
