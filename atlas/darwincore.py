@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import duckdb
@@ -265,6 +266,7 @@ def _session_event(ns: str, s: _Session, protocol: str, rights: tuple[str, str])
         digits = _decimals(uncertainty)
         lat, lon, precision = round(centre.y, digits), round(centre.x, digits), 10.0**-digits
     times = sorted(s.times)
+    when: str | None
     if times:
         when = _utc(times[0]) if times[0] == times[-1] else f"{_utc(times[0])}/{_utc(times[-1])}"
     else:
@@ -282,7 +284,7 @@ def _frame_event(ns: str, row: dict[str, object], identified_by: set[str], proto
                  rights: tuple[str, str]) -> list[object]:
     lat, lon = row["latitude"], row["longitude"]
     has_point = lat is not None and lon is not None
-    uncertainty = FIX_UNCERTAINTY_M.get(row["fix"], SINGLE_FIX_UNCERTAINTY_M)  # type: ignore[arg-type]
+    uncertainty = FIX_UNCERTAINTY_M.get(row["fix"], SINGLE_FIX_UNCERTAINTY_M)  # type: ignore[call-overload]
     digits = _decimals(uncertainty)
     when = row["datetime_utc"]
     depth = round(float(row["depth"]), 1) if row["depth"] is not None else None  # type: ignore[arg-type]
@@ -311,7 +313,7 @@ def build_archive(
     cursor = con.execute(_ROWS_SQL)
     names = [d[0] for d in cursor.description]
     sessions: dict[str, _Session] = {}
-    frames: dict[str, list[object]] = {}
+    frames: dict[str, dict[str, Any]] = {}
     frame_annotators: dict[str, set[str]] = {}
     occurrences: list[list[object]] = []
     used: dict[int, Taxon] = {}
@@ -370,7 +372,7 @@ def _bbox(con: duckdb.DuckDBPyConnection) -> tuple[float, float, float, float] |
         "SELECT min(ST_XMin(footprint)), max(ST_XMax(footprint)), min(ST_YMin(footprint)), max(ST_YMax(footprint))"
         " FROM deposit WHERE footprint IS NOT NULL"
     ).fetchone()
-    return tuple(round(v, 5) for v in box) if box and box[0] is not None else None  # type: ignore[return-value]
+    return tuple(round(v, 5) for v in box) if box and box[0] is not None else None
 
 
 def _period(sessions: object) -> tuple[date, date] | None:
