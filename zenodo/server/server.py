@@ -60,8 +60,8 @@ class LocalZenodo:
         self._requested_port = port
         self._owned_dir: Path | None = None
         if data_dir is None:
-            self._owned_dir = Path(tempfile.mkdtemp(prefix="local-zenodo-"))
-        self.data_dir = Path(data_dir) if data_dir is not None else self._owned_dir
+            data_dir = self._owned_dir = Path(tempfile.mkdtemp(prefix="local-zenodo-"))
+        self.data_dir = Path(data_dir)
         self._app = create_app(
             data_dir=self.data_dir, tokens=dict(tokens or DEFAULT_TOKENS), doi_prefix=doi_prefix,
             max_record_bytes=max_record_bytes, max_record_files=max_record_files, faults=faults,
@@ -107,18 +107,18 @@ class LocalZenodo:
             raise RuntimeError("LocalZenodo is already running.")
         ready = threading.Event()
         failure: list[BaseException] = []
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
+            asyncio.set_event_loop(loop)
             try:
-                self._loop.run_until_complete(self._listen())
+                loop.run_until_complete(self._listen())
             except BaseException as exc:
                 failure.append(exc)
                 ready.set()
                 return
             ready.set()
-            self._loop.run_forever()
+            loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="local-zenodo", daemon=True)
         self._thread.start()
