@@ -66,6 +66,7 @@ def flow_env(zenodo: ZenodoTestServer, scratch: Path) -> dict[str, str]:
         "ATLAS_WORK_DIR": str(scratch / "work"),
         "ATLAS_ATLAS_PATH": str(scratch / "atlas.duckdb"),
         "ATLAS_TOKEN_FILE": str(scratch / "no-token-file"),
+        "ATLAS_SEARCH_LAG": "0",  # this local Zenodo's search does not lag (no realistic mode)
     }
 
 
