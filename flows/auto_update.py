@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
 from zenodo_atlas.settings import Settings
-from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
+from zenodo_atlas.tasks.atlas_db import check_spatial_index, known_versions, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL
 from zenodo_atlas.tasks.register import register_remote
@@ -69,6 +69,7 @@ async def auto_update(
     logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     started = datetime.now(UTC)
+    await check_spatial_index(atlas)
     watermark = await read_watermark(atlas)
     known = await known_versions(atlas)
     outcomes: list[Outcome] = []

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from zenodo_atlas.atlas import etl, inventory
+from zenodo_atlas.atlas import etl, inventory, spatial_index
 from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.exports import export_all
@@ -34,6 +34,18 @@ async def _with_atlas(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnectio
 @task(name="read-watermark", cache_policy=NO_CACHE)
 async def read_watermark(atlas_path: Path) -> datetime | None:
     return await _with_atlas(atlas_path, etl.harvest_watermark)
+
+
+@task(name="check-spatial-index", cache_policy=NO_CACHE)
+async def check_spatial_index(atlas_path: Path) -> spatial_index.IndexCheck:
+    """Verify the R-tree against a scan per session and rebuild it if they disagree (`atlas check`)."""
+    report = await _with_atlas(atlas_path, spatial_index.check)
+    if report.rebuilt:
+        get_run_logger().warning(
+            "Spatial index disagreed with a scan for %s; rebuilt %s",
+            ", ".join(report.mismatches), ", ".join(report.rebuilt),
+        )
+    return report
 
 
 @task(name="known-versions", cache_policy=NO_CACHE)
