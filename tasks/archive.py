@@ -9,6 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.iso19115 import write_iso19115
 from zenodo_atlas.sessions.layout import check_session
 from zenodo_atlas.sessions.metadata import (
@@ -23,10 +24,11 @@ from zenodo_atlas.sessions.metadata import (
 )
 from zenodo_atlas.sessions.plan import PlannedArchive, plan_custom, plan_processed, plan_raw
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.zenodo_record import CUSTOM_LABEL, PROCESSED_LABEL, RAW_LABEL
 from zenodo_atlas.zenodo.models import DepositMetadata
 
 
-class SessionNotReadyError(RuntimeError):
+class SessionNotReadyError(ZenodoAtlasError, RuntimeError):
     """The session folder lacks what the requested operation needs."""
 
 
@@ -80,7 +82,7 @@ def _plan_versions(
         metadata = build_raw_metadata(session, template, people)
         parts = plan_raw(session, dcim_part_bytes=dcim_part_bytes, record_bytes=record_bytes)
         versions += [
-            VersionPlan(label="RAW_DATA", metadata=metadata, archives=part, drop_all_carried=True)
+            VersionPlan(label=RAW_LABEL, metadata=metadata, archives=part, drop_all_carried=True)
             for part in parts
         ]
     if processed:
@@ -89,11 +91,11 @@ def _plan_versions(
         if iso19115:
             write_iso19115(session, metadata)
         archives = plan_processed(session, processed, all_frames=all_frames, record_bytes=record_bytes)
-        versions.append(VersionPlan(label="PROCESSED_DATA", metadata=metadata, archives=archives))
+        versions.append(VersionPlan(label=PROCESSED_LABEL, metadata=metadata, archives=archives))
     if custom:
         metadata = build_custom_metadata(session, template, people)
         archives = plan_custom(session, custom)
-        versions.append(VersionPlan(label=metadata.version or "CUSTOM", metadata=metadata, archives=archives))
+        versions.append(VersionPlan(label=metadata.version or CUSTOM_LABEL, metadata=metadata, archives=archives))
     return versions
 
 

@@ -10,6 +10,9 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from zenodo_atlas.errors import one_line
+from zenodo_atlas.settings import load_settings, use_settings
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -32,7 +35,7 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
             try:
                 return fn(*args, **kwargs)
             except caught as exc:
-                raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+                raise fail(one_line(exc)) from None
 
         return wrapper
 
@@ -40,8 +43,11 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
 
 
 def run_flow(coro: Coroutine[Any, Any, R]) -> R:
-    """Run a flow (or any coroutine) to completion; its failure becomes the one-line error."""
+    """Run a flow (or any coroutine) to completion under the settings read once from the environment
+    (every subflow and task sees the same ones); its failure becomes the one-line error."""
     try:
-        return asyncio.run(coro)
+        with use_settings(load_settings()):
+            return asyncio.run(coro)
     except Exception as exc:
-        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        coro.close()  # never started when the settings were unusable; closing a finished one is a no-op
+        raise fail(one_line(exc)) from None
