@@ -29,7 +29,7 @@ class Outcome(BaseModel):
 
 class AutoUpdateSummary(BaseModel):
     watermark_before: datetime | None
-    watermark_after: datetime
+    watermark_after: datetime | None
     outcomes: list[Outcome]
     publication: AtlasPublication | None = None
 
@@ -50,6 +50,16 @@ async def _harvest(client: ZenodoClient, communities: list[str], since: datetime
             if held is None or _updated(record) > _updated(held):
                 latest[record.conceptrecid] = record
     return latest
+
+
+def _next_watermark(
+    previous: datetime | None, harvested: dict[str, Record], failed_at: list[datetime]
+) -> datetime | None:
+    """Only past records actually seen and processed: back to the oldest failure if any, else the newest
+    record seen. Never the run's own start time: seeing nothing must not move it."""
+    if failed_at:
+        return min(failed_at)
+    return max((_updated(r) for r in harvested.values()), default=previous)
 
 
 @flow(name="auto-update")
@@ -107,7 +117,8 @@ async def auto_update(
 
         await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
     summary = AutoUpdateSummary(
-        watermark_before=watermark, watermark_after=min([started, *failed_at]), outcomes=outcomes
+        watermark_before=watermark, watermark_after=_next_watermark(watermark, harvested, failed_at),
+        outcomes=outcomes,
     )
     await record_harvest(
         atlas, started_at=started, watermark=summary.watermark_after,

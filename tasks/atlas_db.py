@@ -55,7 +55,7 @@ async def known_versions(atlas_path: Path) -> dict[str, set[int]]:
 
 @task(name="record-harvest", cache_policy=NO_CACHE)
 async def record_harvest(
-    atlas_path: Path, *, started_at: datetime, watermark: datetime, registered: int, notes: str
+    atlas_path: Path, *, started_at: datetime, watermark: datetime | None, registered: int, notes: str
 ) -> etl.EtlRun:
     """Advance the watermark (the caller already held it back before any failed session)."""
     return await _with_atlas(atlas_path, lambda con: etl.record_run(

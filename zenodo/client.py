@@ -44,6 +44,7 @@ from zenodo_atlas.zenodo.models import (
     DepositionFile,
     DepositMetadata,
     Record,
+    SearchPage,
     UploadResult,
     hides_files,
 )
@@ -57,6 +58,7 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=3
 _DOI_TAIL = re.compile(r"zenodo\.(\d+)$", re.IGNORECASE)
 _RECORD_URL = re.compile(r"/(?:records?|deposit/depositions|uploads)/(\d+)(?:[/?#]|$)")
 _TRAILING_ID = re.compile(r"/(\d+)/?$")
+SEARCH_WINDOW = 10_000
 Progress = Callable[[int], None]
 
 
@@ -531,20 +533,36 @@ class ZenodoClient:
         return await self.list_depositions(status="draft", sort="mostrecent", size=100)
 
     async def _pages(self, path: str, params: Params, max_pages: int | None) -> AsyncIterator[Record]:
+        """Every hit along `links.next`. An empty, malformed or short answer raises ServerError: a caller
+        deciding "nothing new" or "does not exist yet" must never get that from a broken page."""
         url: str | None = path
         seen: set[str] = set()
-        pages = 0
+        pages = yielded = 0
+        expected = status = 0
         while url and url not in seen and (max_pages is None or pages < max_pages):
             seen.add(url)
             response = await self._http.request("GET", url, params=params if pages == 0 else None)
-            payload = response.json() or {}
-            hits = (payload.get("hits") or {}).get("hits") or []
-            if not hits:
-                return
-            for hit in hits:
+            payload = response.json()
+            if payload is None:
+                raise ServerError(
+                    f"{response.request} answered HTTP {response.status} with an empty body where a search page "
+                    "was expected; try again later.",
+                    status=response.status,
+                )
+            page = shaped(SearchPage, payload, response.request, response.status)
+            expected, status = (page.hits.total if pages == 0 else expected), response.status
+            for hit in page.hits.hits:
                 yield shaped(Record, hit, response.request, response.status)
+            yielded += len(page.hits.hits)
             pages += 1
-            url = (payload.get("links") or {}).get("next")
+            url = page.links.get("next") if page.hits.hits else None
+        # Zenodo serves at most 10,000 hits of one search (zenodo-observed.md: page*size > 10000 is a 400).
+        if max_pages is None and yielded < min(expected, SEARCH_WINDOW):
+            raise ServerError(
+                f"GET /{path} announced {expected} hit(s) but its pages held {yielded}; the search answer was "
+                "cut short, try again later.",
+                status=status,
+            )
 
 
 def _id(value: int) -> int:

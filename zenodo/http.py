@@ -92,8 +92,8 @@ class Response:
         return shaped(model, self.json(), self.request, self.status)
 
     def parse_list(self, model: type[M]) -> list[M]:
-        payload = self.json() or []
-        if not isinstance(payload, list):
+        payload = self.json()
+        if not isinstance(payload, list):  # an empty body too: "no items" must be said, not implied
             raise ServerError(f"{self.request} answered HTTP {self.status} without the expected JSON list.")
         return [shaped(model, item, self.request, self.status) for item in payload]
 

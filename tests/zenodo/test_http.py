@@ -194,6 +194,24 @@ async def test_search_page_size_is_clamped_to_zenodos_cap():
     assert [r.query["size"] for r in seen] == ["25", "100"]
 
 
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        (b"", "empty body where a search page was expected"),
+        (b'{"hits": {"hits": [], "total": 3}, "links": {}}', "announced 3 hit"),
+        (b'{"links": {}}', "SearchPage Zenodo-JSON this client cannot read"),
+        (b"[1, 2]", "SearchPage Zenodo-JSON this client cannot read"),
+    ],
+)
+async def test_an_empty_short_or_malformed_search_page_is_an_error_not_no_records(page: bytes, message: str):
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="application/json")
+
+    async with serve([web.get("/api/records", answer)]) as (base, _), _client(base + "/api") as zc:
+        with pytest.raises(ServerError, match=message):
+            [r async for r in zc.search_records("x")]
+
+
 async def test_html_where_json_was_expected_is_a_server_error():
     async def maintenance(request: web.Request) -> web.Response:
         return web.Response(text="<html><body>Down for maintenance</body></html>", content_type="text/html")

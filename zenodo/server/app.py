@@ -91,7 +91,7 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 
 @web.middleware
 async def inject_faults(request: web.Request, handler) -> web.StreamResponse:
-    fault = server(request).faults.before_request()
+    fault = server(request).faults.before_request(request)
     return fault if fault is not None else await handler(request)
 
 
