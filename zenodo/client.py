@@ -54,7 +54,10 @@ from zenodo_atlas.zenodo.streams import ByteSource, FileSource, HashingStream
 log = logging.getLogger("zenodo")
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+DEFAULT_DEADLINE = 600.0
+"""Seconds one API call may take, retries and backoff included (transfers are bounded by the stall)."""
+DEFAULT_STALL = 120.0
+"""Seconds without a byte (connecting, answering, or mid-transfer) before a connection counts as dead."""
 _DOI_TAIL = re.compile(r"zenodo\.(\d+)$", re.IGNORECASE)
 _RECORD_URL = re.compile(r"/(?:records?|deposit/depositions|uploads)/(\d+)(?:[/?#]|$)")
 _TRAILING_ID = re.compile(r"/(\d+)/?$")
@@ -95,11 +98,14 @@ class ZenodoClient:
         max_retries: int = 6,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
-        timeout: aiohttp.ClientTimeout | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        stall: float = DEFAULT_STALL,
         user_agent: str | None = None,
     ):
         if max_retries < 0:
             raise InvalidInputError(f"max_retries must be 0 or more, got {max_retries}.")
+        if stall <= 0 or (deadline is not None and deadline <= 0):
+            raise InvalidInputError(f"deadline and stall must be positive seconds, got {deadline!r} and {stall!r}.")
         if isinstance(token, str):
             token = SecretStr(token) if token.strip() else None
         self.base_url = base_url.rstrip("/")
@@ -109,7 +115,8 @@ class ZenodoClient:
             token,
             limiter_factory=lambda: shared_limiter(self.base_url, rate_limit_per_minute),
             backoff=Backoff(max_retries=max_retries, base=backoff_base, cap=backoff_max),
-            timeout=timeout or DEFAULT_TIMEOUT,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=min(30.0, stall), sock_read=stall),
+            deadline=deadline,
             user_agent=user_agent or DEFAULT_USER_AGENT,
         )
 

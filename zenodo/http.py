@@ -130,6 +130,7 @@ class Transport:
         limiter_factory: Callable[[], HostLimiter],
         backoff: Backoff,
         timeout: aiohttp.ClientTimeout,
+        deadline: float | None,
         user_agent: str,
     ):
         self.base_url = base_url
@@ -139,6 +140,7 @@ class Transport:
         self._limiter: HostLimiter | None = None
         self.backoff = backoff
         self._timeout = timeout
+        self.deadline = deadline
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
 
@@ -207,9 +209,37 @@ class Transport:
 
         `abort()` is asked after a broken connection whether the body itself failed (then that error
         is raised instead of retrying), because aiohttp reports body errors as connection errors.
+        Without a body the whole call, retries included, must end within the deadline: a server that
+        never answers, or trickles its answer, fails in bounded time. An upload body can take hours,
+        so it is bounded by the stall timeout on each read instead.
         """
         url = self.url(path_or_url)
         path = urlsplit(url).path
+        if body is not None or self.deadline is None:
+            return await self._attempts(method, url, path, params, json, body, headers, retry, on_retry, abort)
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await self._attempts(method, url, path, params, json, body, headers, retry, on_retry, abort)
+        except TimeoutError:
+            host = urlsplit(url).netloc
+            raise ServerError(
+                f"{host} did not answer {method} {path} within {self.deadline:g} s (retries included); "
+                "check that the server is up, or raise the deadline."
+            ) from None
+
+    async def _attempts(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: Params | None,
+        json: Any,
+        body: Callable[[], AsyncIterable[bytes]] | None,
+        headers: dict[str, str] | None,
+        retry: Retry,
+        on_retry: Callable[[], None] | None,
+        abort: Callable[[], Exception | None] | None,
+    ) -> Response:
         limit = self.backoff.max_retries
         attempt = 0
         while True:

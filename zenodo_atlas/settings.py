@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
     )
     rate_limit_per_minute: int = Field(default=100, ge=1)
+    request_deadline_seconds: float = Field(
+        default=600.0, gt=0, description="Longest one Zenodo API call may take, retries included."
+    )
+    stall_seconds: float = Field(
+        default=120.0, gt=0, description="Longest wait for the next byte from Zenodo (answers and transfers)."
+    )
     dcim_part_gb: float = Field(default=15.0, gt=0)
     record_quota_gb: float = Field(default=50.0, gt=0)
 
