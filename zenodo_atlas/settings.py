@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     global_transfer_slots: int = Field(
         default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
     )
+    slot_wait_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest a run waits for global transfer slots before failing."
+    )
     rate_limit_per_minute: int = Field(default=100, ge=1)
     request_deadline_seconds: float = Field(
         default=600.0, gt=0, description="Longest one Zenodo API call may take, retries included."
