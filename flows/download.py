@@ -13,7 +13,7 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
-from zenodo_atlas.sessions.extract import locate_frame
+from zenodo_atlas.sessions.extract import locate_frame, remove_extract_leftovers
 from zenodo_atlas.sessions.zenodo_record import label_of, strip_urn
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
@@ -90,6 +90,8 @@ async def _fetch(
         )
     for path in filter(None, paths):
         await unpack_archive(path, session_dir, members.get(path.name) if members else None)
+    for leftover in remove_extract_leftovers(session_dir):
+        logger.info("Removed %s, left by an interrupted extraction", leftover)
     shutil.rmtree(zip_dir)
     return DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
