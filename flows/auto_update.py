@@ -14,7 +14,13 @@ from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
 from zenodo_atlas.sessions.zenodo_record import is_session_version, session_name_of
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.atlas_db import check_spatial_index, known_versions, read_watermark, record_harvest
+from zenodo_atlas.tasks.atlas_db import (
+    check_spatial_index,
+    known_versions,
+    publication_pending,
+    read_watermark,
+    record_harvest,
+)
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import register_remote
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -125,7 +131,8 @@ async def auto_update(
         registered=summary.count("added") + summary.count("updated"),
         notes=", ".join(f"{s}: {summary.count(s)}" for s in ("added", "updated", "skipped", "failed")),
     )
-    if publish and (summary.count("added") or summary.count("updated")):
+    # Also when nothing is new but the last publication failed: its sessions must not wait for the next one.
+    if publish and (summary.count("added") or summary.count("updated") or await publication_pending(atlas)):
         summary.publication = await publish_atlas(str(atlas))
     await acreate_table_artifact(
         [o.model_dump() for o in outcomes] or [{"session": "-", "status": "nothing new", "detail": ""}],

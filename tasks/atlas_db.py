@@ -72,6 +72,11 @@ async def record_publication(atlas_path: Path, *, version: str, fingerprint: str
     ))
 
 
+@task(name="publication-pending", cache_policy=NO_CACHE)
+async def publication_pending(atlas_path: Path) -> bool:
+    return await _with_atlas(atlas_path, etl.publication_pending)
+
+
 @task(name="count-sessions", cache_policy=NO_CACHE)
 async def count_sessions(atlas_path: Path) -> int:
     return (await _with_atlas(atlas_path, inventory.counts))["sessions"]

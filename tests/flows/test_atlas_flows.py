@@ -184,6 +184,22 @@ async def test_empty_search_answers_fail_the_nightly_and_keep_the_watermark(zeno
     assert atlas_counts()["sessions"] == 2
 
 
+async def test_a_failed_atlas_publication_is_retried_by_the_next_nightly(zenodo_env, sample_session):
+    await publish_processed(sample_session)
+    zenodo_env.set_quota(max_record_files=1)  # the Atlas record (database, exports, fingerprint) cannot fit
+    with pytest.raises(Exception, match=r"(?i)quota|files"):
+        await auto_update()
+    zenodo_env.set_quota(max_record_files=100)
+
+    retry = await auto_update()
+
+    assert retry.count("added") == retry.count("updated") == 0
+    assert retry.publication is not None and retry.publication.published
+    [atlas_record] = await session_records(zenodo_env, "seatizen-atlas")
+    assert atlas_record.version_label == retry.publication.version
+    assert (await auto_update()).publication is None  # published: nothing pending any more
+
+
 def read_watermark_now() -> datetime | None:
     con = open_atlas(Path(os.environ["ATLAS_ATLAS_PATH"]))
     try:
