@@ -7,11 +7,13 @@ next run asks Zenodo only for records published since then.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import duckdb
 from pydantic import BaseModel
 
+from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import AtlasError
 from zenodo_atlas.atlas.fingerprint import content_fingerprint
 from zenodo_atlas.atlas.migrate import schema_version
@@ -61,7 +63,7 @@ def record_run(
         raise AtlasError(f"ETL run status must be running, success or failed, not {status!r}.")
     if published_version is not None:
         parse_version(published_version)
-    run_id = con.execute(
+    run_id = fetch_row(con,
         """
         INSERT INTO etl_runs (started_at, finished_at, status, harvest_watermark, published_version,
                               content_fingerprint, schema_version, sessions_registered, frames_added,
@@ -72,8 +74,10 @@ def record_run(
             _aware(started_at), _aware(finished_at), status, _aware(harvest_watermark), published_version,
             content_fingerprint, schema_version(con), sessions_registered, frames_added, predictions_added, notes,
         ],
-    ).fetchone()[0]
-    return _fetch(con, "WHERE id = ?", [run_id])
+    )[0]
+    run = _fetch(con, "WHERE id = ?", [run_id])
+    assert run is not None, "the run was inserted just above"
+    return run
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, where: str, params: list[object]) -> EtlRun | None:
@@ -103,6 +107,12 @@ def harvest_watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Where the next harvest starts: the latest watermark of a successful run."""
     run = _fetch(con, "WHERE status = 'success' AND harvest_watermark IS NOT NULL", [])
     return run.harvest_watermark if run else None
+
+
+def next_watermark(started: datetime, failed_updates: Iterable[datetime]) -> datetime:
+    """The watermark only moves past what succeeded: a failed session's update time holds it back,
+    so the next harvest sees that session again."""
+    return min([started, *failed_updates])
 
 
 def parse_version(label: str) -> tuple[int, int, int]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -13,8 +11,9 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
-from zenodo_atlas.sessions.extract import locate_frame, remove_extract_leftovers
-from zenodo_atlas.sessions.zenodo_record import label_of, strip_urn
+from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
+from zenodo_atlas.sessions.extract import remove_extract_leftovers
+from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
@@ -34,22 +33,6 @@ class DownloadSummary(BaseModel):
     skipped_restricted: list[str] = []
 
 
-def _files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
-    """Each distinct file once, oldest version first.
-
-    Processed versions carry raw files over (same key, same md5: fetched once), but may also hold a
-    different file under a raw key (a UAV's useful frames in `DCIM.zip`): both are fetched.
-    """
-    seen: set[tuple[str, str]] = set()
-    chosen: list[tuple[Record, RecordFile]] = []
-    for record in sorted(versions, key=lambda r: r.id):
-        for f in record.files:
-            if (f.key, f.md5) not in seen:
-                seen.add((f.key, f.md5))
-                chosen.append((record, f))
-    return chosen
-
-
 async def _fetch(
     client: ZenodoClient,
     resolved: ResolvedSession,
@@ -62,7 +45,7 @@ async def _fetch(
     session_dir = out / resolved.session_name
     zip_dir = session_dir / "ZIP"
     zip_dir.mkdir(parents=True, exist_ok=True)
-    wanted = [(r, f) for r, f in _files_to_fetch(resolved.versions) if members is None or f.key in members]
+    wanted = [(r, f) for r, f in files_to_fetch(resolved.versions) if members is None or f.key in members]
     total = sum(f.size for _, f in wanted)
 
     async def one(record: Record, f: RecordFile) -> Path | None:
@@ -112,6 +95,13 @@ async def download_session(
     """Fetch a session by name or DOI (a version DOI is honoured exactly) and rebuild its folders.
 
     Open records need no token; restricted files are skipped with a warning unless the owner's token is set.
+
+    Args:
+        out_dir: Folder the session is rebuilt in.
+        name: Session name, e.g. 20231021_REU-ST-LEU_ASV-1_01 (or give a DOI).
+        doi: Concept or version DOI (or give a name).
+        raw: Download the RAW_DATA versions.
+        processed: Download the PROCESSED_DATA version.
     """
     if bool(name) == bool(doi):
         raise ValueError("give exactly one of a session name or a DOI")
@@ -133,21 +123,6 @@ async def download_session(
     return summary
 
 
-def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
-    """Rows of `session_name` and/or `doi`; `urn:` and DOI URL prefixes are stripped."""
-    with open(csv_file, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    requests = []
-    for row in rows:
-        if row.get("doi"):
-            requests.append({"doi": row["doi"].strip().removeprefix("https://doi.org/")})
-        elif row.get("session_name"):
-            requests.append({"name": strip_urn(row["session_name"].strip())})
-    if not requests:
-        raise ValueError(f"{csv_file} has no `session_name` or `doi` values")
-    return requests
-
-
 class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
@@ -161,7 +136,16 @@ async def download_sessions(
     raw: bool = True,
     processed: bool = True,
 ) -> list[DownloadSummary]:
-    """Download several sessions (names, DOIs or a CSV); one failure does not stop the others."""
+    """Download several sessions (names, DOIs or a CSV); one failure does not stop the others.
+
+    Args:
+        out_dir: Folder the sessions are rebuilt in (one sub-folder per session).
+        names: Session names, e.g. 20231021_REU-ST-LEU_ASV-1_01.
+        dois: Concept or version DOIs; a version DOI downloads exactly that version.
+        csv_file: CSV with a session_name or doi column, one session per row.
+        raw: Download the RAW_DATA versions.
+        processed: Download the PROCESSED_DATA version.
+    """
     requests = [{"name": n} for n in names or []] + [{"doi": d} for d in dois or []]
     requests += requests_from_csv(csv_file) if csv_file else []
     done: list[DownloadSummary] = []
@@ -177,21 +161,14 @@ async def download_sessions(
     return done
 
 
-def frames_from_csv(csv_file: str) -> dict[str, dict[str, set[str]]]:
-    """version DOI -> archive -> members, for the frames a CSV of `version_doi,relative_file_path` lists."""
-    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    with open(csv_file, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if not row.get("version_doi") or not row.get("relative_file_path"):
-                raise ValueError(f"{csv_file} needs `version_doi` and `relative_file_path` columns on every row")
-            archive, member = locate_frame(row["relative_file_path"])
-            wanted[row["version_doi"].removeprefix("https://doi.org/")][archive].add(member)
-    return wanted
-
-
 @flow(name="download-frames")
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
-    """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths."""
+    """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths.
+
+    Args:
+        csv_file: CSV with version_doi and relative_file_path columns (e.g. an Atlas query result).
+        out_dir: Folder the frames are written in, under their session paths.
+    """
     wanted = frames_from_csv(csv_file)
     settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)

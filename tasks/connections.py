@@ -18,7 +18,7 @@ async def resolve_token(settings: Settings, *, required: bool) -> SecretStr | No
     if token is None and settings.token_secret_block:
         from prefect.blocks.system import Secret
 
-        block = await Secret.aload(settings.token_secret_block)
+        block: Secret = await Secret.aload(settings.token_secret_block)
         token = SecretStr(block.get())
     if token is None and required:
         return settings.require_token()
@@ -30,5 +30,5 @@ async def open_client(settings: Settings, *, token_required: bool) -> ZenodoClie
     token = await resolve_token(settings, required=token_required)
     return ZenodoClient(
         settings.zenodo_url, token, rate_limit_per_minute=settings.rate_limit_per_minute,
-        deadline=settings.request_deadline_seconds, stall=settings.stall_seconds,
+        search_lag=settings.search_lag, deadline=settings.request_deadline_seconds, stall=settings.stall_seconds,
     )

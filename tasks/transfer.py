@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.archive import archive_md5, iter_archive
 from zenodo_atlas.sessions.plan import PlannedArchive
-from zenodo_atlas.settings import current_settings
+from zenodo_atlas.settings import LEASES_ON_DISK, current_settings
 from zenodo_atlas.tasks.progress import TransferProgress
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, Record, RecordFile
@@ -33,8 +33,6 @@ UPLOAD_LIMIT = "zenodo-atlas-uploads"
 DOWNLOAD_LIMIT = "zenodo-atlas-downloads"
 LEASE_SECONDS = 60
 """The shortest lease Prefect grants: slots of a killed run come back after a minute, not five."""
-LEASES_ON_DISK = "prefect.server.concurrency.lease_storage.filesystem"
-"""Prefect's default keeps leases in server memory: a server crash then leaks every slot held."""
 
 
 class ArchiveResult(BaseModel):
@@ -76,7 +74,7 @@ async def _busy_message(name: str, share: int, waited: float) -> str:
         f"Waited {waited:g} s for {share} slot(s) of the Prefect global concurrency limit '{name}' "
         f"({limit.active_slots} of {limit.limit} in use). If no other transfer is running, a Prefect server "
         f"crash left them taken: free them with `prefect gcl update {name} --active-slots 0`, and start the "
-        f"server with PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE={LEASES_ON_DISK} so it cannot happen again."
+        f"server with {' '.join(f'{k}={v}' for k, v in LEASES_ON_DISK.items())} so it cannot happen again."
     )
 
 

@@ -10,8 +10,7 @@ from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.download import DownloadBatchFailedError
 from zenodo_atlas.flows.register import RegistrationFailedError
 from zenodo_atlas.flows.upload import BatchFailedError
-from zenodo_atlas.sessions.errors import SessionError
-from zenodo_atlas.tasks.archive import SessionNotReadyError
+from zenodo_atlas.sessions.errors import SessionError, SessionNotReadyError
 from zenodo_atlas.tasks.deposit import DuplicateSessionError, PublicationConflictError
 from zenodo_atlas.tasks.resolve import SessionNotFoundOnZenodo
 from zenodo_atlas.tasks.transfer import DraftVerificationError

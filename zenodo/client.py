@@ -8,6 +8,8 @@ the action visibly did not happen.
 
 from __future__ import annotations
 
+import asyncio
+import json as jsonlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -60,7 +62,6 @@ DEFAULT_STALL = 120.0
 """Seconds without a byte (connecting, answering, or mid-transfer) before a connection counts as dead."""
 _DOI_TAIL = re.compile(r"zenodo\.(\d+)$", re.IGNORECASE)
 _RECORD_URL = re.compile(r"/(?:records?|deposit/depositions|uploads)/(\d+)(?:[/?#]|$)")
-_TRAILING_ID = re.compile(r"/(\d+)/?$")
 SEARCH_WINDOW = 10_000
 Progress = Callable[[int], None]
 
@@ -101,11 +102,17 @@ class ZenodoClient:
         deadline: float | None = DEFAULT_DEADLINE,
         stall: float = DEFAULT_STALL,
         user_agent: str | None = None,
+        search_lag: float = 5.0,
     ):
         if max_retries < 0:
             raise InvalidInputError(f"max_retries must be 0 or more, got {max_retries}.")
         if stall <= 0 or (deadline is not None and deadline <= 0):
             raise InvalidInputError(f"deadline and stall must be positive seconds, got {deadline!r} and {stall!r}.")
+        if search_lag < 0:
+            raise InvalidInputError(f"search_lag must be 0 or more seconds, got {search_lag}.")
+        # How long zenodo.org's search may miss a write (InvenioRDM indexes without refresh): a
+        # search that finds nothing is only trusted once this long has passed.
+        self.search_lag = search_lag
         if isinstance(token, str):
             token = SecretStr(token) if token.strip() else None
         self.base_url = base_url.rstrip("/")
@@ -184,13 +191,15 @@ class ZenodoClient:
 
         async def settled() -> Deposition | None:
             assert known is not None and metadata is not None
-            fresh = [d for d in await self._recent_drafts() if d.id not in known and d.title == metadata.title]
-            return await self.get_deposition(fresh[0].id) if len(fresh) == 1 else None
 
-        response, recovered = await self._act(
-            "POST", "deposit/depositions", settled if metadata is not None else None, json=body
-        )
-        return recovered or response.parse(Deposition)
+            async def look() -> Deposition | None:
+                fresh = [d for d in await self._recent_drafts() if d.id not in known and d.title == metadata.title]
+                return await self.get_deposition(fresh[0].id) if len(fresh) == 1 else None
+
+            return await self.until_indexed(look)
+
+        outcome = await self._act("POST", "deposit/depositions", settled if metadata is not None else None, json=body)
+        return outcome.parse(Deposition) if isinstance(outcome, Response) else outcome
 
     async def get_deposition(self, deposition_id: int) -> Deposition:
         self._require_token("Reading a deposition")
@@ -234,8 +243,8 @@ class ZenodoClient:
             current = await self.get_deposition(deposition_id)
             return current if current.state == "done" else None
 
-        response, recovered = await self._act("POST", path, settled)
-        return recovered or response.parse(Deposition)
+        outcome = await self._act("POST", path, settled)
+        return outcome.parse(Deposition) if isinstance(outcome, Response) else outcome
 
     async def edit(self, deposition_id: int) -> Deposition:
         """Unlock a published deposition's metadata (state becomes `inprogress`)."""
@@ -246,8 +255,8 @@ class ZenodoClient:
             current = await self.get_deposition(deposition_id)
             return current if current.state == "inprogress" else None
 
-        response, recovered = await self._act("POST", path, settled)
-        return recovered or response.parse(Deposition)
+        outcome = await self._act("POST", path, settled)
+        return outcome.parse(Deposition) if isinstance(outcome, Response) else outcome
 
     async def discard(self, deposition_id: int) -> None:
         """Throw away a draft's changes (an edit) or the draft itself (never published)."""
@@ -267,20 +276,33 @@ class ZenodoClient:
         """Open a new-version draft of a published deposition and return it (with `links.bucket`).
 
         Zenodo copies the previous files into the draft; delete them for a clean version. If a
-        draft with files is already open, Zenodo refuses (DraftExistsError): reuse `open_draft()`.
+        draft with files is already open, Zenodo refuses (DraftExistsError): reuse `version_draft()`.
+        After a 5xx/timeout the draft is looked up with the RDM get-or-create `POST
+        /records/:id/versions` (no search, no `links.latest_draft`, which on zenodo.org points at
+        the published deposition itself); a draft found without files means the legacy action
+        did not run, and resending it fills that same draft.
         """
         self._require_token("Making a new version")
         path = f"deposit/depositions/{_id(deposition_id)}/actions/newversion"
 
         async def settled() -> Deposition | None:
-            return await self.open_draft(deposition_id)
+            draft = await self.version_draft(deposition_id)
+            return draft if draft.files else None
 
-        response, recovered = await self._act("POST", path, settled)
-        if recovered is not None:
-            return recovered
-        answer = response.json() or {}
-        draft_id = _link_id(answer.get("links", {}).get("latest_draft")) or answer["id"]
-        return await self.get_deposition(draft_id)
+        outcome = await self._act("POST", path, settled)
+        if not isinstance(outcome, Response):
+            return outcome
+        answer = outcome.json() or {}
+        return await self.get_deposition(answer["id"])
+
+    async def version_draft(self, record_id: int) -> Deposition:
+        """The concept's new-version draft, created (without files) if none is open: RDM `POST /records/:id/versions`.
+
+        Get-or-create, so it is safe to resend (pudl-archiver#231).
+        """
+        self._require_token("Opening a new-version draft")
+        response = await self._http.request("POST", f"records/{_id(record_id)}/versions")
+        return await self.get_deposition(int((response.json() or {})["id"]))
 
     async def open_draft(self, deposition_id: int) -> Deposition | None:
         """The open, never-published new-version draft of this deposition's concept, if any."""
@@ -288,8 +310,6 @@ class ZenodoClient:
         if source.state == "unsubmitted":
             return source
         candidates: list[int] = []
-        if (linked := _link_id(source.links.get("latest_draft"))) and linked != source.id:
-            candidates.append(linked)
         if source.conceptrecid:
             listed = await self.list_depositions(
                 q=f"conceptrecid:{source.conceptrecid}", status="draft", all_versions=True
@@ -308,7 +328,7 @@ class ZenodoClient:
 
     async def upload(
         self,
-        bucket_url: str,
+        bucket_url: str | None,
         key: str,
         source: Path | str | ByteSource,
         *,
@@ -337,6 +357,18 @@ class ZenodoClient:
             attempts.append(HashingStream(src, progress))
             return attempts[-1].__aiter__()
 
+        async def settled() -> Response | None:
+            """After a failure that came once the whole body was sent, the object may be stored
+            already (zenodo#2442): compare the bucket's md5 before sending every byte again."""
+            if not attempts or attempts[-1].sent < size:
+                return None
+            listing = await self._http.request("GET", bucket_url)
+            for obj in (listing.json() or {}).get("contents", []):
+                if obj.get("key") == key and obj.get("size") == size and \
+                        str(obj.get("checksum", "")).removeprefix("md5:") == attempts[-1].md5:
+                    return Response(200, listing.headers, jsonlib.dumps(obj).encode(), f"PUT {_path(url)}")
+            return None
+
         response = await self._http.request(
             "PUT",
             url,
@@ -344,6 +376,7 @@ class ZenodoClient:
             headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
             on_retry=lambda: attempts[-1].rewind_progress() if attempts else None,
             abort=lambda: attempts[-1].failure if attempts else None,
+            settled=settled,
         )
         sent = attempts[-1]
         stored = response.parse(BucketObject)
@@ -460,7 +493,7 @@ class ZenodoClient:
                 None,
             )
         ]
-        return sorted(versions, key=_version_order)
+        return sorted(await self._with_latest(versions, record_id_from(record_id)), key=_version_order)
 
     async def latest_version(self, record_id: int | str) -> Record:
         response = await self._http.request("GET", f"records/{record_id_from(record_id)}/versions/latest")
@@ -473,13 +506,14 @@ class ZenodoClient:
         q: str | None = None,
         since: datetime | None = None,
         sort: str = "mostrecent",
+        all_versions: bool = False,
     ) -> AsyncIterator[Record]:
-        """A community's records; with `since`, only those updated at or after it."""
+        """A community's records (all versions with `all_versions`); with `since`, those updated since then."""
         if not community or "/" in community:
             raise InvalidInputError(f"Invalid community {community!r}: give its identifier, e.g. 'seatizen-data'.")
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        async for record in self.search_records(q, sort=sort, communities=community):
+        async for record in self.search_records(q, sort=sort, communities=community, all_versions=all_versions):
             updated = record.updated_at
             if since is None or updated is None or updated >= since:
                 yield record
@@ -490,8 +524,11 @@ class ZenodoClient:
             raise InvalidInputError("An identifier to look up cannot be empty (expected e.g. 'urn:<session>').")
         quoted = '"' + urn.replace("\\", "\\\\").replace('"', '\\"') + '"'
         q = f"metadata.identifiers.identifier:{quoted} metadata.related_identifiers.identifier:{quoted}"
-        found = [r async for r in self.search_records(q, all_versions=all_versions)]
-        return sorted((r for r in found if urn in r.alternate_identifiers), key=lambda r: r.id)
+        found = [r for r in [r async for r in self.search_records(q, all_versions=all_versions)]
+                 if urn in r.alternate_identifiers]
+        if all_versions and len({r.conceptrecid for r in found}) == 1:
+            found = [r for r in await self._with_latest(found, found[0].id) if urn in r.alternate_identifiers]
+        return sorted(found, key=lambda r: r.id)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -502,8 +539,10 @@ class ZenodoClient:
         settled: Callable[[], Awaitable[T | None]] | None,
         *,
         json: Any = None,
-    ) -> tuple[Response, None] | tuple[None, T]:
-        """Send a non-idempotent action; after a 5xx/timeout ask `settled()` before resending.
+    ) -> Response | T:
+        """Send a non-idempotent action: Zenodo's response, or what `settled()` found already done.
+
+        After a 5xx/timeout `settled()` is asked before resending.
 
         Without `settled` there is no way to tell, so the error is raised with that said.
         """
@@ -511,7 +550,7 @@ class ZenodoClient:
         while True:
             attempt += 1
             try:
-                return await self._http.request(method, path, json=json, retry=Retry.UNSENT), None
+                return await self._http.request(method, path, json=json, retry=Retry.UNSENT)
             except ServerError as exc:
                 if settled is None:
                     exc.args = (f"{exc} (it may or may not have been applied: check before sending it again)",)
@@ -521,8 +560,34 @@ class ZenodoClient:
                 outcome = await settled()
                 if outcome is not None:
                     log.info("%s /%s: already done by the failed attempt, not resending", method, path)
-                    return None, outcome
+                    return outcome
                 await self._http.wait_before_retry(method, path, exc, attempt)
+
+    async def _with_latest(self, versions: list[Record], record_id: int) -> list[Record]:
+        """`versions` (a search answer) plus the concept's latest version when the search missed it.
+
+        zenodo.org's search shows a new version seconds after its publish; `versions/latest` is read
+        from the database (invenio-drafts-resources read_latest), so it never lags.
+        """
+        try:
+            latest = await self.latest_version(record_id)
+        except NotFoundError:
+            return versions
+        return versions if any(v.id == latest.id for v in versions) else [*versions, latest]
+
+    async def until_indexed(self, look: Callable[[], Awaitable[T | None]]) -> T | None:
+        """`look()` (a search) until it finds something or `search_lag` seconds have passed.
+
+        zenodo.org's search misses writes for a moment; an empty answer is final only after that.
+        """
+        deadline = asyncio.get_running_loop().time() + self.search_lag
+        pause = 0.25
+        while True:
+            found = await look()
+            if found is not None or asyncio.get_running_loop().time() >= deadline:
+                return found
+            await asyncio.sleep(min(pause, max(deadline - asyncio.get_running_loop().time(), 0)))
+            pause = min(pause * 2, 2.0)
 
     def _page_size(self, wanted: int) -> int:
         if wanted < 1:
@@ -580,11 +645,6 @@ def _id(value: int) -> int:
 
 def _params(**values: object) -> dict[str, str]:
     return {k: str(v) for k, v in values.items() if v is not None}
-
-
-def _link_id(link: str | None) -> int | None:
-    match = _TRAILING_ID.search(link or "")
-    return int(match.group(1)) if match else None
 
 
 def _path(url: str) -> str:

@@ -15,10 +15,12 @@ import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zenodo_atlas.sessions.zenodo_record import session_urn
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
 PRODUCTION_URL = "https://zenodo.org/api"
@@ -37,6 +39,11 @@ def read_token_file(path: Path, *, sandbox: bool = False) -> SecretStr | None:
         if match and match.group(1) == wanted:
             return SecretStr(match.group(2))
     return None
+
+
+LEASES_ON_DISK = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem"}
+"""Server setting: Prefect's default keeps global-concurrency leases in memory, so a server crash leaks
+every transfer slot held; on disk, the restarted server revokes them once they expire."""
 
 
 class Settings(BaseSettings):
@@ -63,7 +70,7 @@ class Settings(BaseSettings):
         default=Path("seatizen_atlas_folder/seatizen_atlas.duckdb"), description="The Atlas DuckDB file."
     )
     work_dir: Path = Field(default=Path(".zenodo-atlas"), description="Scratch space for downloads.")
-    atlas_urn: str = Field(default="urn:seatizen-atlas", description="Identifier of the Atlas record.")
+    atlas_urn: str = Field(default=session_urn("seatizen-atlas"), description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
 
@@ -81,6 +88,10 @@ class Settings(BaseSettings):
     )
     stall_seconds: float = Field(
         default=120.0, gt=0, description="Longest wait for the next byte from Zenodo (answers and transfers)."
+    )
+    search_lag: float = Field(
+        default=5.0, ge=0,
+        description="Seconds Zenodo's search may miss a write; an empty search is trusted only after this long.",
     )
     dcim_part_gb: float = Field(default=15.0, gt=0)
     record_quota_gb: float = Field(default=50.0, gt=0)
@@ -111,7 +122,7 @@ class Settings(BaseSettings):
         return token
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,3 +94,19 @@ def test_serve_on_a_busy_port_fails_with_one_line():
 def test_serve_needs_a_non_empty_token():
     result = CliRunner().invoke(app, ["zenodo", "serve", "--token", " "])
     assert result.exit_code == 1 and "--token" in result.output
+
+
+def test_serve_realistic_applies_guest_limits_and_page_caps(tmp_path: Path):
+    port = free_port()
+    with serve_subprocess("--port", str(port), "--token", "t", "--realistic", "--index-lag", "0.5",
+                          "--timeout-rate", "0") as (_proc, api_url):
+        request = urllib.request.Request(f"{api_url}/records?size=25")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["X-RateLimit-Limit"] == "60"
+        try:
+            urllib.request.urlopen(f"{api_url}/records?size=26", timeout=10)
+            raise AssertionError("an anonymous page of 26 must be refused")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 400
+        status, _ = _get(f"{api_url}/records?size=100", "t")
+        assert status == 200

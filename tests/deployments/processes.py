@@ -19,15 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from zenodo_atlas.settings import LEASES_ON_DISK
+
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 QUIET_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_LEVEL": "INFO",
 }
-# As docker-compose.yml and the README configure a server: global-concurrency leases kept on disk, so
+# As docker-compose.yml, the README and the background server configure one: leases kept on disk, so
 # slots held when the server dies are revoked after it restarts instead of being leaked for good.
-SERVER_ENV = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem"}
+SERVER_ENV = LEASES_ON_DISK
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from zenodo_atlas.zenodo.server.responses import ApiError
 
@@ -144,7 +145,12 @@ def _field_node(match: re.Match, groups: dict) -> Node:
         return Range(field, groups["lo"], groups["hi"], text.startswith("["), text.endswith("]"))
     if groups["fquoted"] is not None:
         return Term(field, groups["fquoted"], phrase=True)
-    return Term(field, groups["fvalue"])
+    value = groups["fvalue"]
+    if re.search(r"(?<!\\)/", value):
+        # An unescaped '/' opens a Lucene regular expression, so `doi:10.5281/zenodo.1` is a parse
+        # error on zenodo.org; clients quote or escape it (pyzenodo3 base.py; zenodo-api.md §1.5).
+        raise ApiError(400, f"Invalid querystring parameters: quote or escape the '/' in {value!r}.")
+    return Term(field, value.replace("\\/", "/"))
 
 
 class _Parser:
@@ -183,9 +189,9 @@ class _Parser:
             self.pos += 1
             return node
         if kind == "term":
-            node = self.tokens[self.pos][1]
+            node = cast(Node, self.tokens[self.pos][1])  # "term" tokens always carry a node
             self.pos += 1
-            return node  # type: ignore[return-value]
+            return node
         raise ApiError(400, "Invalid query string: an operator is missing its operand.")
 
 

@@ -1,6 +1,7 @@
 """`zenodo-atlas atlas ...` commands: local work on the Atlas file (migrate, query, export, annotations).
 
 `atlas register` and `atlas publish`, which talk to Zenodo, live here too (added by the flows work).
+Each command imports the Atlas modules it uses (DuckDB, pandas, geopandas) so `--help` stays fast.
 """
 
 from __future__ import annotations
@@ -14,13 +15,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from zenodo_atlas.atlas import spatial_index
-from zenodo_atlas.atlas.annotations import import_annotations
-from zenodo_atlas.atlas.connection import connect_atlas, open_atlas
 from zenodo_atlas.atlas.errors import AtlasError
-from zenodo_atlas.atlas.exports import export_all
-from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
-from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
 from zenodo_atlas.cli.errors import fail, one_line_errors
 from zenodo_atlas.settings import current_settings
 
@@ -56,6 +51,9 @@ def migrate_cmd(atlas: AtlasOption = None) -> None:
     Example:
       zenodo-atlas atlas migrate --atlas ./atlas.duckdb
     """
+    from zenodo_atlas.atlas.connection import connect_atlas
+    from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
+
     path = _atlas_path(atlas)
     con = connect_atlas(path)
     try:
@@ -80,6 +78,9 @@ def check_cmd(atlas: AtlasOption = None) -> None:
     Example:
       zenodo-atlas atlas check --atlas ./atlas.duckdb
     """
+    from zenodo_atlas.atlas import spatial_index
+    from zenodo_atlas.atlas.connection import open_atlas
+
     path = _atlas_path(atlas)
     con = open_atlas(path)
     try:
@@ -117,6 +118,9 @@ def query_cmd(
     Example:
       zenodo-atlas atlas query --geojson lagoon.geojson --from 2023-01-01 --platform ASV --presence --out frames.csv
     """
+    from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
+
     area = None
     if geojson is not None:
         try:
@@ -146,11 +150,14 @@ def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the exports into.")],
     atlas: AtlasOption = None,
 ) -> None:
-    """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage and the Darwin Core archive.
+    """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage, the Darwin Core archive and the map.
 
     Example:
       zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
     """
+    from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.atlas.exports import export_all
+
     con = open_atlas(_atlas_path(atlas), read_only=True)
     try:
         with stderr.status("Exporting the Atlas..."):
@@ -161,6 +168,40 @@ def export_cmd(
     for path in paths:
         stdout.print(f"  {path}")
     stdout.print(f"{len(paths)} file(s) written in {(datetime.now() - started).total_seconds():.1f} s.")
+
+
+@app.command("map")
+@one_line_errors(AtlasError)
+def map_cmd(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write (opens offline, no CDN).")],
+    png: Annotated[Path | None, typer.Option("--png", help="Also write a static PNG overview here.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
+    atlas: AtlasOption = None,
+) -> None:
+    """Draw the Atlas: an interactive HTML map (footprints, tracks, frames, filters) and a PNG overview.
+
+    Example:
+      zenodo-atlas atlas map --atlas ./atlas.duckdb --out atlas.html --png atlas.png
+    """
+    from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.atlas.maps import write_map_html, write_overview_png
+
+    targets = [(out, ".html"), *([(png, ".png")] if png else [])]
+    for path, suffix in targets:
+        if path.suffix.lower() != suffix:
+            raise fail(f"{path} must end in {suffix}; choose a name like atlas{suffix}.")
+        if path.exists() and not force:
+            raise fail(f"{path} exists; choose another name or add --force to replace it.")
+    con = open_atlas(_atlas_path(atlas), read_only=True)
+    try:
+        with stderr.status("Drawing the Atlas..."):
+            for path, suffix in targets:
+                partial = path.with_name(f".{path.name}.partial")
+                (write_map_html if suffix == ".html" else write_overview_png)(con, partial)
+                partial.replace(path)
+    finally:
+        con.close()
+    stdout.print(f"Map written to {out}" + (f", overview to {png}." if png else "."))
 
 
 @app.command("annotations")
@@ -174,6 +215,9 @@ def annotations_cmd(
     Example:
       zenodo-atlas atlas annotations ./annotations/20240501_101500__jdoe__lagoon_labels.csv
     """
+    from zenodo_atlas.atlas.annotations import import_annotations
+    from zenodo_atlas.atlas.connection import open_atlas
+
     con = open_atlas(_atlas_path(atlas))
     try:
         with stderr.status(f"Importing annotations from {path}..."):

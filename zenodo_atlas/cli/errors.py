@@ -27,7 +27,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Report the given exception types (and ValueError/OSError) as one line, exit 1."""
-    caught = (*expected, ValueError, OSError)
+    caught: tuple[type[BaseException], ...] = (*expected, ValueError, OSError)
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
@@ -44,9 +44,15 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
 
 def run_flow(coro: Coroutine[Any, Any, R]) -> R:
     """Run a flow (or any coroutine) to completion under the settings read once from the environment
-    (every subflow and task sees the same ones); its failure becomes the one-line error."""
+    (every subflow and task sees the same ones), against the background Prefect server when the user
+    has none; its failure becomes the one-line error."""
+    from zenodo_atlas.cli.prefect_server import prefect_api
+
     try:
-        with use_settings(load_settings()):
+        with (
+            use_settings(load_settings()),
+            prefect_api(lambda message: stderr.print(message, highlight=False, soft_wrap=True)),
+        ):
             return asyncio.run(coro)
     except Exception as exc:
         coro.close()  # never started when the settings were unusable; closing a finished one is a no-op
