@@ -97,7 +97,7 @@ def last_published(con: duckdb.DuckDBPyConnection) -> EtlRun | None:
 
 def publication_pending(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the Atlas holds sessions its last published version lacks (e.g. that publication failed)."""
-    if con.execute("SELECT count(*) FROM deposit").fetchone()[0] == 0:
+    if fetch_row(con, "SELECT count(*) FROM deposit")[0] == 0:
         return False
     published = last_published(con)
     return published is None or published.content_fingerprint != content_fingerprint(con)

@@ -108,14 +108,20 @@ def mismatches(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[str, tuple[int
     for session, xmin, ymin, xmax, ymax, _ in boxes:
         # Literal coordinates: the optimiser only uses the R-tree for a constant geometry.
         box = f"ST_MakeEnvelope({xmin!r}, {ymin!r}, {xmax!r}, {ymax!r})"
-        via_index = con.execute(f"SELECT count(*) FROM frame WHERE ST_Intersects(geom, {box})").fetchone()[0]
-        by_scan = con.execute(
+        via_index = _count(con, f"SELECT count(*) FROM frame WHERE ST_Intersects(geom, {box})", [])
+        by_scan = _count(
+            con,
             "SELECT count(*) FROM frame WHERE ST_X(geom) BETWEEN ? AND ? AND ST_Y(geom) BETWEEN ? AND ?",
             [xmin, xmax, ymin, ymax],
-        ).fetchone()[0]
+        )
         if via_index != by_scan:
             found[session] = (via_index, by_scan)
     return len(boxes), found
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> int:
+    (count,) = con.execute(sql, params).fetchall()[0]  # count(*) always yields one row
+    return int(count)
 
 
 def check(con: duckdb.DuckDBPyConnection, *, repair: bool = True) -> IndexCheck:
