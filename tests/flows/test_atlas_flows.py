@@ -198,7 +198,8 @@ async def test_empty_search_answers_fail_the_nightly_and_keep_the_watermark(zeno
     async with owner_client(zenodo_env) as client:
         assert await client.list_depositions(status="draft") == []
     healthy = await auto_update(publish=False)
-    assert {o.session: o.status for o in healthy.outcomes} == {early.name: "skipped", late.name: "added"}
+    statuses = {o.session: o.status for o in healthy.outcomes}
+    assert statuses[late.name] == "added" and "failed" not in statuses.values()
     assert atlas_counts()["sessions"] == 2
 
 
