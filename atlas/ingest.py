@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from zenodo_atlas.atlas import spatial_index
 from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
 from zenodo_atlas.atlas.session_files import ScoreFile, read_session
@@ -334,6 +335,7 @@ def register_session(
     except BaseException:
         con.rollback()
         raise
+    spatial_index.checkpoint(con)  # the new frames' R-tree entries must not be left in the WAL
     if report.unknown_columns:
         report.warnings.append(f"Score columns matching no class were ignored: {', '.join(report.unknown_columns)}.")
     return report

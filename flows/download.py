@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
+from zenodo_atlas.sessions.extract import remove_extract_leftovers
 from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
@@ -72,6 +73,8 @@ async def _fetch(
         )
     for path in filter(None, paths):
         await unpack_archive(path, session_dir, members.get(path.name) if members else None)
+    for leftover in remove_extract_leftovers(session_dir):
+        logger.info("Removed %s, left by an interrupted extraction", leftover)
     shutil.rmtree(zip_dir)
     return DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
