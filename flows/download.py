@@ -113,7 +113,10 @@ async def download_session(
         resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
         if not resolved.versions:
             kinds = " and ".join(k for k, on in (("raw", raw), ("processed", processed)) if on)
-            raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo")
+            reason = f" ({resolved.note})" if resolved.note else ""
+            raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo{reason}")
+        if resolved.note:
+            get_run_logger().warning("%s: %s", resolved.session_name, resolved.note)
         summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),

@@ -52,6 +52,7 @@ from zenodo_atlas.zenodo.models import (
 )
 from zenodo_atlas.zenodo.ratelimit import HostLimiter, shared_limiter
 from zenodo_atlas.zenodo.streams import ByteSource, FileSource, HashingStream
+from zenodo_atlas.zenodo.zipdir import TAIL_BYTES, ZipEntry, directory_offset, entries_from_directory
 
 log = logging.getLogger("zenodo")
 T = TypeVar("T")
@@ -452,6 +453,22 @@ class ZenodoClient:
             size=entry.filesize, md5=entry.md5, progress=progress, max_attempts=max_attempts,
             restricted_hint=hides_files(deposition.metadata.get("access_right")),
         )
+
+    async def zip_entries(self, url: str, size: int) -> list[ZipEntry]:
+        """A remote zip's members (name, size, CRC-32) with at most two Range requests."""
+        start = max(0, size - TAIL_BYTES)
+        data = await self._byte_range(url, start, size - 1)
+        offset = directory_offset(data, start, _path(url))
+        if offset < start:
+            data, start = await self._byte_range(url, offset, size - 1), offset
+        return entries_from_directory(data[offset - start:], _path(url))
+
+    async def _byte_range(self, url: str, first: int, last: int) -> bytes:
+        response = await self._http.request(
+            "GET", url, headers={"Range": f"bytes={first}-{last}", "Accept": "*/*"}
+        )
+        # A server that ignores Range answers 200 with the whole file: still correct, only slower.
+        return response.body if response.status == 206 else response.body[first:last + 1]
 
     # -- records -----------------------------------------------------------------------------
 

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     atlas_urn: str = Field(default=session_urn("seatizen-atlas"), description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
+    atlas_template: Path | None = Field(
+        default=None, description="Atlas record metadata (the predecessor's metadata_seatizen_atlas.json format)."
+    )
 
     upload_concurrency: int = Field(default=4, ge=1, le=32, description="Uploads in flight per run.")
     download_concurrency: int = Field(default=4, ge=1, le=32, description="Downloads in flight per run.")

@@ -9,8 +9,10 @@ from zenodo_atlas.sessions.zenodo_record import (
     PROCESSED_LABEL,
     RAW_LABEL,
     declares_urn,
+    deprecated_note,
     folder_name_of,
     is_concept_doi,
+    is_deprecated,
     is_session_version,
     label_of,
     names_a_record,
@@ -105,3 +107,13 @@ def test_doi_kind_and_download_folder_of_a_record() -> None:
 def test_what_a_user_typed_names_a_record_or_a_session() -> None:
     assert names_a_record("10.5281/zenodo.11") and names_a_record("11")
     assert not names_a_record(NAME)
+
+
+def test_deprecated_versions_are_never_selected_and_explained() -> None:
+    versions = [_record(1, RAW_LABEL), _record(2, "DEPRECATED"), _record(3, "DEPRECATED")]
+    assert is_deprecated(versions[1]) and not is_deprecated(versions[0])
+    assert select_versions(versions, raw=True, processed=True) == [versions[0]]
+    note = deprecated_note(versions, processed=True)
+    assert note is not None and "2, 3 are DEPRECATED" in note
+    assert deprecated_note(versions, processed=False) is None
+    assert deprecated_note([*versions, _record(4, PROCESSED_LABEL)], processed=True) is None
