@@ -50,7 +50,8 @@ EVENT_TERMS: tuple[tuple[str, str], ...] = (
 OCCURRENCE_TERMS: tuple[tuple[str, str], ...] = (
     ("eventID", DWC), ("occurrenceID", DWC), ("basisOfRecord", DWC), ("occurrenceStatus", DWC),
     ("scientificName", DWC), ("scientificNameID", DWC), ("taxonID", DWC), ("kingdom", DWC), ("taxonRank", DWC),
-    ("verbatimIdentification", DWC), ("identifiedBy", DWC), ("dateIdentified", DWC), ("associatedMedia", DWC),
+    ("verbatimIdentification", DWC), ("recordedBy", DWC), ("identifiedBy", DWC), ("dateIdentified", DWC),
+    ("associatedMedia", DWC),
 )
 
 # Position uncertainty by GNSS fix quality (plancha GPS files: 1 = RTK fixed, 2 = RTK float, 5 = single):
@@ -166,6 +167,7 @@ habitats AS (
 )
 SELECT f.file_name, f.relative_file_path, f.latitude, f.longitude, f.depth, f.fix, f.datetime_utc,
        d.concept_recid, d.session_name, d.country, d.country_code, d.place, d.session_date, d.platform,
+       d.recorded_by,
        ST_AsText(d.footprint) AS footprint, h.habitat,
        t.gbif_key, t.present, t.identified, t.identified_by, t.labels_present
 FROM taxon_values AS t
@@ -337,7 +339,7 @@ def build_archive(
         occurrences.append([
             event_id, f"{event_id}:gbif-{taxon.gbif_key}", "HumanObservation",
             "present" if row["present"] == 1 else "absent", taxon.scientific_name, taxon.name_id, taxon.gbif_url,
-            taxon.kingdom, taxon.rank, row["labels_present"], row["identified_by"],
+            taxon.kingdom, taxon.rank, row["labels_present"], row["recorded_by"], row["identified_by"],
             row["identified"].date().isoformat(),
             _media_url(media, archives, zenodo_url, row),
         ])

@@ -44,6 +44,7 @@ class DepositRef(BaseModel):
     concept_recid: str
     concept_doi: str | None = None
     versions: list[VersionRef]
+    recorded_by: list[str] = Field(default_factory=list, description="DataCollector contributors, latest version")
 
 
 class RegistrationReport(BaseModel):
@@ -84,6 +85,10 @@ def deposit_ref_from_records(records: list[Record]) -> DepositRef:
         concept_recid=records[0].conceptrecid,
         concept_doi=next((r.conceptdoi for r in reversed(records) if r.conceptdoi), None),
         versions=versions,
+        recorded_by=[
+            str(c["name"]) for c in records[-1].metadata.get("contributors") or []
+            if isinstance(c, dict) and c.get("type") == "DataCollector" and c.get("name")
+        ],
     )
 
 
@@ -127,18 +132,20 @@ def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
     con.execute(
         """
         INSERT INTO deposit (concept_recid, session_name, concept_doi, have_raw, have_processed,
-                             session_date, country_code, country, place, platform)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             session_date, country_code, country, place, platform, recorded_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (concept_recid) DO UPDATE SET
             concept_doi = coalesce(excluded.concept_doi, deposit.concept_doi),
             have_raw = excluded.have_raw, have_processed = excluded.have_processed,
             session_date = excluded.session_date, country_code = excluded.country_code,
-            country = excluded.country, place = excluded.place, platform = excluded.platform
+            country = excluded.country, place = excluded.place, platform = excluded.platform,
+            recorded_by = coalesce(excluded.recorded_by, deposit.recorded_by)
         """,
         [
             deposit.concept_recid, deposit.session_name, deposit.concept_doi,
             have_raw, have_processed,
             name.date, name.country_code, name.country_name, name.place, name.platform,
+            " | ".join(deposit.recorded_by) or None,
         ],
     )
     versions = pd.DataFrame(

@@ -46,6 +46,12 @@ async def test_register_local_then_remote_without_duplicates(zenodo_env, sample_
     assert local.frames_added > 0 and local.predictions_added > 0 and local.versions_added == 2
     assert remote.frames_added == 0 and remote.predictions_added == 0 and remote.versions_added == 0
     assert atlas_counts() == after_local
+    con = open_atlas(Path(os.environ["ATLAS_ATLAS_PATH"]))
+    try:
+        [(observers,)] = con.execute("SELECT recorded_by FROM deposit").fetchall()
+    finally:
+        con.close()
+    assert observers and "Doe, Jane" in observers  # the DataCollectors of the session's records
 
 
 async def test_unpublished_session_is_refused_and_nothing_written(zenodo_env, sample_session):
