@@ -94,6 +94,9 @@ async def test_publish_twice_without_change_makes_one_version(zenodo_env, sample
     assert overview and overview[0].type == "image" and overview[0].data.startswith("data:image/png;base64,")
     assert overview[0].description and all(r.description for r in records)
     assert {r.key for r in records} >= {"atlas-record-v1-0-0", "atlas-record-v1-0-1"}  # one key per version
+    async with get_client() as client:
+        names = {r.name for r in await client.read_flow_runs()}
+    assert {"publish atlas", f"register {first.name}", f"register {second.name}"} <= names  # says what runs
 
 
 async def publish_broken_session(server, name: str) -> None:
