@@ -52,13 +52,13 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, record_name, with_drafts=True)
-        unchanged = fingerprint_on_record(state.latest) == snapshot.fingerprint_md5
-        if unchanged and state.draft is None and not force:
-            logger.info("Atlas content unchanged since %s: nothing published", state.latest.version_label)
+        latest = state.latest
+        unchanged = latest is not None and fingerprint_on_record(latest) == snapshot.fingerprint_md5
+        if latest is not None and unchanged and state.draft is None and not force:
+            logger.info("Atlas content unchanged since %s: nothing published", latest.version_label)
             return AtlasPublication(
                 published=False, reason="content unchanged", fingerprint=snapshot.fingerprint,
-                version=state.latest.version_label, record_id=state.latest.id, doi=state.latest.doi,
-                concept_doi=state.latest.conceptdoi,
+                version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
             )
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(

@@ -15,10 +15,12 @@ import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zenodo_atlas.sessions.zenodo_record import session_urn
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
 PRODUCTION_URL = "https://zenodo.org/api"
@@ -63,7 +65,7 @@ class Settings(BaseSettings):
         default=Path("seatizen_atlas_folder/seatizen_atlas.duckdb"), description="The Atlas DuckDB file."
     )
     work_dir: Path = Field(default=Path(".zenodo-atlas"), description="Scratch space for downloads.")
-    atlas_urn: str = Field(default="urn:seatizen-atlas", description="Identifier of the Atlas record.")
+    atlas_urn: str = Field(default=session_urn("seatizen-atlas"), description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
 
@@ -106,7 +108,7 @@ class Settings(BaseSettings):
         return token
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+from prefect.exceptions import ObjectNotFound
 
 from tests.flows.helpers import owner_client, session_records
 from zenodo_atlas.atlas.connection import open_atlas
@@ -17,6 +19,7 @@ from zenodo_atlas.flows.auto_update import auto_update
 from zenodo_atlas.flows.publish_atlas import publish_atlas
 from zenodo_atlas.flows.register import RegistrationFailedError, register_sessions
 from zenodo_atlas.flows.upload import upload_session
+from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT
 
 
 def atlas_counts() -> dict[str, int]:
@@ -178,3 +181,18 @@ async def test_rerun_after_a_crash_completes_without_duplicates(zenodo_env, samp
     assert statuses == {done.name: "skipped", pending.name: "added"}
     final = atlas_counts()
     assert final["sessions"] == 2 and final["frames"] > partial["frames"]
+
+
+async def test_registration_and_auto_update_downloads_take_the_global_download_limit(
+    zenodo_env, sample_session, monkeypatch
+):
+    await publish_processed(sample_session)
+    monkeypatch.setenv("ATLAS_GLOBAL_TRANSFER_SLOTS", "3")
+    for run in (lambda: register_sessions([sample_session.name]), lambda: auto_update(publish=False)):
+        async with get_client() as client:
+            with contextlib.suppress(ObjectNotFound):
+                await client.delete_global_concurrency_limit_by_name(DOWNLOAD_LIMIT)
+        await run()
+        async with get_client() as client:  # created on first use with the configured size, then released
+            limit = await client.read_global_concurrency_limit_by_name(DOWNLOAD_LIMIT)
+        assert (limit.limit, limit.active_slots) == (3, 0)

@@ -122,9 +122,8 @@ async def record_versions(request: web.Request) -> web.Response:
 
 async def community_records(request: web.Request) -> web.Response:
     community = request.match_info["community"]
-    records = [r for r in server(request).store.indexed_records()
-               if r.published and any(c.get("identifier") == community
-                                      for c in r.published.metadata.get("communities", []))]
+    store = server(request).store
+    records = [r for r in store.indexed_records() if r.published and community in store.included(r.conceptrecid)]
     all_versions = search.truthy(request.query.get("all_versions") or request.query.get("allversions"))
     return _search(request, records, all_versions=all_versions)
 

@@ -86,11 +86,11 @@ def auto_update(
     for outcome in summary.outcomes:
         table.add_row(outcome.session, outcome.status, outcome.detail)
     console.print(table)
-    published = summary.publication and summary.publication.published
-    console.print(
-        f"Watermark {summary.watermark_before or '-'} -> {summary.watermark_after}; "
-        f"Atlas {'republished as ' + summary.publication.version if published else 'not republished'}."
-    )
+    publication = summary.publication
+    republished = "not republished"
+    if publication and publication.published:
+        republished = f"republished as {publication.version}"
+    console.print(f"Watermark {summary.watermark_before or '-'} -> {summary.watermark_after}; Atlas {republished}.")
     if summary.count("failed"):
         raise fail(f"{summary.count('failed')} session(s) failed; they will be retried on the next run")
 

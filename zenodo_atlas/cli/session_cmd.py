@@ -22,6 +22,7 @@ from zenodo_atlas.sessions.plan import (
     plan_raw,
 )
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL
 
 app = typer.Typer(help="Sample, check and plan sessions on disk.", no_args_is_help=True)
 stdout = Console(highlight=False, soft_wrap=True)
@@ -130,10 +131,10 @@ def plan(
     if raw:
         versions = plan_raw(session, dcim_part_bytes=dcim_part_gb * 1e9, record_bytes=record_gb * 1e9)
         for index, archives in enumerate(versions, start=1):
-            stdout.print(_archive_table(f"RAW_DATA version {index} of {len(versions)}", archives))
+            stdout.print(_archive_table(f"{RAW_LABEL} version {index} of {len(versions)}", archives))
     if processed is not None:
         archives = plan_processed(
             session, folders_from_letters(processed, "processed"),
             all_frames=all_frames, record_bytes=record_gb * 1e9,
         )
-        stdout.print(_archive_table("PROCESSED_DATA", archives))
+        stdout.print(_archive_table(PROCESSED_LABEL, archives))
