@@ -16,7 +16,7 @@ from zenodo_atlas.sessions.extract import remove_extract_leftovers
 from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key, many, run_name
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
@@ -131,7 +131,9 @@ class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
 
-@flow(name="download-sessions")
+@flow(name="download-sessions", flow_run_name=run_name(
+    lambda p: f"download {many([*(p.get('names') or []), *(p.get('dois') or [])], 'sessions')}"
+    + (" + CSV" if p.get("csv_file") else "")))
 async def download_sessions(
     out_dir: str,
     names: list[str] | None = None,

@@ -24,12 +24,9 @@ from zenodo_atlas.flows.publish_atlas import publish_atlas
 from zenodo_atlas.flows.register import RegistrationFailedError, register_sessions
 from zenodo_atlas.flows.upload import upload_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT
-<<<<<<< HEAD
 from zenodo_atlas.zenodo.errors import ServerError
-from zenodo_atlas.zenodo.server.faults import FaultConfig
-=======
 from zenodo_atlas.zenodo.models import DepositMetadata
->>>>>>> i11
+from zenodo_atlas.zenodo.server.faults import FaultConfig
 
 
 def atlas_counts() -> dict[str, int]:
@@ -59,6 +56,12 @@ async def test_register_local_then_remote_without_duplicates(zenodo_env, sample_
     assert local.frames_added > 0 and local.predictions_added > 0 and local.versions_added == 2
     assert remote.frames_added == 0 and remote.predictions_added == 0 and remote.versions_added == 0
     assert atlas_counts() == after_local
+    con = open_atlas(Path(os.environ["ATLAS_ATLAS_PATH"]))
+    try:
+        [(observers,)] = con.execute("SELECT recorded_by FROM deposit").fetchall()
+    finally:
+        con.close()
+    assert observers and "Doe, Jane" in observers  # the DataCollectors of the session's records
 
 
 async def test_unpublished_session_is_refused_and_nothing_written(zenodo_env, sample_session):
@@ -101,6 +104,9 @@ async def test_publish_twice_without_change_makes_one_version(zenodo_env, sample
     assert overview and overview[0].type == "image" and overview[0].data.startswith("data:image/png;base64,")
     assert overview[0].description and all(r.description for r in records)
     assert {r.key for r in records} >= {"atlas-record-v1-0-0", "atlas-record-v1-0-1"}  # one key per version
+    async with get_client() as client:
+        names = {r.name for r in await client.read_flow_runs()}
+    assert {"publish atlas", f"register {first.name}", f"register {second.name}"} <= names  # says what runs
 
 
 async def publish_broken_session(server, name: str) -> None:
