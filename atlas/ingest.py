@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from zenodo_atlas.atlas import spatial_index
 from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
 from zenodo_atlas.atlas.session_files import ScoreFile, read_session
@@ -46,6 +47,7 @@ class DepositRef(BaseModel):
     concept_recid: str
     concept_doi: str | None = None
     versions: list[VersionRef]
+    recorded_by: list[str] = Field(default_factory=list, description="DataCollector contributors, latest version")
 
 
 class RegistrationReport(BaseModel):
@@ -87,6 +89,10 @@ def deposit_ref_from_records(records: list[Record]) -> DepositRef:
         concept_recid=records[0].conceptrecid,
         concept_doi=next((r.conceptdoi for r in reversed(records) if r.conceptdoi), None),
         versions=versions,
+        recorded_by=[
+            str(c["name"]) for c in records[-1].metadata.get("contributors") or []
+            if isinstance(c, dict) and c.get("type") == "DataCollector" and c.get("name")
+        ],
     )
 
 
@@ -130,18 +136,20 @@ def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
     con.execute(
         """
         INSERT INTO deposit (concept_recid, session_name, concept_doi, have_raw, have_processed,
-                             session_date, country_code, country, place, platform)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             session_date, country_code, country, place, platform, recorded_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (concept_recid) DO UPDATE SET
             concept_doi = coalesce(excluded.concept_doi, deposit.concept_doi),
             have_raw = excluded.have_raw, have_processed = excluded.have_processed,
             session_date = excluded.session_date, country_code = excluded.country_code,
-            country = excluded.country, place = excluded.place, platform = excluded.platform
+            country = excluded.country, place = excluded.place, platform = excluded.platform,
+            recorded_by = coalesce(excluded.recorded_by, deposit.recorded_by)
         """,
         [
             deposit.concept_recid, deposit.session_name, deposit.concept_doi,
             have_raw, have_processed,
             name.date, name.country_code, name.country_name, name.place, name.platform,
+            " | ".join(deposit.recorded_by) or None,
         ],
     )
     versions = pd.DataFrame(
@@ -265,7 +273,8 @@ def _move_annotations(
             """,
             {"rid": record_id},
         )
-        lost = fetch_row(con, f"DELETE FROM annotation WHERE frame_id IN (SELECT old_id FROM {src})")[0]
+        deleted = con.execute(f"DELETE FROM annotation WHERE frame_id IN (SELECT old_id FROM {src})").fetchone()
+        lost = deleted[0] if deleted else 0
     if lost:
         report.warnings.append(f"{lost} annotation(s) named frames absent from the new version; dropped.")
 
@@ -394,6 +403,7 @@ def register_session(
     except BaseException:
         con.rollback()
         raise
+    spatial_index.checkpoint(con)  # the new frames' R-tree entries must not be left in the WAL
     if report.unknown_columns:
         report.warnings.append(f"Score columns matching no class were ignored: {', '.join(report.unknown_columns)}.")
     return report

@@ -94,7 +94,7 @@ async def local_source(client: ZenodoClient, session_path: str, versions: list[R
     newest = next((r for r in sorted(versions, key=lambda r: -r.id)
                    if all(r.file(k) for k in REGISTRATION_ARCHIVES)), None)
     if unmatched and newest is not None:
-        md5s.update({f.key: f.md5 for k in unmatched if (f := newest.file(k)) is not None})
+        md5s.update({k: f.md5 for k in unmatched if (f := newest.file(k)) is not None})
         warnings.append(
             f"{', '.join(unmatched)} of {session_path} match(es) no published archive by content; "
             f"registered as version {newest.id}, the newest holding {' and '.join(REGISTRATION_ARCHIVES)}."

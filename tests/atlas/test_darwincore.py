@@ -69,6 +69,7 @@ def built(
 ) -> Built:
     session, deposit, md5s = published_session(frames=30)
     deposit.versions[-1].files["PROCESSED_DATA_FRAMES.zip"] = "0" * 32  # the published frames archive
+    deposit.recorded_by = ["Doe, Jane", "Rivière, Marie"]  # the records' DataCollector contributors
     register_session(atlas_con, session, deposit, archive_md5s=md5s)
     import_annotations(atlas_con, write_sample_annotations(session, tmp_path, author="jdoe", dataset="reef",
                                                            labels=LABELS))
@@ -169,8 +170,9 @@ def test_rule8_stable_namespaced_ids_that_survive_rebuild_and_rename(
     ids = [_value(o, "occurrenceID") for o in built.occurrences]
     assert len(set(ids)) == len(ids) and all(i.startswith(namespace) for i in ids)
     assert all(not re.search(r"\b\d{1,3}\b", _value(o, "identifiedBy")) for o in built.occurrences)
-    assert {_value(o, "identifiedBy") for o in built.occurrences} == {"jdoe"}
-    assert "recordNumber" not in meta_xml() and "recordedBy" not in meta_xml()  # no annotator as observer
+    assert {_value(o, "identifiedBy") for o in built.occurrences} == {"jdoe"}  # the annotator
+    assert {_value(o, "recordedBy") for o in built.occurrences} == {"Doe, Jane | Rivière, Marie"}  # the observers
+    assert "recordNumber" not in meta_xml()
     # a label rename and a rebuild in another row order keep every id
     atlas_con.execute("UPDATE multilabel_label SET name = 'Acropora_branching_form' WHERE name = 'Acropora_Branching'")
     again = write_dwca(atlas_con, tmp_path / "again.zip", media=frame_archive_member)

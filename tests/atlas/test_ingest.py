@@ -309,6 +309,14 @@ def test_deposit_ref_from_records() -> None:
                        files={"METADATA.zip": "b" * 32}),
         ],
     )
+    latest = _record(13, "PROCESSED_DATA", {})
+    latest.metadata["contributors"] = [
+        {"name": "Doe, Jane", "type": "DataCollector"}, {"name": "Smith, Alex", "type": "DataManager"},
+        {"name": "Rivière, Marie", "type": "DataCollector"},
+    ]
+    # the field observers (Darwin Core recordedBy) are the DataCollectors, not the managers nor the annotators
+    ref = deposit_ref_from_records([_record(11, "RAW_DATA", {}), latest])
+    assert ref.recorded_by == ["Doe, Jane", "Rivière, Marie"]
     with pytest.raises(DepositRefError, match="several concepts"):
         deposit_ref_from_records([_record(1, "RAW_DATA", {}), _record(2, "RAW_DATA", {}, concept="78")])
     with pytest.raises(DepositRefError, match="No Zenodo records"):

@@ -17,13 +17,16 @@ from prefect.exceptions import ObjectNotFound
 from tests.fixtures.predecessor import publish_like_predecessor
 from tests.flows.helpers import owner_client, session_records
 from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.etl import harvest_watermark
 from zenodo_atlas.atlas.inventory import counts, known_versions
 from zenodo_atlas.flows.auto_update import auto_update
 from zenodo_atlas.flows.publish_atlas import publish_atlas
 from zenodo_atlas.flows.register import RegistrationFailedError, register_sessions
 from zenodo_atlas.flows.upload import upload_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT
+from zenodo_atlas.zenodo.errors import ServerError
 from zenodo_atlas.zenodo.models import DepositMetadata
+from zenodo_atlas.zenodo.server.faults import FaultConfig
 
 
 def atlas_counts() -> dict[str, int]:
@@ -53,6 +56,12 @@ async def test_register_local_then_remote_without_duplicates(zenodo_env, sample_
     assert local.frames_added > 0 and local.predictions_added > 0 and local.versions_added == 2
     assert remote.frames_added == 0 and remote.predictions_added == 0 and remote.versions_added == 0
     assert atlas_counts() == after_local
+    con = open_atlas(Path(os.environ["ATLAS_ATLAS_PATH"]))
+    try:
+        [(observers,)] = con.execute("SELECT recorded_by FROM deposit").fetchall()
+    finally:
+        con.close()
+    assert observers and "Doe, Jane" in observers  # the DataCollectors of the session's records
 
 
 async def test_unpublished_session_is_refused_and_nothing_written(zenodo_env, sample_session):
@@ -95,6 +104,9 @@ async def test_publish_twice_without_change_makes_one_version(zenodo_env, sample
     assert overview and overview[0].type == "image" and overview[0].data.startswith("data:image/png;base64,")
     assert overview[0].description and all(r.description for r in records)
     assert {r.key for r in records} >= {"atlas-record-v1-0-0", "atlas-record-v1-0-1"}  # one key per version
+    async with get_client() as client:
+        names = {r.name for r in await client.read_flow_runs()}
+    assert {"publish atlas", f"register {first.name}", f"register {second.name}"} <= names  # says what runs
 
 
 async def publish_broken_session(server, name: str) -> None:
@@ -176,6 +188,56 @@ async def test_rerun_after_a_crash_completes_without_duplicates(zenodo_env, samp
     assert statuses == {done.name: "skipped", pending.name: "added"}
     final = atlas_counts()
     assert final["sessions"] == 2 and final["frames"] > partial["frames"]
+
+
+async def test_empty_search_answers_fail_the_nightly_and_keep_the_watermark(zenodo_env, sample_sessions):
+    """Absence of evidence is not evidence of absence: a search answered with an empty 200 body is an error."""
+    early, late = sample_sessions(platform="UAV"), sample_sessions(platform="ASV")
+    await publish_processed(early)
+    await auto_update(publish=False)
+    watermark = read_watermark_now()
+    await publish_processed(late)
+
+    zenodo_env.set_faults(FaultConfig(empty_searches=True))
+    try:
+        with pytest.raises(ServerError, match="empty body where a search page was expected"):
+            await auto_update(publish=False)
+        with pytest.raises(ServerError, match="empty body"):
+            await upload_session(str(sample_sessions(name="20240301_MUS-Le-Morne_UAV-1_01")), raw=True)
+    finally:
+        zenodo_env.set_faults(None)
+
+    assert read_watermark_now() == watermark
+    async with owner_client(zenodo_env) as client:
+        assert await client.list_depositions(status="draft") == []
+    healthy = await auto_update(publish=False)
+    statuses = {o.session: o.status for o in healthy.outcomes}
+    assert statuses[late.name] == "added" and "failed" not in statuses.values()
+    assert atlas_counts()["sessions"] == 2
+
+
+async def test_a_failed_atlas_publication_is_retried_by_the_next_nightly(zenodo_env, sample_session):
+    await publish_processed(sample_session)
+    zenodo_env.set_quota(max_record_files=1)  # the Atlas record (database, exports, fingerprint) cannot fit
+    with pytest.raises(Exception, match=r"(?i)quota|files"):
+        await auto_update()
+    zenodo_env.set_quota(max_record_files=100)
+
+    retry = await auto_update()
+
+    assert retry.count("added") == retry.count("updated") == 0
+    assert retry.publication is not None and retry.publication.published
+    [atlas_record] = await session_records(zenodo_env, "seatizen-atlas")
+    assert atlas_record.version_label == retry.publication.version
+    assert (await auto_update()).publication is None  # published: nothing pending any more
+
+
+def read_watermark_now() -> datetime | None:
+    con = open_atlas(Path(os.environ["ATLAS_ATLAS_PATH"]))
+    try:
+        return harvest_watermark(con)
+    finally:
+        con.close()
 
 
 async def test_registration_and_auto_update_downloads_take_the_global_download_limit(

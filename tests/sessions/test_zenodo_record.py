@@ -15,6 +15,7 @@ from zenodo_atlas.sessions.zenodo_record import (
     is_deprecated,
     is_session_version,
     label_of,
+    names_a_record,
     new_session_versions,
     raw_parts_published,
     select_versions,
@@ -101,6 +102,11 @@ def test_doi_kind_and_download_folder_of_a_record() -> None:
     assert not is_concept_doi("10.5281/zenodo.12", record)
     assert folder_name_of(record) == "record_12"
     assert folder_name_of(_record(3, identifiers=(f"urn:{NAME}",))) == NAME
+
+
+def test_what_a_user_typed_names_a_record_or_a_session() -> None:
+    assert names_a_record("10.5281/zenodo.11") and names_a_record("11")
+    assert not names_a_record(NAME)
 
 
 def test_deprecated_versions_are_never_selected_and_explained() -> None:
