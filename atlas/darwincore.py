@@ -268,8 +268,9 @@ def _session_event(ns: str, s: _Session, protocol: str, rights: tuple[str, str])
         digits = _decimals(uncertainty)
         lat, lon, precision = round(centre.y, digits), round(centre.x, digits), 10.0**-digits
     times = sorted(s.times)
+    when: str | None
     if times:
-        when: str | None = _utc(times[0]) if times[0] == times[-1] else f"{_utc(times[0])}/{_utc(times[-1])}"
+        when = _utc(times[0]) if times[0] == times[-1] else f"{_utc(times[0])}/{_utc(times[-1])}"
     else:
         when = row["session_date"].isoformat() if row["session_date"] else None
     return [

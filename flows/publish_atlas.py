@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from zenodo_atlas.atlas.publication import atlas_metadata, fingerprint_on_record, next_label
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
+from zenodo_atlas.sessions.template import load_atlas_template
 from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import current_settings
@@ -63,8 +64,11 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
             label=label,
-            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas),
-                                    snapshot.locations),
+            metadata=atlas_metadata(
+                settings.atlas_urn, label, settings.communities, await count_sessions(atlas), snapshot.locations,
+                template=load_atlas_template(settings.atlas_template) if settings.atlas_template else None,
+                latest=state.latest,
+            ),
             archives=[plain_file(path) for path in snapshot.files],
             drop_all_carried=True,
         )

@@ -38,11 +38,13 @@ async def register_one(
                 f"{session.name.raw} is not published on Zenodo; upload it first "
                 f"(zenodo-atlas upload {item} --raw --processed fmgbi)"
             )
-        source = await local_source(item)
+        source = await local_source(client, item, records)
     else:
         by_doi = names_a_record(item)
         resolved = await resolve_session(client, doi=item if by_doi else None, name=None if by_doi else item)
-        records = await client.record_versions(resolved.versions[-1].id) if by_doi else resolved.versions
+        # Every version, not only the selected ones: the Atlas keeps the history, and DEPRECATED
+        # versions explain a missing METADATA.zip.
+        records = await client.record_versions(resolved.versions[-1].id)
         return await register_remote(client, atlas_path, resolved.session_name, records, work_dir, slots,
                                      all_frames=all_frames)
     return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
