@@ -181,6 +181,14 @@ def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
     return con
 
 
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back what is left of a failed transaction. After a failed COMMIT (a full disk) DuckDB has no
+    transaction any more, and the rollback's own error ("no transaction is active") must not replace the
+    real one, which names the file and says "No space left on device"."""
+    with contextlib.suppress(duckdb.Error):
+        con.rollback()
+
+
 def fetch_row(
     con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | Mapping[str, object] | None = None
 ) -> tuple[Any, ...]:
