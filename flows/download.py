@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.sessions.errors import UnsafeArchiveError
 from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
@@ -30,6 +31,8 @@ class DownloadSummary(BaseModel):
     versions: list[int]
     files: list[str]
     skipped_restricted: list[str] = []
+    kept: list[str] = []
+    """Local files that differ from the record, left as they were (no `overwrite`), session-relative."""
 
 
 def _files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
@@ -55,9 +58,11 @@ async def _fetch(
     concurrency: int,
     global_limit: int,
     members: dict[str, set[str]] | None,
+    overwrite: bool = False,
 ) -> DownloadSummary:
     logger = get_run_logger()
     session_dir = out / resolved.session_name
+    new_session = not session_dir.exists()
     zip_dir = session_dir / "ZIP"
     zip_dir.mkdir(parents=True, exist_ok=True)
     wanted = [(r, f) for r, f in _files_to_fetch(resolved.versions) if members is None or f.key in members]
@@ -86,12 +91,25 @@ async def _fetch(
             "%s: %d restricted file(s) skipped (%s): they need the owner's token in ZENODO_TOKEN",
             resolved.session_name, len(skipped), ", ".join(skipped),
         )
-    for path in filter(None, paths):
-        await unpack_archive(path, session_dir, members.get(path.name) if members else None)
+    kept: list[str] = []
+    try:
+        for path in filter(None, paths):
+            extracted = await unpack_archive(path, session_dir, members.get(path.name) if members else None, overwrite)
+            kept += [p.relative_to(session_dir.resolve()).as_posix() for p in extracted.kept]
+    except UnsafeArchiveError:
+        # A refused archive must not stay on disk, nor a session folder this run created for it.
+        shutil.rmtree(zip_dir)
+        if new_session and not any(session_dir.iterdir()):
+            session_dir.rmdir()
+        raise
     shutil.rmtree(zip_dir)
+    if kept:
+        logger.warning("%s: kept %d local file(s) that differ from the record: %s", resolved.session_name,
+                       len(kept), ", ".join(kept))
     return DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
         files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
+        kept=kept,
     )
 
 
@@ -103,7 +121,8 @@ def _run_name() -> str:
 
 @flow(name="download-session", flow_run_name=_run_name)
 async def download_session(
-    out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
+    out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True,
+    overwrite: bool = False,
 ) -> DownloadSummary:
     """Fetch a session by name or DOI (a version DOI is honoured exactly) and rebuild its folders.
 
@@ -120,7 +139,7 @@ async def download_session(
         if not resolved.versions:
             kinds = " and ".join(k for k, on in (("raw", raw), ("processed", processed)) if on)
             raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo")
-        summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None)
+        summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None, overwrite)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
           "skipped": ", ".join(summary.skipped_restricted)}],
@@ -156,6 +175,7 @@ async def download_sessions(
     csv_file: str | None = None,
     raw: bool = True,
     processed: bool = True,
+    overwrite: bool = False,
 ) -> list[DownloadSummary]:
     """Download several sessions (names, DOIs or a CSV); one failure does not stop the others."""
     requests = [{"name": n} for n in names or []] + [{"doi": d} for d in dois or []]
@@ -163,7 +183,9 @@ async def download_sessions(
     done: list[DownloadSummary] = []
     failed: dict[str, str] = {}
     for request in requests:
-        state = await download_session(out_dir, raw=raw, processed=processed, return_state=True, **request)
+        state = await download_session(
+            out_dir, raw=raw, processed=processed, overwrite=overwrite, return_state=True, **request
+        )
         try:
             done.append(await state.aresult())
         except Exception as exc:

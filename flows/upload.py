@@ -15,7 +15,7 @@ from zenodo_atlas.sessions.plan import folders_from_letters
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import RAW_LABEL, find_session
+from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL, find_session, unchanged_version
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -27,6 +27,8 @@ class UploadSummary(BaseModel):
     dry_run: bool = False
     versions: list[PublishedVersion] = []
     planned: list[dict] = []
+    unchanged: list[str] = []
+    """Versions already on Zenodo with exactly the planned content: nothing was sent for them."""
 
 
 async def _report(summary: UploadSummary) -> None:
@@ -89,7 +91,15 @@ async def upload_session(
                 raw_part += 1
                 if raw_part <= state.labels().count(RAW_LABEL):
                     logger.info("%s: RAW_DATA part %d is already published: skipped", session.name.raw, raw_part)
+                    summary.unchanged.append(f"{RAW_LABEL} part {raw_part}")
                     continue
+            elif plan.label == PROCESSED_LABEL and state.draft is None and (
+                same := await unchanged_version(state, PROCESSED_LABEL, plan.archives)
+            ):
+                logger.info("%s: PROCESSED_DATA %s already holds these archives: nothing to do",
+                            session.name.raw, same.doi)
+                summary.unchanged.append(f"{PROCESSED_LABEL} {same.doi}")
+                continue
             version = await publish_version(
                 client, session.name.raw, session.rules, plan, state, concurrency=settings.upload_concurrency,
                 global_limit=global_limit,

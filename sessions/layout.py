@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_float, relative_path_column
 from zenodo_atlas.sessions.ia import jacques_csv_name, multilabel_csv_name
+from zenodo_atlas.sessions.links import escaping_links
 from zenodo_atlas.sessions.naming import parse_session_name
 from zenodo_atlas.sessions.plan import archive_name, resolve_in_session
 from zenodo_atlas.sessions.session import Session
@@ -253,6 +254,10 @@ def check_session(path: Path | str) -> LayoutReport:
     if not has_frames:
         out.add("warning", str(root), "no frames (PROCESSED_DATA/FRAMES or DCIM): no frames archive possible")
 
+    for link, target in escaping_links(root):
+        out.add("warning", link.relative_to(root).as_posix(),
+                f"symbolic link to {target} leads outside the session (or nowhere): never read nor published; "
+                "copy the file into the session if it belongs there")
     known = _check_metadata_csv(session, out) if rel_metadata in present else set()
     if rel_predictions in present:
         _check_filename_csv(session.predictions_csv, rel_predictions, out, known)

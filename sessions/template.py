@@ -116,27 +116,28 @@ def load_template(path: Path | str) -> MetadataTemplate:
             from None
     if not isinstance(data, dict):
         raise TemplateError(f"metadata template {path}: expected a mapping of fields at the top level")
+    converted = _from_predecessor(data)
     problems: list[str] = []
     try:
-        template = MetadataTemplate.model_validate(_from_predecessor(data))
+        template: MetadataTemplate | None = MetadataTemplate.model_validate(converted)
     except ValidationError as exc:
         problems = [f"{_location(e)}: {e['msg']}" for e in exc.errors()]
         template = None
-    if template is not None:
-        people = template.people
-        resolved = {}
-        for field in ("sessions_csv", "contributors_csv"):
-            file = getattr(people, field)
-            file = file if file.is_absolute() else path.parent / file
-            if not file.is_file():
-                problems.append(f"people.{field}: file {file} does not exist")
-            resolved[field] = file
-        template = template.model_copy(update={"people": PeopleFiles(**resolved)})
+    # People files are checked even when other fields are wrong, so one run lists every problem.
+    people = converted.get("people") if isinstance(converted.get("people"), dict) else {}
+    resolved: dict[str, Path] = {}
+    for field in ("sessions_csv", "contributors_csv"):
+        if not isinstance(people.get(field), str | Path):
+            continue
+        file = Path(people[field]).expanduser()
+        file = file if file.is_absolute() else path.parent / file
+        if not file.is_file():
+            problems.append(f"people.{field}: file {file} does not exist")
+        resolved[field] = file
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise TemplateError(f"metadata template {path} has {len(problems)} problem(s):\n{listed}")
+        raise TemplateError(f"metadata template {path} has {len(problems)} problem(s): {'; '.join(problems)}")
     assert template is not None
-    return template
+    return template.model_copy(update={"people": PeopleFiles(**resolved)})
 
 
 def default_template() -> MetadataTemplate:
@@ -230,8 +231,7 @@ def load_people(sessions_csv: Path, contributors_csv: Path) -> People:
         if session:
             by_session[session] = roles
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise TemplateError(f"people files have {len(problems)} problem(s):\n{listed}")
+        raise TemplateError(f"people files have {len(problems)} problem(s): {'; '.join(problems)}")
     return People(by_session=by_session, directory=directory)
 
 

@@ -7,13 +7,16 @@ finds the draft it left and resumes it instead of opening a second one.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
+from zenodo_atlas.sessions.archive import archive_md5
 from zenodo_atlas.sessions.extract import archive_destination
+from zenodo_atlas.sessions.plan import PlannedArchive
 from zenodo_atlas.sessions.platforms import PlatformRules
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
@@ -129,6 +132,23 @@ async def open_draft(
             )
         draft = await client.new_version(state.latest.id)
     return await client.update_deposition(draft.id, metadata)
+
+
+async def unchanged_version(state: SessionOnZenodo, label: str, archives: list[PlannedArchive]) -> Record | None:
+    """The newest published `label` version when it already holds exactly `archives` (same md5s).
+
+    Sizes are compared first, so only a likely match costs streaming the archives (off the loop).
+    """
+    record = next((r for r in reversed(state.published) if (r.version_label or "").replace(" ", "_") == label), None)
+    if record is None or not archives:
+        return None
+    published = {a.name: record.file(a.name) for a in archives}
+    if any(f is None or f.size != a.size for a, f in zip(archives, published.values(), strict=True)):
+        return None
+    for archive in archives:
+        if await asyncio.to_thread(archive_md5, archive) != published[archive.name].md5:
+            return None
+    return record
 
 
 def _top_folder(key: str) -> str:

@@ -76,3 +76,30 @@ async def test_frames_by_list_fetch_only_the_listed_frames(zenodo_env, published
     assert got == {f"{published.name}/PROCESSED_DATA/FRAMES/{f.name}" for f in frames}
     for frame in frames:
         assert filecmp.cmp(frame, tmp_path / "out" / published.name / "PROCESSED_DATA" / "FRAMES" / frame.name)
+
+
+async def test_local_edits_survive_a_second_download_unless_overwrite(zenodo_env, published, tmp_path):
+    first = await download_session(str(tmp_path), name=published.name, raw=False)
+    edited = Path(first.folder) / "METADATA" / "metadata.csv"
+    edited.write_text("FileName\nmy_edit.jpg\n")
+
+    again = await download_session(str(tmp_path), name=published.name, raw=False)
+
+    assert again.kept == ["METADATA/metadata.csv"]
+    assert edited.read_text() == "FileName\nmy_edit.jpg\n"
+    forced = await download_session(str(tmp_path), name=published.name, raw=False, overwrite=True)
+    assert forced.kept == []
+    assert filecmp.cmp(published / "METADATA" / "metadata.csv", edited, shallow=False)
+
+
+async def test_a_leftover_archive_of_the_right_size_but_wrong_md5_is_fetched_again(zenodo_env, published, tmp_path):
+    _, processed = await session_records(zenodo_env, published.name)
+    archive = next(f for f in processed.files if f.key == "METADATA.zip")
+    leftover = tmp_path / published.name / "ZIP" / str(processed.id) / archive.key
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"\0" * archive.size)
+
+    result = await download_session(str(tmp_path), name=published.name, raw=False)
+
+    assert filecmp.cmp(published / "METADATA" / "metadata.csv", Path(result.folder) / "METADATA" / "metadata.csv",
+                       shallow=False)

@@ -12,6 +12,7 @@ from rich.table import Table
 from zenodo_atlas.cli.errors import fail, one_line_errors
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.layout import LayoutReport, check_sessions
+from zenodo_atlas.sessions.links import LINK_RULE
 from zenodo_atlas.sessions.plan import (
     DCIM_PART_BYTES,
     RECORD_BYTES,
@@ -78,6 +79,7 @@ def check(
     reports = check_sessions(paths)
     for report in reports:
         _print_report(report)
+    stdout.print(f"note: {LINK_RULE}.")
     failed = [r for r in reports if not r.ok]
     if failed:
         first = failed[0].errors[0]

@@ -91,11 +91,14 @@ def download(
     )] = None,
     raw: Annotated[bool, typer.Option("--raw", help="Raw data versions.")] = False,
     processed: Annotated[bool, typer.Option("--processed", help="The latest processed version.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace local files that differ from the record (default: keep them and say so)."
+    )] = False,
 ) -> None:
     """Download sessions and unpack them into their folder layout (md5-verified, resumable).
 
     Without --raw/--processed both are fetched. Open records need no token; restricted files need the
-    owner's ZENODO_TOKEN.
+    owner's ZENODO_TOKEN. Local files that differ from the record (your edits) are kept unless --overwrite.
 
     Examples:
       zenodo-atlas download --name 20231021_REU-ST-LEU_ASV-1_01 --out ./sessions --processed
@@ -115,11 +118,17 @@ def download(
         summaries = run_flow(download_sessions(
             str(out), names=[name] if name else None, dois=[doi] if doi else None,
             csv_file=str(csv_file) if csv_file else None, raw=raw or both, processed=processed or both,
+            overwrite=overwrite,
         ))
     for summary in summaries:
         console.print(f"{summary.session}: {len(summary.files)} file(s) into {summary.folder}")
         if summary.skipped_restricted:
             console.print(
                 f"  skipped restricted: {', '.join(summary.skipped_restricted)} (set ZENODO_TOKEN to the owner's token)"
+            )
+        if summary.kept:
+            console.print(
+                f"  kept {len(summary.kept)} local file(s) that differ from the record: {', '.join(summary.kept)} "
+                "(--overwrite replaces them)"
             )
 
