@@ -30,6 +30,17 @@ __all__ = [
 ]
 
 
+def sql_string(value: str | Path) -> str:
+    """A SQL string literal for what DuckDB cannot bind (COPY ... TO targets): quotes doubled."""
+    text = value.as_posix() if isinstance(value, Path) else value
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier (class and label names become column names)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def spatial_extension_path() -> Path:
     """Where the spatial extension binary for the installed DuckDB lives inside its wheel."""
     try:
@@ -98,6 +109,11 @@ def load_spatial(con: duckdb.DuckDBPyConnection, extension: Path | None = None) 
 def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Connect with spatial loaded but without touching the schema (for `atlas migrate` and tests)."""
     path = Path(path)
+    if path.is_dir():
+        raise AtlasError(
+            f"--atlas {path} is a folder, not an Atlas file; give the .duckdb file, e.g. "
+            f"--atlas {path / 'seatizen_atlas.duckdb'}"
+        )
     if read_only and not path.is_file():
         raise AtlasNotFoundError(f"No Atlas at {path}; create it with `zenodo-atlas atlas migrate --atlas {path}`.")
     if not read_only:
@@ -115,7 +131,7 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
         load_spatial(con, extension)
-        con.execute(f"SET disabled_compression_methods = '{DISABLED_COMPRESSION}'")
+        con.execute(f"SET disabled_compression_methods = {sql_string(DISABLED_COMPRESSION)}")
     except BaseException:
         con.close()
         raise

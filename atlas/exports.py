@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyogrio
 
+from zenodo_atlas.atlas.connection import sql_identifier, sql_string
 from zenodo_atlas.atlas.darwincore import write_dwca
 from zenodo_atlas.atlas.query import FrameQuery, run_query
 
@@ -61,8 +62,8 @@ TRACKS_GEO_SQL = "SELECT * FROM v_deposit_linestring ORDER BY session_name"
 
 def _copy(con: duckdb.DuckDBPyConnection, sql: str, stem: Path) -> list[Path]:
     csv_path, parquet_path = stem.with_suffix(".csv"), stem.with_suffix(".parquet")
-    con.execute(f"COPY ({sql}) TO '{csv_path.as_posix()}' (FORMAT csv, HEADER true)")
-    con.execute(f"COPY ({sql}) TO '{parquet_path.as_posix()}' (FORMAT parquet)")
+    con.execute(f"COPY ({sql}) TO {sql_string(csv_path)} (FORMAT csv, HEADER true)")
+    con.execute(f"COPY ({sql}) TO {sql_string(parquet_path)} (FORMAT parquet)")
     return [csv_path, parquet_path]
 
 
@@ -70,7 +71,7 @@ def predictions_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, pa.Table]:
     """Thresholded predictions of the latest model, one boolean column per class."""
     table = run_query(con, FrameQuery(mode="presence"))
     classes = table.column_names[table.column_names.index("prediction_doi") + 1 :]
-    columns = ", ".join(f'"{c}"' for c in classes)
+    columns = ", ".join(sql_identifier(c) for c in classes)
     sql = f"""
         SELECT file_name AS FileName, {_doi_url("frame_doi")} AS frames_doi, latitude AS GPSLatitude,
                longitude AS GPSLongitude, altitude AS GPSAltitude, roll AS GPSRoll, pitch AS GPSPitch,
@@ -85,7 +86,8 @@ def annotations_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Latest annotation per frame and label, one Int8 column per label (-1 when never annotated)."""
     labels = con.execute("SELECT id, name FROM multilabel_label ORDER BY name").fetchall()
     columns = "".join(
-        f", CAST(coalesce(max(value) FILTER (WHERE label_id = {i}), -1) AS TINYINT) AS \"{n}\"" for i, n in labels
+        f", CAST(coalesce(max(value) FILTER (WHERE label_id = {i}), -1) AS TINYINT) AS {sql_identifier(n)}"
+        for i, n in labels
     )
     return f"""
         WITH latest AS (
@@ -106,7 +108,7 @@ def write_geoparquet(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> Pa
     """GeoParquet 1.0 with an EPSG:4326 CRS in its `geo` metadata (DuckDB writes it from the type)."""
     con.execute(
         f"COPY (SELECT * REPLACE (CAST(geom AS GEOMETRY('EPSG:4326')) AS geom) FROM ({sql})) "
-        f"TO '{path.as_posix()}' (FORMAT parquet)"
+        f"TO {sql_string(path)} (FORMAT parquet)"
     )
     return path
 

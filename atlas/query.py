@@ -19,6 +19,7 @@ import shapely
 from pydantic import BaseModel, Field, field_validator, model_validator
 from shapely.geometry import shape
 
+from zenodo_atlas.atlas.connection import sql_identifier, sql_string
 from zenodo_atlas.atlas.errors import QueryError
 
 FRAME_COLUMNS = (
@@ -74,10 +75,6 @@ def _geojson_geometry(data: dict[str, Any] | None) -> shapely.Geometry:
     return shape(data)
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _resolve_classes(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> list[tuple[int, str, float]]:
     models = dict(con.execute("SELECT name, id FROM multilabel_model ORDER BY id").fetchall())
     if not models:
@@ -104,7 +101,8 @@ def query_sql(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> tuple[str, d
     where: list[str] = ["TRUE"]
     params: dict[str, object] = {}
     if area:
-        where.append(f"ST_Intersects(f.geom, ST_GeomFromText('{area}'))")
+        # A literal, not a parameter: DuckDB uses the R-tree only for a constant geometry.
+        where.append(f"ST_Intersects(f.geom, ST_GeomFromText({sql_string(area)}))")
     if query.date_from:
         where.append("coalesce(CAST(f.datetime_utc AS DATE), d.session_date) >= $date_from")
         params["date_from"] = query.date_from
@@ -117,9 +115,9 @@ def query_sql(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> tuple[str, d
     class_ids = ", ".join(str(c[0]) for c in classes) or "NULL"
     pivots = "".join(f", arg_max(p.score, p.record_id) FILTER (WHERE p.class_id = {c[0]}) AS c{c[0]}" for c in classes)
     if query.mode == "presence":
-        outputs = "".join(f", (pr.c{i} >= {threshold!r}) AS {_quote_ident(n)}" for i, n, threshold in classes)
+        outputs = "".join(f", (pr.c{i} >= {threshold!r}) AS {sql_identifier(n)}" for i, n, threshold in classes)
     else:
-        outputs = "".join(f", pr.c{i} AS {_quote_ident(n)}" for i, n, _ in classes)
+        outputs = "".join(f", pr.c{i} AS {sql_identifier(n)}" for i, n, _ in classes)
     sql = f"""
         WITH sel AS (
             SELECT f.id, f.file_name, f.original_file_name, f.relative_file_path, d.session_name, d.platform,

@@ -61,3 +61,22 @@ def test_export_and_annotations_commands(populated_atlas: PopulatedAtlas, tmp_pa
     bad.write_text("FileName,Fish\n")
     failed = runner.invoke(app, ["atlas", "annotations", str(bad), "--atlas", str(copy)])
     assert failed.exit_code == 1 and "Nothing imported" in failed.output
+
+
+def test_paths_with_quotes_spaces_and_accents_work(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
+    odd = tmp_path / "Jane's \"atlas\" été"
+    odd.mkdir()
+    atlas = odd / "l'atlas ü.duckdb"
+    atlas.write_bytes(populated_atlas.path.read_bytes())
+    out = tmp_path / "Jane's exports; DROP TABLE frame; --"
+    result = runner.invoke(app, ["atlas", "export", "--atlas", str(atlas), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "seatizen_atlas.gpkg").is_file() and "13 file(s) written" in result.output
+    query = runner.invoke(app, ["atlas", "query", "--atlas", str(atlas), "--out", str(odd / "frames 'q'.csv")])
+    assert query.exit_code == 0 and (odd / "frames 'q'.csv").is_file(), query.output
+
+
+def test_an_atlas_folder_is_refused_with_the_file_to_give(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["atlas", "export", "--atlas", str(tmp_path), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "is a folder" in result.output and "seatizen_atlas.duckdb" in result.output
+    assert "migrate" not in result.output and not (tmp_path / "x").exists()
