@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -13,7 +11,7 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
-from zenodo_atlas.sessions.extract import locate_frame
+from zenodo_atlas.sessions.listing import frames_from_csv, requests_from_csv
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress
@@ -148,21 +146,6 @@ async def download_session(
     return summary
 
 
-def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
-    """Rows of `session_name` and/or `doi`; `urn:` and DOI URL prefixes are stripped."""
-    with open(csv_file, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    requests = []
-    for row in rows:
-        if row.get("doi"):
-            requests.append({"doi": row["doi"].strip().removeprefix("https://doi.org/")})
-        elif row.get("session_name"):
-            requests.append({"name": row["session_name"].strip().removeprefix("urn:")})
-    if not requests:
-        raise ValueError(f"{csv_file} has no `session_name` or `doi` values")
-    return requests
-
-
 class DownloadBatchFailedError(RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
@@ -193,18 +176,6 @@ async def download_sessions(
     if failed:
         raise DownloadBatchFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return done
-
-
-def frames_from_csv(csv_file: str) -> dict[str, dict[str, set[str]]]:
-    """version DOI -> archive -> members, for the frames a CSV of `version_doi,relative_file_path` lists."""
-    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    with open(csv_file, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if not row.get("version_doi") or not row.get("relative_file_path"):
-                raise ValueError(f"{csv_file} needs `version_doi` and `relative_file_path` columns on every row")
-            archive, member = locate_frame(row["relative_file_path"])
-            wanted[row["version_doi"].removeprefix("https://doi.org/")][archive].add(member)
-    return wanted
 
 
 @flow(name="download-frames")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -10,7 +9,7 @@ from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
-from zenodo_atlas.sessions.layout import expand_session_paths
+from zenodo_atlas.sessions.listing import sessions_from
 from zenodo_atlas.sessions.plan import folders_from_letters
 from zenodo_atlas.settings import Settings
 from zenodo_atlas.tasks.archive import plan_session
@@ -111,17 +110,6 @@ async def upload_session(
         summary.concept_doi = final.latest.conceptdoi if final.latest else None
     await _report(summary)
     return summary
-
-
-def sessions_from(paths: list[str], csv_file: str | None) -> list[str]:
-    """Expand folders of sessions and `root_folder,session_name` CSV rows into session paths."""
-    found = [str(p) for p in expand_session_paths(paths)]
-    if csv_file:
-        with open(csv_file, newline="") as handle:
-            found += [str(Path(row["root_folder"]) / row["session_name"]) for row in csv.DictReader(handle)]
-    if not found:
-        raise FileNotFoundError("no session given: pass session folders, folders of sessions or a CSV")
-    return found
 
 
 class BatchSummary(BaseModel):

@@ -15,6 +15,10 @@ class SessionNotFoundError(SessionError):
     """The path given as a session is not a directory."""
 
 
+class SessionNotReadyError(SessionError):
+    """The session folder lacks what the requested operation needs."""
+
+
 class PlanError(SessionError):
     """An archive plan that cannot be made as asked."""
 

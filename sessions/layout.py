@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.errors import SessionError, SessionNotReadyError
 from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_float, relative_path_column
 from zenodo_atlas.sessions.ia import jacques_csv_name, multilabel_csv_name
 from zenodo_atlas.sessions.links import escaping_links
@@ -293,3 +293,15 @@ def _is_session_name(name: str) -> bool:
 
 def check_sessions(paths: Iterable[Path | str]) -> list[LayoutReport]:
     return [check_session(p) for p in expand_session_paths(paths)]
+
+
+def require_ready(session: Session, operation: Operation) -> None:
+    """Raise SessionNotReadyError unless `check` finds the session ready for `operation`."""
+    report = check_session(session.path)
+    missing = report.missing_for.get(operation, [])
+    if missing or report.errors:
+        reasons = [f"missing {m}" for m in missing] + [f"{p.path}: {p.message}" for p in report.errors]
+        raise SessionNotReadyError(
+            f"{session.name.raw} is not ready for the {operation} upload: {'; '.join(reasons)}. "
+            f"Run `zenodo-atlas session check {session.path}` for the full report."
+        )

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from zenodo_atlas.sessions.iso19115 import write_iso19115
-from zenodo_atlas.sessions.layout import check_session
+from zenodo_atlas.sessions.layout import require_ready
 from zenodo_atlas.sessions.metadata import (
     MetadataTemplate,
     People,
@@ -24,10 +24,6 @@ from zenodo_atlas.sessions.metadata import (
 from zenodo_atlas.sessions.plan import PlannedArchive, plan_custom, plan_processed, plan_raw
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.zenodo.models import DepositMetadata
-
-
-class SessionNotReadyError(RuntimeError):
-    """The session folder lacks what the requested operation needs."""
 
 
 class VersionPlan(BaseModel):
@@ -49,18 +45,6 @@ def load_metadata_inputs(template_path: str | None) -> tuple[MetadataTemplate, P
     return template, template_people(template)
 
 
-def _require(session: Session, operation: str) -> None:
-    report = check_session(session.path)
-    missing = report.missing_for.get(operation, [])
-    errors = [p for p in report.problems if p.severity == "error"]
-    if missing or errors:
-        reasons = [f"missing {m}" for m in missing] + [f"{p.path}: {p.message}" for p in errors]
-        raise SessionNotReadyError(
-            f"{session.name.raw} is not ready for the {operation} upload: {'; '.join(reasons)}. "
-            f"Run `zenodo-atlas session check {session.path}` for the full report."
-        )
-
-
 def _plan_versions(
     session: Session,
     *,
@@ -76,7 +60,7 @@ def _plan_versions(
 ) -> list[VersionPlan]:
     versions: list[VersionPlan] = []
     if raw:
-        _require(session, "raw")
+        require_ready(session, "raw")
         metadata = build_raw_metadata(session, template, people)
         parts = plan_raw(session, dcim_part_bytes=dcim_part_bytes, record_bytes=record_bytes)
         versions += [
@@ -84,7 +68,7 @@ def _plan_versions(
             for part in parts
         ]
     if processed:
-        _require(session, "processed")
+        require_ready(session, "processed")
         metadata = build_processed_metadata(session, template, people)
         if iso19115:
             write_iso19115(session, metadata)

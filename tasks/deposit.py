@@ -127,7 +127,7 @@ async def open_draft(
     else:
         if label == PROCESSED_LABEL and PROCESSED_LABEL in state.labels() and not allow_stacking:
             raise PublicationConflictError(
-                f"{state.session_name} already has a PROCESSED_DATA version; pass "
+                f"{state.session_name} already has a PROCESSED_DATA version with other content; pass "
                 "--allow-second-processed to stack another one."
             )
         draft = await client.new_version(state.latest.id)

@@ -1,25 +1,50 @@
-"""Turn library exceptions into the CLI's contract: one line on stderr, a non-zero exit."""
+"""Turn library exceptions into the CLI's contract: one line on stderr, a non-zero exit.
+
+`--verbose` (on the top-level command) keeps tracebacks and Prefect's own error logs; without it a
+failing flow prints only its root cause, and Ctrl-C one line with a hint (exit 130).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 stderr = Console(stderr=True)
+INTERRUPTED = 130
+
+verbose = False
+"""Set by the top-level `--verbose` option."""
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `message` as the one-line reason and return the Exit to raise."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    line = " ".join(message.split())
+    stderr.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def report(exc: BaseException, code: int = 1) -> typer.Exit:
+    """`fail` with the exception's reason; the traceback too under `--verbose`."""
+    if verbose:
+        stderr.print("".join(traceback.format_exception(exc)), highlight=False, markup=False)
+    return fail(reason(exc), code)
 
 
 def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -32,16 +57,44 @@ def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]]
             try:
                 return fn(*args, **kwargs)
             except caught as exc:
-                raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+                raise report(exc) from None
+            except KeyboardInterrupt:
+                raise fail("interrupted (Ctrl-C); run the same command again to redo it", INTERRUPTED) from None
 
         return wrapper
 
     return decorate
 
 
+class _OneLineLogs(logging.Filter):
+    """Drops Prefect's error records (the CLI prints their root cause) and tracebacks from the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if verbose:
+            return True
+        if record.levelno >= logging.ERROR and record.name.startswith("prefect"):
+            return False
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def _quiet_prefect_logs() -> None:
+    """Filter the console handlers Prefect installed (they survive its later incremental setups)."""
+    for name in ("", "prefect._internal"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _OneLineLogs) for f in handler.filters):
+                handler.addFilter(_OneLineLogs())
+
+
 def run_flow(coro: Coroutine[Any, Any, R]) -> R:
     """Run a flow (or any coroutine) to completion; its failure becomes the one-line error."""
+    _quiet_prefect_logs()
     try:
         return asyncio.run(coro)
+    except KeyboardInterrupt:
+        raise fail(
+            "interrupted (Ctrl-C); run the same command again: it resumes open drafts and skips finished files",
+            INTERRUPTED,
+        ) from None
     except Exception as exc:
-        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise report(exc) from None
