@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from zenodo_atlas.atlas.errors import AnnotationError
+from zenodo_atlas.errors import one_line
 
 _FILE_NAME = re.compile(r"^(?P<stamp>\d{8}_\d{6})__(?P<author>.+?)__(?P<dataset>.+?)(?:_labels)?\.csv$")
 _MAX_LISTED = 5
@@ -72,7 +73,7 @@ def _parse(path: Path, labels: dict[str, int], problems: list[str]) -> _Parsed |
         stamp = datetime.strptime(match["stamp"], "%Y%m%d_%H%M%S")
         table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        problems.append(f"{path.name}: unreadable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+        problems.append(f"{path.name}: unreadable ({one_line(exc)})")
         return None
     if "FileName" not in table.columns:
         problems.append(f"{path.name}: no FileName column")

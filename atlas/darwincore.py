@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import duckdb
 
-from zenodo_atlas.atlas.naming import alpha2
+from zenodo_atlas.sessions.naming import country_alpha2
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -146,7 +146,7 @@ def build_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[list[object]], list
                 row["session_name"], None, row["session_date"].isoformat() if row["session_date"] else None, None,
                 "Survey session (one platform, one place, one day)", "coral reef", row["centre_lat"],
                 row["centre_lon"], "EPSG:4326", None, row["footprint"], row["country"],
-                alpha2(row["country_code"]), row["place"], LICENSE,
+                country_alpha2(row["country_code"]), row["place"], LICENSE,
             ]
         if row["frame_id"] not in events:
             when = row["datetime_utc"]
@@ -158,7 +158,7 @@ def build_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[list[object]], list
                 row["latitude"], row["longitude"], "EPSG:4326",
                 (0.1 if row["fix"] == 1 else 10) if has_point else None,
                 f"POINT ({row['longitude']} {row['latitude']})" if has_point else None,
-                row["country"], alpha2(row["country_code"]), row["place"], LICENSE,
+                row["country"], country_alpha2(row["country_code"]), row["place"], LICENSE,
             ]
         media = _doi_url(row["frame_doi"])
         dois.add(media)

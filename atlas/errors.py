@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from zenodo_atlas.errors import ZenodoAtlasError
 
-class AtlasError(Exception):
+
+class AtlasError(ZenodoAtlasError):
     """Base of every Atlas error, so callers can catch the whole family at once."""
 
 

@@ -19,8 +19,9 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
-from zenodo_atlas.atlas.naming import parse_session_name
 from zenodo_atlas.atlas.session_files import ScoreFile, read_session
+from zenodo_atlas.sessions.naming import read_session_name
+from zenodo_atlas.sessions.zenodo_record import label_of, session_name_of, version_kinds
 from zenodo_atlas.zenodo.models import Record
 
 METADATA_ARCHIVE = "METADATA.zip"
@@ -52,14 +53,6 @@ class RegistrationReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def _session_name_of(record: Record) -> str | None:
-    for identifier in record.alternate_identifiers:
-        name = identifier.removeprefix("urn:")
-        if identifier.startswith("urn:") and len(name.split("_")[0]) == 8:
-            return name
-    return None
-
-
 def deposit_ref_from_records(records: list[Record]) -> DepositRef:
     """One session's Zenodo versions as the Atlas needs them."""
     if not records:
@@ -67,7 +60,7 @@ def deposit_ref_from_records(records: list[Record]) -> DepositRef:
     concepts = {r.conceptrecid for r in records}
     if len(concepts) != 1:
         raise DepositRefError(f"Records belong to several concepts {sorted(concepts)}; pass one session's versions.")
-    names = {n for n in map(_session_name_of, records) if n}
+    names = {n for n in map(session_name_of, records) if n}
     if len(names) != 1:
         raise DepositRefError(
             f"Expected one session urn (urn:YYYYMMDD_...) among the records' alternate identifiers, found "
@@ -78,7 +71,7 @@ def deposit_ref_from_records(records: list[Record]) -> DepositRef:
         VersionRef(
             record_id=r.id,
             doi=r.doi,
-            label=(r.version_label or "").replace(" ", "_"),
+            label=label_of(r),
             publication_date=r.metadata.get("publication_date"),
             files={f.key: f.md5 for f in r.files},
         )
@@ -127,8 +120,8 @@ def _check_session_name(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> 
 
 
 def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
-    name = parse_session_name(deposit.session_name)
-    labels = [v.label.upper().replace(" ", "_") for v in deposit.versions]
+    name = read_session_name(deposit.session_name)
+    have_raw, have_processed = version_kinds(v.label for v in deposit.versions)
     con.execute(
         """
         INSERT INTO deposit (concept_recid, session_name, concept_doi, have_raw, have_processed,
@@ -142,8 +135,8 @@ def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
         """,
         [
             deposit.concept_recid, deposit.session_name, deposit.concept_doi,
-            any("RAW_DATA" in label for label in labels), any("PROCESSED_DATA" in label for label in labels),
-            name.session_date, name.country_code, name.country, name.place, name.platform,
+            have_raw, have_processed,
+            name.date, name.country_code, name.country_name, name.place, name.platform,
         ],
     )
     versions = pd.DataFrame(

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from zenodo_atlas.atlas.errors import SessionFileError
+from zenodo_atlas.errors import one_line
+from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.frames import relative_path_column, useful_frame_names
 
-USEFULNESS_MODEL = "jacques-v0.1.0_model-20240513_v20.0"
 _EXIF_DATE = r"^(\d{4}):(\d{2}):(\d{2})"
 _TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _GPS_COLUMNS = {
@@ -53,7 +55,7 @@ def read_csv_checked(path: Path, *, required: tuple[str, ...] = ("FileName",), *
     try:
         table = pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = one_line(exc)
         raise SessionFileError(f"{path} is not a readable CSV ({reason}); re-export or re-download it.") from exc
     missing = [c for c in required if c not in table.columns]
     if missing:
@@ -109,17 +111,19 @@ def prefixed(names: pd.Series, session_name: str) -> pd.Series:
     return names.where(names.str.startswith(session_name), session_name + "_" + names)
 
 
-def _useful_names(session_dir: Path, session_name: str, warnings: list[str]) -> set[str] | None:
-    gps = session_dir / "METADATA" / "predictions_gps.csv"
-    if gps.is_file():
-        return set(prefixed(read_csv_checked(gps, usecols=["FileName"])["FileName"].dropna(), session_name))
-    jacques = sorted((session_dir / "PROCESSED_DATA" / "IA").glob(f"*{USEFULNESS_MODEL}*.csv"))
-    if jacques:
-        table = read_csv_checked(jacques[0], required=("FileName", "Useless"))
-        useless = _numeric(table, "Useless", jacques[0])
-        return set(prefixed(table.loc[useless == 0, "FileName"].dropna(), session_name))
-    warnings.append("No predictions_gps.csv nor usefulness CSV: every frame of metadata.csv is registered.")
-    return None
+def _useful_names(session_dir: Path, session_name: str, warnings: list[str]) -> set[str]:
+    """The useful frames as `sessions` selects them for upload, so uploaded and registered frames agree."""
+    try:
+        names = useful_frame_names(session_dir)
+    except (SessionError, OSError, UnicodeDecodeError) as exc:
+        raise SessionFileError(f"{one_line(exc)}; fix or re-download the session's METADATA/IA archives.") from exc
+    if names is None:
+        warnings.append(
+            "No predictions_gps.csv nor usefulness CSV: no frame is useful, none registered (register all frames "
+            "to keep them)."
+        )
+        return set()
+    return set(prefixed(pd.Series(sorted(names), dtype="string"), session_name))
 
 
 def read_frames(session_dir: Path, session_name: str, warnings: list[str]) -> pd.DataFrame:
@@ -133,7 +137,7 @@ def read_frames(session_dir: Path, session_name: str, warnings: list[str]) -> pd
     frames["original_file_name"] = (
         table["OriginalFileName"].astype("string") if "OriginalFileName" in table else table["FileName"]
     ).astype("string")
-    relative = next((c for c in table.columns if "relative_file_path" in c), None)
+    relative = relative_path_column(list(table.columns))
     frames["relative_file_path"] = table[relative].astype("string") if relative else pd.NA
     for target, column in _GPS_COLUMNS.items():
         frames[target] = _numeric(table, column, path) if column in table else np.nan
@@ -188,7 +192,5 @@ def read_session(session_dir: Path, session_name: str, *, all_frames: bool = Fal
     warnings: list[str] = []
     frames = read_frames(session_dir, session_name, warnings)
     if not all_frames:
-        useful = _useful_names(session_dir, session_name, warnings)
-        if useful is not None:
-            frames["useful"] &= frames["file_name"].isin(useful)
+        frames["useful"] &= frames["file_name"].isin(_useful_names(session_dir, session_name, warnings))
     return SessionFiles(frames=frames, scores=read_scores(session_dir, session_name), warnings=warnings)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from zenodo_atlas.errors import ZenodoAtlasError
 
-class DeploymentSpecError(ValueError):
+
+class DeploymentSpecError(ZenodoAtlasError, ValueError):
     """prefect.yaml (or an override such as --cron/--timezone/--only) is not usable."""
 
 
-class PrefectServerUnavailable(RuntimeError):
+class PrefectServerUnavailable(ZenodoAtlasError, RuntimeError):
     """There is no Prefect server to register deployments with, or it does not answer."""

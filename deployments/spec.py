@@ -22,6 +22,7 @@ from prefect.schedules import Cron, Schedule
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zenodo_atlas.deployments.errors import DeploymentSpecError
+from zenodo_atlas.errors import one_line
 
 SPEC_PATH = Path(__file__).with_name("prefect.yaml")
 DEFAULT_POOL = "zenodo-atlas"
@@ -122,7 +123,7 @@ class DeploymentSpec(BaseModel):
             return load_flow_from_entrypoint(self.entrypoint, use_placeholder_flow=False)
         except (ScriptError, MissingFlowError, ImportError, SyntaxError) as exc:
             cause = exc.user_exc if isinstance(exc, ScriptError) else exc
-            reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+            reason = one_line(cause)
             raise DeploymentSpecError(f"Cannot load {self.entrypoint} for deployment {self.name!r}: {reason}") from exc
 
 

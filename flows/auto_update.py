@@ -10,13 +10,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.sessions.zenodo_record import is_session_version, session_name_of
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL
 from zenodo_atlas.tasks.register import register_remote
-from zenodo_atlas.tasks.resolve import label_of, session_name_of
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Record
 
@@ -38,8 +38,7 @@ class AutoUpdateSummary(BaseModel):
 
 
 def _updated(record: Record) -> datetime:
-    stamp = record.updated or record.modified or record.created
-    return datetime.fromisoformat(stamp) if stamp else datetime.now(UTC)
+    return record.updated_at or datetime.now(UTC)
 
 
 async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, Record]:
@@ -65,7 +64,7 @@ async def auto_update(
     The harvest watermark only moves past what succeeded: a session that failed is harvested again
     on the next run, and a crashed run is simply run again.
     """
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     started = datetime.now(UTC)
@@ -88,7 +87,7 @@ async def auto_update(
                 versions = await client.record_versions(record.id)
                 new = [
                     v for v in versions
-                    if v.id not in known.get(concept, set()) and label_of(v) in (RAW_LABEL, PROCESSED_LABEL)
+                    if v.id not in known.get(concept, set()) and is_session_version(v)
                 ]
                 if not new:
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
@@ -103,7 +102,7 @@ async def auto_update(
                 ))
             except Exception as exc:
                 failed_at.append(_updated(record))
-                outcomes.append(Outcome(session=name, status="failed", detail=str(exc).splitlines()[0]))
+                outcomes.append(Outcome(session=name, status="failed", detail=one_line(exc)))
 
         await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
     summary = AutoUpdateSummary(

@@ -1,23 +1,21 @@
 """The end-to-end demo: every flow of the product against a local Zenodo server it starts itself.
 
 It never talks to zenodo.org: the server runs in this process, on 127.0.0.1, with a throw-away
-token, and the settings of the subflows point at it only for the duration of the demo.
+token, and the settings of the subflows point at it only for the duration of the demo (a context
+variable, `use_settings`: the process environment is left alone).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import filecmp
-import os
 import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from zenodo_atlas.flows.annotations import import_annotations
 from zenodo_atlas.flows.auto_update import auto_update
@@ -26,6 +24,7 @@ from zenodo_atlas.flows.publish_atlas import publish_atlas
 from zenodo_atlas.flows.register import register_sessions
 from zenodo_atlas.flows.upload import upload_sessions
 from zenodo_atlas.sessions.sample import write_sample_annotations, write_sample_session
+from zenodo_atlas.settings import Settings, current_settings, use_settings
 from zenodo_atlas.tasks.atlas_db import atlas_stats, export_atlas, label_names
 from zenodo_atlas.zenodo.server import LocalZenodo
 
@@ -46,24 +45,13 @@ class DemoSummary(BaseModel):
     seconds: float
 
 
-@contextlib.contextmanager
-def _pointed_at(server: LocalZenodo, token: str, out: Path) -> Iterator[None]:
-    """Settings of every subflow point at the local server while the demo runs."""
-    values = {
-        "ZENODO_URL": server.api_url, "ZENODO_TOKEN": token, "ZENODO_SANDBOX": "false",
-        "ATLAS_ATLAS_PATH": str(out / "atlas" / "seatizen_atlas.duckdb"), "ATLAS_WORK_DIR": str(out / "work"),
-        "ATLAS_TOKEN_FILE": str(out / "no-token-file"),
-    }
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def _pointed_at(server: LocalZenodo, token: str, out: Path) -> Settings:
+    """The settings every subflow of the demo reads: the local server, a private Atlas and work dir."""
+    return current_settings().model_copy(update={
+        "zenodo_url": server.api_url, "zenodo_token": SecretStr(token), "sandbox": False,
+        "atlas_path": out / "atlas" / "seatizen_atlas.duckdb", "work_dir": out / "work",
+        "token_file": out / "no-token-file",
+    })
 
 
 def _verify_download(original: Path, rebuilt: Path) -> int:
@@ -90,7 +78,10 @@ async def demo(out_dir: str = "demo-output", frames: int = 40, dcim_mb: float = 
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: give the demo a fresh --out folder")
     token = secrets.token_urlsafe(24)
-    with LocalZenodo(tokens={token: 1}, data_dir=out / "local-zenodo") as server, _pointed_at(server, token, out):
+    with (
+        LocalZenodo(tokens={token: 1}, data_dir=out / "local-zenodo") as server,
+        use_settings(_pointed_at(server, token, out)) as settings,
+    ):
         logger.info("Local Zenodo serving at %s", server.api_url)
         paths = [
             await asyncio.to_thread(write_sample_session, out / "sessions", name=name, platform=platform,
@@ -99,7 +90,7 @@ async def demo(out_dir: str = "demo-output", frames: int = 40, dcim_mb: float = 
         ]
         batch = await upload_sessions([str(p) for p in paths], raw=True, processed="fmgbi")
         await register_sessions([str(p) for p in paths])
-        atlas = Path(os.environ["ATLAS_ATLAS_PATH"])
+        atlas = settings.atlas_path
         annotations = await asyncio.to_thread(
             write_sample_annotations, paths[0], out / "annotations", labels=(await label_names(atlas))[:6]
         )

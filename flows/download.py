@@ -10,16 +10,18 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
 from zenodo_atlas.sessions.listing import frames_from_csv, requests_from_csv
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.sessions.zenodo_record import label_of
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.progress import TransferProgress
-from zenodo_atlas.tasks.resolve import ResolvedSession, label_of, resolve_session
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
+from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
-from zenodo_atlas.zenodo.errors import AuthenticationError
+from zenodo_atlas.zenodo.errors import RestrictedFilesError
 from zenodo_atlas.zenodo.models import Record, RecordFile
 
 
@@ -69,12 +71,12 @@ async def _fetch(
     async def one(record: Record, f: RecordFile) -> Path | None:
         try:
             return await download_file(client, content_url(record, f), f, zip_dir / str(record.id), progress, slots)
-        except AuthenticationError:
+        except RestrictedFilesError:  # an expired or refused token (AuthenticationError) fails the run
             return None
 
     async with (
         transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), global_limit) as slots,
-        TransferProgress(f"download-{resolved.session_name.lower().replace('_', '-')}", total,
+        TransferProgress(artifact_key("download", resolved.session_name), total,
                          f"Download of {resolved.session_name}") as progress,
     ):
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
@@ -82,7 +84,7 @@ async def _fetch(
     skipped += [
         f"{label_of(v)} record {v.id} (restricted: files not listed)"
         for v in resolved.versions
-        if not v.files and v.metadata.get("access_right") in ("restricted", "closed")
+        if not v.files and v.hides_files
     ]
     if skipped:
         logger.warning(
@@ -130,7 +132,7 @@ async def download_session(
         raise ValueError("give exactly one of a session name or a DOI")
     if not (raw or processed):
         raise ValueError("nothing to download: ask for raw and/or processed data")
-    settings = Settings()
+    settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=False) as client:
         resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
@@ -141,12 +143,12 @@ async def download_session(
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
           "skipped": ", ".join(summary.skipped_restricted)}],
-        key=f"download-{summary.session.lower().replace('_', '-')}",
+        key=artifact_key("download", summary.session),
     )
     return summary
 
 
-class DownloadBatchFailedError(RuntimeError):
+class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
 
@@ -172,7 +174,7 @@ async def download_sessions(
         try:
             done.append(await state.aresult())
         except Exception as exc:
-            failed[next(iter(request.values()))] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            failed[next(iter(request.values()))] = one_line(exc)
     if failed:
         raise DownloadBatchFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return done
@@ -182,7 +184,7 @@ async def download_sessions(
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
     """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths."""
     wanted = frames_from_csv(csv_file)
-    settings = Settings()
+    settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     extracted: list[str] = []
     async with await open_client(settings, token_required=False) as client:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from zenodo_atlas.sessions.session import Session
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL, label_of
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import load_metadata_inputs
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL, find_session, list_open_drafts
+from zenodo_atlas.tasks.deposit import find_session, list_open_drafts
 from zenodo_atlas.tasks.metadata import rewrite_metadata
 
 
@@ -23,7 +24,7 @@ async def update_metadata(
     """
     from zenodo_atlas.sessions.metadata import build_processed_metadata, build_raw_metadata
 
-    settings = Settings()
+    settings = current_settings()
     session = Session.open(session_path)
     template, people = load_metadata_inputs(metadata_template or settings.template_path())
     async with await open_client(settings, token_required=True) as client:
@@ -38,7 +39,7 @@ async def update_metadata(
         targets = state.published[-1:] if last_only else state.published
         updated: list[int] = []
         for record in targets:
-            label = (record.version_label or "").replace(" ", "_")
+            label = label_of(record)
             builder = {RAW_LABEL: build_raw_metadata, PROCESSED_LABEL: build_processed_metadata}.get(label)
             if builder is None:
                 get_run_logger().warning("record %s has version %r: left as it is", record.id, label)
@@ -51,7 +52,7 @@ async def update_metadata(
 @flow(name="clean-drafts")
 async def clean_drafts() -> list[int]:
     """Discard the caller's drafts that hold no file (left by interrupted runs); report what went."""
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     discarded: list[int] = []
     async with await open_client(settings, token_required=True) as client:

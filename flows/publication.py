@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from zenodo_atlas.sessions.platforms import PlatformRules
 from zenodo_atlas.tasks.archive import VersionPlan
 from zenodo_atlas.tasks.deposit import SessionOnZenodo, delete_draft_files, open_draft, plan_draft_files
-from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ArchiveResult, transfer_slots, upload_archive, verify_draft
 from zenodo_atlas.zenodo.client import ZenodoClient
 
@@ -32,7 +32,7 @@ async def publish_version(
         draft.files, {a.name: a.size for a in plan.archives}, rules, drop_all_carried=plan.drop_all_carried,
     )
     await delete_draft_files(client, draft, decisions.delete)
-    key = f"upload-{name.lower().replace('_', '-')}-{plan.label.lower().replace('_', '-').replace('.', '-')}"
+    key = artifact_key("upload", name, plan.label)
     async with (
         transfer_slots(UPLOAD_LIMIT, min(concurrency, len(plan.archives)), global_limit) as slots,
         TransferProgress(key, plan.total_bytes, f"{plan.label} of {name}") as progress,

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.sessions.zenodo_record import strip_urn
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import VersionPlan
 from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
 from zenodo_atlas.tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
@@ -35,13 +36,13 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
 
     Nothing is published when the fingerprint equals the last published one (unless `force`).
     """
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     if not atlas.is_file():
         raise FileNotFoundError(f"no Atlas at {atlas}: register sessions first (zenodo-atlas atlas register ...)")
     snapshot = await snapshot_atlas(atlas, settings.work_dir / "atlas-publication")
-    record_name = settings.atlas_urn.removeprefix("urn:")
+    record_name = strip_urn(settings.atlas_urn)
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, record_name, with_drafts=True)

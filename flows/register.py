@@ -8,15 +8,16 @@ from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 
 from zenodo_atlas.atlas.ingest import RegistrationReport, deposit_ref_from_records
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.session import Session
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
 from zenodo_atlas.tasks.resolve import resolve_session
 from zenodo_atlas.zenodo.client import ZenodoClient
 
 
-class RegistrationFailedError(RuntimeError):
+class RegistrationFailedError(ZenodoAtlasError, RuntimeError):
     """Some sessions could not be registered; the others were (each in its own transaction)."""
 
 
@@ -26,7 +27,7 @@ async def register_one(
     """`item` is a local session folder, a session name, or a DOI of one of its records."""
     if Path(item).is_dir():
         session = Session.open(item)
-        records = await client.records_by_identifier(f"urn:{session.name.raw}", all_versions=True)
+        records = await client.records_by_identifier(session.name.urn, all_versions=True)
         if not records:
             raise LookupError(
                 f"{session.name.raw} is not published on Zenodo; upload it first "
@@ -47,7 +48,7 @@ async def register_sessions(
     sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
 ) -> list[RegistrationReport]:
     """Add or update sessions in the Atlas; a failing session leaves no row and does not stop the others."""
-    settings = Settings()
+    settings = current_settings()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     reports: list[RegistrationReport] = []
     failed: dict[str, str] = {}
@@ -56,7 +57,7 @@ async def register_sessions(
             try:
                 reports.append(await register_one(client, item, atlas, settings.work_dir, all_frames))
             except Exception as exc:
-                failed[item] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                failed[item] = one_line(exc)
     rows = [
         {"session": r.session, "versions": r.versions_added, "frames": r.frames_added,
          "predictions": r.predictions_added, "status": "registered"} for r in reports

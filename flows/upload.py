@@ -8,13 +8,16 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
 from zenodo_atlas.sessions.listing import sessions_from
 from zenodo_atlas.sessions.plan import folders_from_letters
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL, raw_parts_published
+from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL, find_session, unchanged_version
+from zenodo_atlas.tasks.deposit import find_session, unchanged_version
+from zenodo_atlas.tasks.progress import artifact_key
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -36,11 +39,14 @@ async def _report(summary: UploadSummary) -> None:
          "seconds": round(a.seconds, 2), "mb_per_s": round(a.mb_per_s, 1), "sent": a.uploaded}
         for v in summary.versions for a in v.archives
     ]
-    slug = summary.session.lower().replace("_", "-")
-    await acreate_table_artifact(rows, key=f"archives-{slug}", description=f"Archives of {summary.session}")
+    await acreate_table_artifact(
+        rows, key=artifact_key("archives", summary.session), description=f"Archives of {summary.session}"
+    )
     for v in summary.versions:
         if v.url:
-            await acreate_link_artifact(v.url, link_text=f"{v.label}: {v.doi}", key=f"record-{slug}")
+            await acreate_link_artifact(
+                v.url, link_text=f"{v.label}: {v.doi}", key=artifact_key("record", summary.session)
+            )
 
 
 @flow(name="upload-session", flow_run_name="upload {session_path}")
@@ -61,7 +67,7 @@ async def upload_session(
     a crash resumes the open draft: archives whose md5 already matches are not sent again. With
     `iso19115`, METADATA/<session>_iso_19115.xml is written before the processed archives are made.
     """
-    settings = Settings()
+    settings = current_settings()
     logger = get_run_logger()
     if not (raw or processed or custom):
         raise ValueError(
@@ -88,7 +94,7 @@ async def upload_session(
             state = await find_session(client, session.name.raw, with_drafts=True)
             if plan.label == RAW_LABEL:
                 raw_part += 1
-                if raw_part <= state.labels().count(RAW_LABEL):
+                if raw_part <= raw_parts_published(state.labels()):
                     logger.info("%s: RAW_DATA part %d is already published: skipped", session.name.raw, raw_part)
                     summary.unchanged.append(f"{RAW_LABEL} part {raw_part}")
                     continue
@@ -117,7 +123,7 @@ class BatchSummary(BaseModel):
     failed: dict[str, str] = {}
 
 
-class BatchFailedError(RuntimeError):
+class BatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some sessions of a batch failed; the others were published."""
 
 
@@ -146,7 +152,7 @@ async def upload_sessions(
             try:
                 await state.aresult()
             except Exception as exc:
-                batch.failed[Path(path).name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                batch.failed[Path(path).name] = one_line(exc)
     rows = [{"session": s.session, "status": "published", "detail": s.concept_doi or ""} for s in batch.succeeded]
     rows += [{"session": name, "status": "failed", "detail": why} for name, why in batch.failed.items()]
     await acreate_table_artifact(rows, key="upload-batch", description="Sessions of this batch")

@@ -1,9 +1,11 @@
-"""The sessions package's exceptions: ValueError subclasses, so a CLI reports them as one line."""
+"""The sessions package's exceptions: project errors that are also ValueErrors (bad input, one line in a CLI)."""
 
 from __future__ import annotations
 
+from zenodo_atlas.errors import ZenodoAtlasError
 
-class SessionError(ValueError):
+
+class SessionError(ZenodoAtlasError, ValueError):
     """Anything wrong with a session on disk or with what was asked of it."""
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.ia import JACQUES_MODEL_NAME
 from zenodo_atlas.sessions.session import Session
 
 _EXIF_DATE = re.compile(
@@ -47,9 +50,43 @@ def parse_float(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def relative_path_column(fieldnames: list[str] | None) -> str | None:
+def relative_path_column(fieldnames: Iterable[str] | None) -> str | None:
     """The predecessor accepts any column whose name contains `relative_file_path`."""
     return next((c for c in fieldnames or () if "relative_file_path" in c), None)
+
+
+def _csv_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or ())]
+        if missing:
+            raise SessionError(f"{path} lacks column(s) {', '.join(missing)}; re-export it.")
+        return list(reader)
+
+
+def useful_frame_names(session_dir: Path) -> set[str] | None:
+    """FileNames of the useful frames, by the predecessor's rule, for upload and the Atlas alike.
+
+    The rows of METADATA/predictions_gps.csv; when it is missing or has no row, the frames the
+    usefulness model marks `Useless == 0`; None when the session has neither (no frame is useful).
+    """
+    predictions = session_dir / "METADATA" / "predictions_gps.csv"
+    if predictions.is_file():
+        names = {row["FileName"] for row in _csv_rows(predictions, ("FileName",)) if row.get("FileName")}
+        if names:
+            return names
+    jacques = sorted((session_dir / "PROCESSED_DATA" / "IA").glob(f"*{JACQUES_MODEL_NAME}*.csv"))
+    if not jacques:
+        return None
+    useful: set[str] = set()
+    for line, row in enumerate(_csv_rows(jacques[0], ("FileName", "Useless")), start=2):
+        try:
+            useless = parse_float(row.get("Useless"))
+        except ValueError:
+            raise SessionError(f"{jacques[0]}: Useless holds {row['Useless']!r} on line {line}, not a number") from None
+        if useless == 0 and row.get("FileName"):
+            useful.add(row["FileName"])
+    return useful
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.sessions.layout import expand_session_paths
+from zenodo_atlas.sessions.zenodo_record import strip_urn
 
 
 class ListingError(SessionError):
@@ -64,9 +65,9 @@ def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
     requests = []
     for row in rows:
         if row.get("doi"):
-            requests.append({"doi": row["doi"].strip().removeprefix("https://doi.org/")})
+            requests.append({"doi": row["doi"].removeprefix("https://doi.org/")})
         elif row.get("session_name"):
-            requests.append({"name": row["session_name"].strip().removeprefix("urn:")})
+            requests.append({"name": strip_urn(row["session_name"])})
     if not requests:
         raise ValueError(f"{csv_file} has no `session_name` or `doi` values")
     return requests

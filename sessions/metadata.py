@@ -26,6 +26,7 @@ from zenodo_atlas.sessions.template import (
     load_template,
     template_people,
 )
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL
 from zenodo_atlas.zenodo.models import (
     Community,
     DateInterval,
@@ -46,10 +47,6 @@ __all__ = [
     "session_title",
     "template_people",
 ]
-
-RAW_VERSION = "RAW_DATA"
-PROCESSED_VERSION = "PROCESSED_DATA"
-
 
 def _human_platform(session: Session, template: MetadataTemplate) -> str:
     return template.platforms.get(session.name.platform, session.rules.human_name)
@@ -182,7 +179,7 @@ def build_raw_metadata(session: Session, template: MetadataTemplate, people: Peo
         description=_description(session, template, summarize_frames(session), "raw data"),
         access_right=access,
         access_conditions=template.access_conditions if access == "restricted" else None,
-        version=RAW_VERSION,
+        version=RAW_LABEL,
     )
 
 
@@ -210,7 +207,7 @@ def build_processed_metadata(
         **_common(session, template, people),
         description=_description(session, template, summary, "processed data"),
         access_right=session.rules.processed_access_right,
-        version=PROCESSED_VERSION,
+        version=PROCESSED_LABEL,
         locations=_locations(session, summary),
         dates=[
             DateInterval(start=first, end=last, type="Collected"),

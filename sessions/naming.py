@@ -1,4 +1,8 @@
-"""Session folder names: `YYYYMMDD_CCC-Place_PLATFORM-N_NN`, parsed into typed parts."""
+"""Session folder names: `YYYYMMDD_CCC-Place_PLATFORM-N_NN`, parsed into typed parts.
+
+One reading, two modes: strict for the sessions we publish (the first problem is an error), lenient
+for records other people published (a part that does not fit is None).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,15 @@ from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.sessions.errors import InvalidSessionName
 from zenodo_atlas.sessions.platforms import KNOWN_PLATFORMS
+from zenodo_atlas.sessions.zenodo_record import session_urn
 
 EXPECTED_SHAPE = "YYYYMMDD_CCC-Place_PLATFORM-N_NN"
 EXAMPLE = "20231021_REU-ST-LEU_ASV-2_01"
 
-__all__ = ["EXPECTED_SHAPE", "InvalidSessionName", "SessionName", "country_name", "parse_session_name"]
+__all__ = [
+    "EXPECTED_SHAPE", "InvalidSessionName", "SessionName", "SessionNameParts", "country_alpha2", "country_name",
+    "parse_session_name", "read_session_name",
+]
 
 
 class SessionName(BaseModel):
@@ -35,7 +43,7 @@ class SessionName(BaseModel):
     @property
     def urn(self) -> str:
         """The alternate identifier that finds this session's Zenodo concept."""
-        return f"urn:{self.raw}"
+        return session_urn(self.raw)
 
 
 def _invalid(name: str, problem: str) -> InvalidSessionName:
@@ -52,49 +60,84 @@ def country_name(alpha3: str) -> str | None:
     return getattr(country, "common_name", None) or country.name
 
 
+def country_alpha2(alpha3: str | None) -> str | None:
+    """The ISO 3166-1 alpha-2 code of an alpha-3 code (Darwin Core wants alpha-2), or None."""
+    found = pycountry.countries.get(alpha_3=alpha3.upper()) if alpha3 else None
+    return found.alpha_2 if found else None
+
+
 def _place(parts: list[str]) -> str:
     return "-".join(p[:1].upper() + p[1:].lower() for p in parts)
 
 
-def parse_session_name(name: str) -> SessionName:
-    """Parse a session folder name; InvalidSessionName says which part is wrong."""
+class SessionNameParts(BaseModel):
+    """What a name says when read leniently: a part that does not fit is None (others' records)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw: str
+    date: date | None  # no default: a default would shadow the type for the annotations below
+    country_code: str | None = None
+    country_name: str | None = None
+    place: str | None = None
+    platform: str | None = None
+    platform_number: int | None = None
+    session_number: int | None = None
+
+
+def _read(name: str) -> tuple[SessionNameParts, list[str]]:
+    """The one reading of a name: its parts, and every problem in the order a user should fix them."""
+    problems: list[str] = []
     tokens = name.split("_")
     if len(tokens) not in (3, 4) or not all(tokens):
-        raise _invalid(name, f"found {len(tokens)} '_'-separated parts, expected 3 or 4")
-    date_token, where, platform_token, *rest = tokens
+        problems.append(f"found {len(tokens)} '_'-separated parts, expected 3 or 4")
+    date_token, where, platform_token = [*tokens, "", ""][:3]
+    rest = tokens[3:4]
 
+    day = None
     if not re.fullmatch(r"\d{8}", date_token):
-        raise _invalid(name, f"date {date_token!r} is not 8 digits YYYYMMDD")
-    try:
-        day = datetime.strptime(date_token, "%Y%m%d").date()
-    except ValueError:
-        raise _invalid(name, f"date {date_token!r} is not a calendar date") from None
+        problems.append(f"date {date_token!r} is not 8 digits YYYYMMDD")
+    else:
+        try:
+            day = datetime.strptime(date_token, "%Y%m%d").date()
+        except ValueError:
+            problems.append(f"date {date_token!r} is not a calendar date")
 
     code, *place_parts = where.split("-")
+    country = None
     if not re.fullmatch(r"[A-Za-z]{3}", code):
-        raise _invalid(name, f"country {code!r} is not a 3-letter ISO code")
-    country = country_name(code)
-    if country is None:
-        raise _invalid(name, f"country code {code!r} is not an ISO 3166 alpha-3 code")
-    if not place_parts or not all(place_parts):
-        raise _invalid(name, f"place missing or empty in {where!r} (expected CCC-Place)")
+        problems.append(f"country {code!r} is not a 3-letter ISO code")
+    elif (country := country_name(code)) is None:
+        problems.append(f"country code {code!r} is not an ISO 3166 alpha-3 code")
+    place = _place(place_parts) if place_parts and all(place_parts) else None
+    if place is None:
+        problems.append(f"place missing or empty in {where!r} (expected CCC-Place)")
 
     platform, _, number = platform_token.partition("-")
     if platform.upper() not in KNOWN_PLATFORMS:
-        raise _invalid(
-            name, f"platform {platform!r} is not one of {', '.join(KNOWN_PLATFORMS)}"
-        )
+        problems.append(f"platform {platform!r} is not one of {', '.join(KNOWN_PLATFORMS)}")
     if number and not number.isdigit():
-        raise _invalid(name, f"platform number {number!r} is not a number")
+        problems.append(f"platform number {number!r} is not a number")
+    if rest and not rest[0].isdigit():
+        problems.append(f"session number {rest[0]!r} is not a number")
 
-    session_number = None
-    if rest:
-        if not rest[0].isdigit():
-            raise _invalid(name, f"session number {rest[0]!r} is not a number")
-        session_number = int(rest[0])
-
-    return SessionName(
-        raw=name, date=day, country_code=code.upper(), country_name=country,
-        place=_place(place_parts), platform=platform.upper(),
-        platform_number=int(number) if number else None, session_number=session_number,
+    parts = SessionNameParts(
+        raw=name, date=day, country_code=code.upper() if country else None, country_name=country,
+        place=place, platform=platform.upper() or None,
+        platform_number=int(number) if number.isdigit() else None,
+        session_number=int(rest[0]) if rest and rest[0].isdigit() else None,
     )
+    return parts, problems
+
+
+def parse_session_name(name: str) -> SessionName:
+    """Strict parse, for sessions we publish: InvalidSessionName says which part is wrong."""
+    parts, problems = _read(name)
+    if problems:
+        raise _invalid(name, problems[0])
+    return SessionName.model_validate(parts.model_dump())
+
+
+def read_session_name(name: str) -> SessionNameParts:
+    """Lenient parse, for records others published: an odd name never blocks registration."""
+    return _read(name)[0]

@@ -23,7 +23,7 @@ import zipstream
 from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.sessions.errors import PlanError, RecordTooLargeError, RestrictedFolderError
-from zenodo_atlas.sessions.ia import jacques_csv_name
+from zenodo_atlas.sessions.frames import relative_path_column, useful_frame_names
 from zenodo_atlas.sessions.links import inside
 from zenodo_atlas.sessions.session import Session
 
@@ -241,18 +241,6 @@ def folders_from_letters(letters: str, mode: Literal["processed", "custom"]) -> 
     return folders
 
 
-def _useful_frames(session: Session) -> set[str] | None:
-    """FileNames of the useful frames: predictions_gps.csv, else the usefulness model's Useless==0."""
-    if session.predictions_csv.is_file():
-        with session.predictions_csv.open(newline="", encoding="utf-8") as f:
-            return {row["FileName"] for row in csv.DictReader(f) if row.get("FileName")}
-    jacques = session.ia_dir / jacques_csv_name(session.name.raw)
-    if jacques.is_file():
-        with jacques.open(newline="", encoding="utf-8") as f:
-            return {r["FileName"] for r in csv.DictReader(f) if r.get("Useless", "").strip() == "0"}
-    return None
-
-
 def resolve_in_session(session: Session, relative_file_path: str) -> Path | None:
     """Resolve a metadata.csv `relative_file_path` (first part = the session name) inside the session.
 
@@ -279,7 +267,7 @@ def frame_folder(path_in_session: str) -> str:
 def _frames_archive(session: Session, all_frames: bool) -> PlannedArchive:
     if not session.metadata_csv.is_file():
         raise PlanError(f"{session.name}: METADATA/metadata.csv is missing, so frames cannot be selected")
-    useful = None if all_frames else _useful_frames(session)
+    useful = None if all_frames else useful_frame_names(session.path)
     if useful is None and not all_frames:
         raise PlanError(
             f"{session.name}: no METADATA/predictions_gps.csv nor usefulness CSV to select useful "
@@ -288,7 +276,7 @@ def _frames_archive(session: Session, all_frames: bool) -> PlannedArchive:
     paths: list[Path] = []
     with session.metadata_csv.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        column = next((c for c in reader.fieldnames or () if "relative_file_path" in c), None)
+        column = relative_path_column(reader.fieldnames)
         if column is None:
             raise PlanError(f"{session.name}: METADATA/metadata.csv has no relative_file_path column")
         for row in reader:

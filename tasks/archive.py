@@ -23,6 +23,7 @@ from zenodo_atlas.sessions.metadata import (
 )
 from zenodo_atlas.sessions.plan import PlannedArchive, plan_custom, plan_processed, plan_raw
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.zenodo_record import CUSTOM_LABEL, PROCESSED_LABEL, RAW_LABEL
 from zenodo_atlas.zenodo.models import DepositMetadata
 
 
@@ -64,7 +65,7 @@ def _plan_versions(
         metadata = build_raw_metadata(session, template, people)
         parts = plan_raw(session, dcim_part_bytes=dcim_part_bytes, record_bytes=record_bytes)
         versions += [
-            VersionPlan(label="RAW_DATA", metadata=metadata, archives=part, drop_all_carried=True)
+            VersionPlan(label=RAW_LABEL, metadata=metadata, archives=part, drop_all_carried=True)
             for part in parts
         ]
     if processed:
@@ -73,11 +74,11 @@ def _plan_versions(
         if iso19115:
             write_iso19115(session, metadata)
         archives = plan_processed(session, processed, all_frames=all_frames, record_bytes=record_bytes)
-        versions.append(VersionPlan(label="PROCESSED_DATA", metadata=metadata, archives=archives))
+        versions.append(VersionPlan(label=PROCESSED_LABEL, metadata=metadata, archives=archives))
     if custom:
         metadata = build_custom_metadata(session, template, people)
         archives = plan_custom(session, custom)
-        versions.append(VersionPlan(label=metadata.version or "CUSTOM", metadata=metadata, archives=archives))
+        versions.append(VersionPlan(label=metadata.version or CUSTOM_LABEL, metadata=metadata, archives=archives))
     return versions
 
 

@@ -14,22 +14,21 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.archive import archive_md5
 from zenodo_atlas.sessions.extract import archive_destination
 from zenodo_atlas.sessions.plan import PlannedArchive
 from zenodo_atlas.sessions.platforms import PlatformRules
+from zenodo_atlas.sessions.zenodo_record import declares_urn, label_of, session_urn, stacks_processed
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
 
-RAW_LABEL = "RAW_DATA"
-PROCESSED_LABEL = "PROCESSED_DATA"
 
-
-class DuplicateSessionError(RuntimeError):
+class DuplicateSessionError(ZenodoAtlasError, RuntimeError):
     """Several Zenodo concepts claim the same session identifier."""
 
 
-class PublicationConflictError(RuntimeError):
+class PublicationConflictError(ZenodoAtlasError, RuntimeError):
     """The requested version would contradict what is already on Zenodo."""
 
 
@@ -45,19 +44,14 @@ class SessionOnZenodo(BaseModel):
 
     @property
     def urn(self) -> str:
-        return f"urn:{self.session_name}"
+        return session_urn(self.session_name)
 
     @property
     def latest(self) -> Record | None:
         return self.published[-1] if self.published else None
 
     def labels(self) -> list[str]:
-        return [(r.version_label or "").replace(" ", "_") for r in self.published]
-
-
-def declares_urn(metadata: dict, urn: str) -> bool:
-    identifiers = metadata.get("related_identifiers") or []
-    return any(i.get("identifier") == urn for i in identifiers)
+        return [label_of(r) for r in self.published]
 
 
 async def list_open_drafts(client: ZenodoClient) -> list[Deposition]:
@@ -80,7 +74,7 @@ async def _open_drafts(client: ZenodoClient, urn: str) -> list[Deposition]:
 
 @task(name="find-session-on-zenodo", cache_policy=NO_CACHE)
 async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: bool) -> SessionOnZenodo:
-    urn = f"urn:{session_name}"
+    urn = session_urn(session_name)
     records = await client.records_by_identifier(urn, all_versions=True)
     concepts = sorted({r.conceptrecid for r in records})
     drafts = await _open_drafts(client, urn) if with_drafts else []
@@ -125,7 +119,7 @@ async def open_draft(
     elif state.latest is None:
         draft = await client.create_deposition(metadata)
     else:
-        if label == PROCESSED_LABEL and PROCESSED_LABEL in state.labels() and not allow_stacking:
+        if stacks_processed(label, state.labels()) and not allow_stacking:
             raise PublicationConflictError(
                 f"{state.session_name} already has a PROCESSED_DATA version with other content; pass "
                 "--allow-second-processed to stack another one."
@@ -139,7 +133,7 @@ async def unchanged_version(state: SessionOnZenodo, label: str, archives: list[P
 
     Sizes are compared first, so only a likely match costs streaming the archives (off the loop).
     """
-    record = next((r for r in reversed(state.published) if (r.version_label or "").replace(" ", "_") == label), None)
+    record = next((r for r in reversed(state.published) if label_of(r) == label), None)
     if record is None or not archives:
         return None
     published = {a.name: record.file(a.name) for a in archives}

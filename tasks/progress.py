@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Protocol
@@ -16,6 +17,11 @@ from uuid import UUID
 
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.context import FlowRunContext
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key from names and labels: Prefect accepts only lowercase letters, digits and dashes."""
+    return "-".join(re.sub(r"[^a-z0-9-]+", "-", part.lower()).strip("-") for part in parts if part)
 
 
 class ProgressSink(Protocol):

@@ -29,7 +29,7 @@ from zenodo_atlas.atlas.ingest import (
 from zenodo_atlas.sessions.archive import archive_md5
 from zenodo_atlas.sessions.plan import plan_processed
 from zenodo_atlas.sessions.session import Session
-from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.transfer import content_url, download_file
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -78,7 +78,7 @@ async def remote_source(
     if not any(key == METADATA_ARCHIVE for key, _ in wanted):
         raise LookupError(f"{session_name} has no {METADATA_ARCHIVE} on Zenodo: publish its processed data first")
     slots = asyncio.Semaphore(2)
-    async with TransferProgress(f"register-{session_name.lower().replace('_', '-')}",
+    async with TransferProgress(artifact_key("register", session_name),
                                 sum(f.size for _, (_, f) in wanted), f"Archives of {session_name}") as progress:
         for key, (record, f) in wanted:
             path = await download_file(client, content_url(record, f), f, zips, progress, slots)

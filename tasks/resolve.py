@@ -6,13 +6,14 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from zenodo_atlas.tasks.deposit import PROCESSED_LABEL, RAW_LABEL
+from zenodo_atlas.errors import ZenodoAtlasError
+from zenodo_atlas.sessions.zenodo_record import select_versions, session_name_of, session_urn
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import NotFoundError
 from zenodo_atlas.zenodo.models import Record
 
 
-class SessionNotFoundOnZenodo(LookupError):
+class SessionNotFoundOnZenodo(ZenodoAtlasError, LookupError):
     """No published record matches what the user asked for."""
 
 
@@ -26,38 +27,16 @@ class ResolvedSession(BaseModel):
     versions: list[Record]
 
 
-def session_name_of(record: Record) -> str | None:
-    """The session a record belongs to: its `urn:` identifier whose first token is an 8-digit date."""
-    for identifier in record.alternate_identifiers:
-        name = identifier.removeprefix("urn:")
-        if identifier.startswith("urn:") and len(name.split("_", 1)[0]) == 8:
-            return name
-    return None
-
-
-def label_of(record: Record) -> str:
-    return (record.version_label or "").replace(" ", "_")
-
-
-def select_versions(versions: list[Record], *, raw: bool, processed: bool) -> list[Record]:
-    """Every RAW_DATA part, and the latest PROCESSED_DATA version (oldest first)."""
-    chosen = [v for v in versions if raw and label_of(v) == RAW_LABEL]
-    processed_versions = [v for v in versions if label_of(v) == PROCESSED_LABEL]
-    if processed and processed_versions:
-        chosen.append(processed_versions[-1])
-    return sorted(chosen, key=lambda r: r.id)
-
-
 @task(name="resolve-session", cache_policy=NO_CACHE)
 async def resolve_session(
     client: ZenodoClient, *, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
 ) -> ResolvedSession:
     """By name or concept DOI: the raw and/or processed versions. By version DOI: exactly that version."""
     if name:
-        records = sorted(await client.records_by_identifier(f"urn:{name}", all_versions=True), key=lambda r: r.id)
+        records = sorted(await client.records_by_identifier(session_urn(name), all_versions=True), key=lambda r: r.id)
         if not records:
             raise SessionNotFoundOnZenodo(
-                f"no published Zenodo record declares urn:{name}; check the name (zenodo-atlas session check "
+                f"no published Zenodo record declares {session_urn(name)}; check the name (zenodo-atlas session check "
                 "validates names) or search by DOI with --doi"
             )
         return ResolvedSession(

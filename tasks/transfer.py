@@ -20,6 +20,7 @@ from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from pydantic import BaseModel
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.archive import archive_md5, iter_archive
 from zenodo_atlas.sessions.plan import PlannedArchive
 from zenodo_atlas.tasks.progress import TransferProgress
@@ -46,7 +47,7 @@ class ArchiveResult(BaseModel):
         return self.size / 1e6 / self.seconds if self.uploaded and self.seconds > 0 else 0.0
 
 
-class DraftVerificationError(RuntimeError):
+class DraftVerificationError(ZenodoAtlasError, RuntimeError):
     """The draft's files do not match what was uploaded; it is left unpublished."""
 
 

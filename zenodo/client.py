@@ -21,11 +21,11 @@ from pydantic import SecretStr
 
 from zenodo_atlas.zenodo.download import download
 from zenodo_atlas.zenodo.errors import (
-    AuthenticationError,
     ChecksumMismatchError,
     InvalidInputError,
     MissingTokenError,
     NotFoundError,
+    RestrictedFilesError,
     ServerError,
 )
 from zenodo_atlas.zenodo.http import (
@@ -45,6 +45,7 @@ from zenodo_atlas.zenodo.models import (
     DepositMetadata,
     Record,
     UploadResult,
+    hides_files,
 )
 from zenodo_atlas.zenodo.ratelimit import HostLimiter, shared_limiter
 from zenodo_atlas.zenodo.streams import ByteSource, FileSource, HashingStream
@@ -372,9 +373,9 @@ class ZenodoClient:
         """Download one file of a published record into `dest_dir/<key>` (skipped if already valid)."""
         entry = record.file(key)
         access = record.metadata.get("access_right")
-        restricted = access in ("restricted", "closed", "embargoed")
+        restricted = record.hides_files
         if entry is None and restricted and not record.files:
-            raise AuthenticationError(
+            raise RestrictedFilesError(
                 f"Record {record.id} is {access}: its files (here {key!r}) are hidden from this client; "
                 "downloading them needs the record owner's token (ZenodoClient(token=...) / ZENODO_TOKEN)."
             )
@@ -407,7 +408,7 @@ class ZenodoClient:
         return await download(
             self._http, self._http.url(url), Path(dest_dir) / filename,
             size=entry.filesize, md5=entry.md5, progress=progress, max_attempts=max_attempts,
-            restricted_hint=deposition.metadata.get("access_right") in ("restricted", "closed"),
+            restricted_hint=hides_files(deposition.metadata.get("access_right")),
         )
 
     # -- records -----------------------------------------------------------------------------
@@ -470,7 +471,7 @@ class ZenodoClient:
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         async for record in self.search_records(q, sort=sort, communities=community):
-            updated = _updated(record)
+            updated = record.updated_at
             if since is None or updated is None or updated >= since:
                 yield record
 
@@ -569,13 +570,3 @@ def _version_order(record: Record) -> tuple[int, int]:
     versions = (record.metadata.get("relations") or {}).get("version") or [{}]
     index = versions[0].get("index")
     return (index if isinstance(index, int) else record.id, record.id)
-
-
-def _updated(record: Record) -> datetime | None:
-    stamp = record.updated or record.modified or record.created
-    try:
-        parsed = datetime.fromisoformat(stamp) if stamp else None
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
-

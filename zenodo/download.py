@@ -24,6 +24,7 @@ from zenodo_atlas.zenodo.errors import (
     ChecksumMismatchError,
     InvalidInputError,
     NotFoundError,
+    RestrictedFilesError,
     ServerError,
     ZenodoError,
 )
@@ -204,13 +205,20 @@ async def _drop(part: Path, meter: _Meter) -> None:
 
 
 def _explain_denied(exc: ZenodoError, has_token: bool, restricted: bool) -> ZenodoError:
-    """403, or a 404 that may hide a restricted file, is an auth problem the user can fix."""
+    """Say what the user can do about a refused or missing file.
+
+    On a record known to hide its files, a 403 or 404 means restricted files (the owner's token is
+    needed); elsewhere a 401/403 stays an authentication problem (a refused or expired token), and a
+    404 without a token may hide a restricted file.
+    """
     denied = isinstance(exc, AuthenticationError)
     if denied or restricted or not has_token:
         who = "the client has no token" if not has_token else "this token is not the owner's"
-        return AuthenticationError(
+        message = (
             f"{exc} - the file is restricted or hidden ({who}); downloading it needs the record "
-            "owner's token (ZenodoClient(token=...) / ZENODO_TOKEN).",
-            status=exc.status,
+            "owner's token (ZenodoClient(token=...) / ZENODO_TOKEN)."
         )
+        if denied and (exc.status == 401 or not restricted):
+            return AuthenticationError(message, status=exc.status)
+        return RestrictedFilesError(message, status=exc.status)
     return exc

@@ -6,8 +6,10 @@ Zenodo said, so a user can act on them.
 
 from __future__ import annotations
 
+from zenodo_atlas.errors import ZenodoAtlasError
 
-class ZenodoError(Exception):
+
+class ZenodoError(ZenodoAtlasError):
     """Anything that went wrong talking to Zenodo."""
 
     def __init__(self, message: str, *, status: int | None = None, field_errors: dict | None = None):
@@ -18,6 +20,11 @@ class ZenodoError(Exception):
 
 class AuthenticationError(ZenodoError):
     """401/403: no token, a wrong token, a missing scope, or a record owned by someone else."""
+
+
+class RestrictedFilesError(ZenodoError):
+    """The record's files are hidden from this client (restricted, closed, embargoed): the owner's
+    token is needed. Distinct from AuthenticationError, which means a token was refused (401/403)."""
 
 
 class NotFoundError(ZenodoError):

@@ -6,7 +6,7 @@ without notice and a client that breaks on a new key is worse than one that igno
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,6 +16,22 @@ UploadType = Literal[
     "software", "lesson", "physicalobject", "other",
 ]
 AccessRight = Literal["open", "embargoed", "restricted", "closed"]
+HIDDEN_FILES_ACCESS: frozenset[str] = frozenset({"embargoed", "restricted", "closed"})
+"""Access rights under which Zenodo lists no files to anyone but the owner."""
+
+
+def hides_files(access_right: object) -> bool:
+    """Whether a record or draft with this `access_right` hides its files from other clients."""
+    return access_right in HIDDEN_FILES_ACCESS
+
+
+def parse_timestamp(stamp: str | None) -> datetime | None:
+    """A Zenodo timestamp as an aware datetime: naive ones are UTC, unreadable or missing ones None."""
+    try:
+        parsed = datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
 
 
 class _Out(BaseModel):
@@ -206,6 +222,16 @@ class Record(_Out):
     @property
     def version_label(self) -> str | None:
         return self.metadata.get("version")
+
+    @property
+    def hides_files(self) -> bool:
+        """Restricted, closed or embargoed: its file list is hidden from this client."""
+        return hides_files(self.metadata.get("access_right"))
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """When the record last changed (updated, else modified, else created), timezone-aware."""
+        return parse_timestamp(self.updated or self.modified or self.created)
 
     @property
     def alternate_identifiers(self) -> list[str]:

@@ -1,19 +1,27 @@
 """One place for configuration. Read at the top (CLI, flows) and passed down as plain arguments.
 
+Flows read `current_settings()`: the settings a caller installed with `use_settings` (the CLI, the
+demo, tests) reach every subflow and task of the run through a context variable, and a deployed run
+with nothing installed reads the environment. The process environment is never rewritten.
+
 Zenodo's own variables keep the names users already have (`ZENODO_URL`, `ZENODO_TOKEN`, and the
 `~/.zenodo_token` file zenodopy writes); everything else lives under the `ATLAS_` prefix.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
 PRODUCTION_URL = "https://zenodo.org/api"
@@ -97,7 +105,7 @@ class Settings(BaseSettings):
         return token
 
 
-class SettingsError(ValueError):
+class SettingsError(ZenodoAtlasError, ValueError):
     """An environment (or .env) value the settings refuse; the message names the variable."""
 
 
@@ -124,3 +132,21 @@ def load_settings(**overrides: object) -> Settings:
         match = re.search(r'field "(\w+)"', str(exc))
         variable = _variable(match.group(1)) if match else "an ATLAS_ variable"
         raise SettingsError(f"{variable} is not valid: a list must be JSON, e.g. '[\"a\", \"b\"]'") from None
+
+
+_installed: ContextVar[Settings | None] = ContextVar("zenodo_atlas_settings", default=None)
+
+
+def current_settings() -> Settings:
+    """The settings installed by `use_settings` in this context, else fresh ones from the environment."""
+    return _installed.get() or Settings()
+
+
+@contextlib.contextmanager
+def use_settings(settings: Settings) -> Iterator[Settings]:
+    """Make `settings` the ones every flow, subflow and task started inside this block reads."""
+    token = _installed.set(settings)
+    try:
+        yield settings
+    finally:
+        _installed.reset(token)

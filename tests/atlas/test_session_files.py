@@ -43,7 +43,9 @@ def test_positions_without_a_fix_are_not_valid(tmp_path: Path) -> None:
     assert files.frames["valid_gps"].tolist() == [True, False, False, False]
     assert files.frames["file_name"].tolist()[0] == f"{SESSION}_a.jpg"
     assert files.frames["fix"].tolist()[:2] == [1, 5]
-    assert any("every frame" in w for w in read_session(root, SESSION).warnings)
+    # Predecessor rule: without predictions_gps.csv nor usefulness CSV no frame is useful.
+    default = read_session(root, SESSION)
+    assert any("no frame is useful" in w for w in default.warnings) and not default.frames["useful"].any()
 
 
 def test_duplicate_file_names_keep_the_first(tmp_path: Path) -> None:

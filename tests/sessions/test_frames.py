@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_float, summarize_frames
+from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.frames import (
+    parse_exif_datetime,
+    parse_float,
+    relative_path_column,
+    summarize_frames,
+    useful_frame_names,
+)
+from zenodo_atlas.sessions.ia import jacques_csv_name
 from zenodo_atlas.sessions.session import Session
 
 PLUS4 = timezone(timedelta(hours=4))
@@ -71,3 +79,37 @@ def test_summary_without_metadata_is_empty(tmp_path: Path):
     (tmp_path / "20231021_REU-ST-LEU_ASV-1_01").mkdir()
     summary = summarize_frames(Session.open(tmp_path / "20231021_REU-ST-LEU_ASV-1_01"))
     assert summary.frames == 0 and summary.first is None and summary.fix_percent(1) == 0.0
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_useful_frames_follow_the_predecessor_rule(tmp_path: Path):
+    session = tmp_path / "20231021_REU-ST-LEU_ASV-2_01"
+    assert useful_frame_names(session) is None  # neither file: no frame is useful
+    jacques = session / "PROCESSED_DATA" / "IA" / jacques_csv_name(session.name)
+    _write(jacques, "FileName,Useless,Score\na.jpg,0,0.1\nb.jpg,1,0.9\nc.jpg,0.0,0.2\n")
+    assert useful_frame_names(session) == {"a.jpg", "c.jpg"}
+    predictions = session / "METADATA" / "predictions_gps.csv"
+    _write(predictions, "FileName,GPSLatitude\n")  # header only: the usefulness CSV decides
+    assert useful_frame_names(session) == {"a.jpg", "c.jpg"}
+    _write(predictions, "FileName,GPSLatitude\nb.jpg,-21.1\n")
+    assert useful_frame_names(session) == {"b.jpg"}
+
+
+def test_useful_frames_name_a_broken_usefulness_csv(tmp_path: Path):
+    session = tmp_path / "20231021_REU-ST-LEU_ASV-2_01"
+    jacques = session / "PROCESSED_DATA" / "IA" / jacques_csv_name(session.name)
+    _write(jacques, "FileName,Score\na.jpg,0.1\n")
+    with pytest.raises(SessionError, match="lacks column"):
+        useful_frame_names(session)
+    _write(jacques, "FileName,Useless\na.jpg,0\nb.jpg,maybe\n")
+    with pytest.raises(SessionError, match="'maybe' on line 3"):
+        useful_frame_names(session)
+
+
+def test_relative_path_column_accepts_any_column_containing_the_name():
+    assert relative_path_column(["FileName", "new_relative_file_path"]) == "new_relative_file_path"
+    assert relative_path_column(["FileName"]) is None and relative_path_column(None) is None

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from zenodo_atlas.sessions.errors import InvalidSessionName
-from zenodo_atlas.sessions.naming import SessionName, parse_session_name
+from zenodo_atlas.sessions.naming import SessionName, country_alpha2, parse_session_name, read_session_name
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,25 @@ def test_invalid_names_say_what_and_the_expected_shape(raw, reason):
 
 def test_leap_day_is_accepted():
     assert parse_session_name("20240229_REU-ST-LEU_ASV-1_01").date == date(2024, 2, 29)
+
+
+def test_lenient_reading_of_a_full_name_matches_the_strict_one() -> None:
+    parsed = read_session_name("20221023_SYC-aldabra-arm06_UAV-02_17")
+    assert parsed.model_dump() == parse_session_name("20221023_SYC-aldabra-arm06_UAV-02_17").model_dump()
+    assert (parsed.date, parsed.country_code, parsed.country_name, parsed.place, parsed.platform) == (
+        date(2022, 10, 23), "SYC", "Seychelles", "Aldabra-Arm06", "UAV"
+    )
+
+
+def test_lenient_reading_keeps_what_fits_of_odd_names() -> None:
+    parsed = read_session_name("20150611_REU-St-Gilles_rov")
+    assert (parsed.platform, parsed.country_code, parsed.place) == ("ROV", "REU", "St-Gilles")
+    with pytest.raises(InvalidSessionName, match="platform 'rov'"):
+        parse_session_name("20150611_REU-St-Gilles_rov")
+    odd = read_session_name("notadate_XXX")
+    assert (odd.date, odd.country_code, odd.country_name, odd.place, odd.platform) == (None, None, None, None, None)
+
+
+def test_country_alpha2() -> None:
+    assert country_alpha2("REU") == "RE" and country_alpha2("mus") == "MU"
+    assert country_alpha2(None) is None and country_alpha2("ZZZ") is None

@@ -12,7 +12,13 @@ from aiohttp import web
 
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.download import part_path
-from zenodo_atlas.zenodo.errors import AuthenticationError, ChecksumMismatchError, InvalidInputError, NotFoundError
+from zenodo_atlas.zenodo.errors import (
+    AuthenticationError,
+    ChecksumMismatchError,
+    InvalidInputError,
+    NotFoundError,
+    RestrictedFilesError,
+)
 from zenodo_atlas.zenodo.models import Creator, DepositMetadata
 from zenodo_atlas.zenodo.streams import BytesSource
 
@@ -95,8 +101,9 @@ async def test_restricted_file_needs_the_owners_token(zenodo_server, tmp_path):
     record_id = (await _publish(zenodo_server, access_right="restricted")).id
     async with _client(zenodo_server.api_url, None) as anonymous:
         hidden = await anonymous.get_record(record_id)
-        with pytest.raises(AuthenticationError, match="owner's token"):
+        with pytest.raises(RestrictedFilesError, match="owner's token") as hidden_files:
             await anonymous.download_record_file(hidden, "frames.bin", tmp_path)
+        assert not isinstance(hidden_files.value, AuthenticationError)  # no token was refused
         url = f"{zenodo_server.api_url}/records/{record_id}/files/frames.bin/content"
         with pytest.raises(AuthenticationError, match=r"restricted or hidden .*owner's token"):
             await anonymous.download(url, tmp_path / "direct.bin")

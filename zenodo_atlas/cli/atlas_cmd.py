@@ -21,7 +21,7 @@ from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
 from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
 from zenodo_atlas.cli.errors import fail, one_line_errors
-from zenodo_atlas.settings import Settings
+from zenodo_atlas.settings import current_settings
 
 app = typer.Typer(
     help="The Atlas: register, publish, migrate, query, export, import annotations.", no_args_is_help=True
@@ -35,7 +35,7 @@ AtlasOption = Annotated[
 
 
 def _atlas_path(atlas: Path | None) -> Path:
-    return atlas if atlas is not None else Settings().atlas_path
+    return atlas if atlas is not None else current_settings().atlas_path
 
 
 def _day(value: str | None, option: str) -> date | None:

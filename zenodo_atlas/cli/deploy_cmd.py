@@ -16,6 +16,7 @@ from rich.console import Console
 
 from zenodo_atlas.cli.errors import fail, one_line_errors, stderr
 from zenodo_atlas.deployments.errors import DeploymentSpecError, PrefectServerUnavailable
+from zenodo_atlas.errors import one_line
 from zenodo_atlas.settings import load_settings
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
@@ -121,7 +122,7 @@ def deploy(
             )
         )
     except DeploymentApplyError as exc:
-        raise fail(f"The server refused a deployment: {str(exc).splitlines()[0]}") from None
+        raise fail(f"The server refused a deployment: {one_line(exc)}") from None
     for pool_name in sorted({r.work_pool for r in registered}):
         stdout.print(f"done; start a worker with: prefect worker start --pool {pool_name} --type process")
 

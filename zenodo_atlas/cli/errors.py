@@ -17,6 +17,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from zenodo_atlas.errors import one_line
+from zenodo_atlas.settings import load_settings, use_settings
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -34,17 +37,11 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def reason(exc: BaseException) -> str:
-    """The first line of an exception's message (its type name when it has none)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def report(exc: BaseException, code: int = 1) -> typer.Exit:
     """`fail` with the exception's reason; the traceback too under `--verbose`."""
     if verbose:
         stderr.print("".join(traceback.format_exception(exc)), highlight=False, markup=False)
-    return fail(reason(exc), code)
+    return fail(one_line(exc), code)
 
 
 def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -87,14 +84,17 @@ def _quiet_prefect_logs() -> None:
 
 
 def run_flow(coro: Coroutine[Any, Any, R]) -> R:
-    """Run a flow (or any coroutine) to completion; its failure becomes the one-line error."""
+    """Run a flow (or any coroutine) to completion under the settings read once from the environment
+    (every subflow and task sees the same ones); its failure becomes the one-line error."""
     _quiet_prefect_logs()
     try:
-        return asyncio.run(coro)
+        with use_settings(load_settings()):
+            return asyncio.run(coro)
     except KeyboardInterrupt:
         raise fail(
             "interrupted (Ctrl-C); run the same command again: it resumes open drafts and skips finished files",
             INTERRUPTED,
         ) from None
     except Exception as exc:
+        coro.close()  # never started when the settings were unusable; closing a finished one is a no-op
         raise report(exc) from None

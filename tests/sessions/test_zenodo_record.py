@@ -1,0 +1,76 @@
+"""The rules of a session on Zenodo: identifier, labels, version selection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from zenodo_atlas.sessions.naming import parse_session_name
+from zenodo_atlas.sessions.zenodo_record import (
+    PROCESSED_LABEL,
+    RAW_LABEL,
+    declares_urn,
+    is_session_version,
+    label_of,
+    raw_parts_published,
+    select_versions,
+    session_name_of,
+    session_urn,
+    stacks_processed,
+    strip_urn,
+    version_kinds,
+)
+from zenodo_atlas.zenodo.models import Record
+
+NAME = "20231021_REU-ST-LEU_ASV-2_01"
+
+
+def _record(record_id: int, label: str | None = None, identifiers: tuple[str, ...] = (), **metadata: object) -> Record:
+    related = [{"identifier": i, "relation": "isAlternateIdentifier"} for i in identifiers]
+    metadata = {"version": label, "related_identifiers": related, **metadata}
+    return Record(id=record_id, conceptrecid="1", metadata=metadata)
+
+
+def test_urn_round_trip_and_session_name_urn_agree() -> None:
+    assert session_urn(NAME) == parse_session_name(NAME).urn == f"urn:{NAME}"
+    assert strip_urn(session_urn(NAME)) == NAME and strip_urn(NAME) == NAME
+
+
+def test_session_name_of_a_record_needs_a_dated_urn() -> None:
+    assert session_name_of(_record(1, identifiers=("urn:seatizen-atlas", f"urn:{NAME}"))) == NAME
+    assert session_name_of(_record(1, identifiers=("urn:seatizen-atlas", NAME))) is None
+
+
+def test_declares_urn_reads_related_identifiers() -> None:
+    metadata = {"related_identifiers": [{"identifier": session_urn(NAME)}]}
+    assert declares_urn(metadata, session_urn(NAME)) and not declares_urn({}, session_urn(NAME))
+
+
+def test_labels_are_normalised_once() -> None:
+    assert label_of(_record(1, "RAW DATA")) == RAW_LABEL and label_of(_record(1)) == ""
+    assert version_kinds(["raw data", "custom"]) == (True, False)
+    assert version_kinds(["PROCESSED_DATA"]) == (False, True)
+    assert is_session_version(_record(1, "PROCESSED DATA")) and not is_session_version(_record(1, "v2"))
+
+
+def test_select_versions_takes_every_raw_part_and_the_latest_processed() -> None:
+    versions = [_record(1, RAW_LABEL), _record(2, "RAW DATA"), _record(3, PROCESSED_LABEL),
+                _record(4, PROCESSED_LABEL), _record(5, "custom")]
+    assert [r.id for r in select_versions(versions, raw=True, processed=True)] == [1, 2, 4]
+    assert [r.id for r in select_versions(versions, raw=False, processed=True)] == [4]
+    assert [r.id for r in select_versions(versions, raw=True, processed=False)] == [1, 2]
+
+
+def test_raw_parts_and_processed_stacking() -> None:
+    assert raw_parts_published([RAW_LABEL, RAW_LABEL, PROCESSED_LABEL]) == 2
+    assert stacks_processed(PROCESSED_LABEL, [RAW_LABEL, PROCESSED_LABEL])
+    assert not stacks_processed(PROCESSED_LABEL, [RAW_LABEL]) and not stacks_processed(RAW_LABEL, [RAW_LABEL])
+
+
+def test_record_access_and_timestamps() -> None:
+    for access, hidden in [("open", False), ("restricted", True), ("closed", True), ("embargoed", True)]:
+        assert _record(1, access_right=access).hides_files is hidden
+    naive = Record(id=1, conceptrecid="1", updated="2024-05-01T10:00:00")
+    assert naive.updated_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    fallback = Record(id=1, conceptrecid="1", created="2024-05-01T10:00:00+00:00")
+    assert fallback.updated_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    assert Record(id=1, conceptrecid="1", updated="garbage").updated_at is None
