@@ -40,7 +40,7 @@ def test_query_errors_are_one_line(populated_atlas: PopulatedAtlas, tmp_path: Pa
         (["--from", "yesterday"], "is not a date"),
         (["--class", "Unicorn"], "Unknown class"),
         (["--polygon", "POLYGON((0 0, 1 1))"], "not a readable geometry"),
-        (["--from", "2024-02-01", "--to", "2024-01-01"], "after date_to"),
+        (["--from", "2024-02-01", "--to", "2024-01-01"], "after --to"),
     ):
         result = runner.invoke(app, base + extra)
         assert result.exit_code == 1 and message in result.output, (extra, result.output)
