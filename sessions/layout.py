@@ -7,7 +7,7 @@ night of uploads; every problem names the file and says what to fix.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -190,12 +190,19 @@ def _check_filename_csv(
     return fieldnames
 
 
-def _check_scores(path: Path, rel: str, out: _Collector, known: set[str]) -> None:
+def _check_scores(
+    path: Path, rel: str, out: _Collector, known: set[str], class_columns: Collection[str] | None
+) -> None:
     fieldnames = _check_filename_csv(path, rel, out, known)
     classes = [c for c in fieldnames if c != "FileName"]
     if fieldnames and not classes:
         out.add("error", rel, "has no class column next to FileName")
         return
+    unknown = [c for c in classes if class_columns is not None and c not in class_columns]
+    if unknown:
+        out.add("warning", rel, f"{len(unknown)} column(s) match no class of the Atlas's models and will be "
+                f"ignored by register: {', '.join(unknown[:_EXAMPLES])}{', ...' if len(unknown) > _EXAMPLES else ''}"
+                "; rename them to the model's class names")
     bad = []
     with path.open(newline="", encoding="utf-8-sig") as f:
         for line, row in enumerate(csv.DictReader(f), start=2):
@@ -209,8 +216,12 @@ def _check_scores(path: Path, rel: str, out: _Collector, known: set[str]) -> Non
     out.counted("error", rel, "have a score that is not a number between 0 and 1", bad)
 
 
-def check_session(path: Path | str) -> LayoutReport:
-    """Everything `check` reports about one session folder; never raises for a bad session."""
+def check_session(path: Path | str, class_columns: Collection[str] | None = None) -> LayoutReport:
+    """Everything `check` reports about one session folder; never raises for a bad session.
+
+    `class_columns` are the score column names the Atlas knows (the CLI passes the Atlas's reference
+    classes); other columns of the multilabel scores CSV are reported, since register ignores them.
+    """
     path = Path(path).expanduser()
     report = LayoutReport(path=path, name=path.name)
     out = _Collector()
@@ -264,7 +275,7 @@ def check_session(path: Path | str) -> LayoutReport:
     if rel_jacques in present:
         _check_filename_csv(key_files[rel_jacques], rel_jacques, out, known, needed=("FileName", "Useless"))
     if rel_scores in present:
-        _check_scores(key_files[rel_scores], rel_scores, out, known)
+        _check_scores(key_files[rel_scores], rel_scores, out, known, class_columns)
     report.problems = out.problems
     return report
 
@@ -291,13 +302,17 @@ def _is_session_name(name: str) -> bool:
     return True
 
 
-def check_sessions(paths: Iterable[Path | str]) -> list[LayoutReport]:
-    return [check_session(p) for p in expand_session_paths(paths)]
+def check_sessions(
+    paths: Iterable[Path | str], class_columns: Collection[str] | None = None
+) -> list[LayoutReport]:
+    return [check_session(p, class_columns) for p in expand_session_paths(paths)]
 
 
-def require_ready(session: Session, operation: Operation) -> None:
-    """Raise SessionNotReadyError unless `check` finds the session ready for `operation`."""
-    report = check_session(session.path)
+def require_ready(
+    session: Session, operation: Operation, class_columns: Collection[str] | None = None
+) -> LayoutReport:
+    """The `check` report; SessionNotReadyError unless it finds the session ready for `operation`."""
+    report = check_session(session.path, class_columns)
     missing = report.missing_for.get(operation, [])
     if missing or report.errors:
         reasons = [f"missing {m}" for m in missing] + [f"{p.path}: {p.message}" for p in report.errors]
@@ -305,3 +320,4 @@ def require_ready(session: Session, operation: Operation) -> None:
             f"{session.name.raw} is not ready for the {operation} upload: {'; '.join(reasons)}. "
             f"Run `zenodo-atlas session check {session.path}` for the full report."
         )
+    return report

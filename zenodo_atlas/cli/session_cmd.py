@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from zenodo_atlas.atlas.reference import reference_class_columns
 from zenodo_atlas.cli import validate
 from zenodo_atlas.cli.errors import fail, one_line_errors
 from zenodo_atlas.cli.output import JsonOption, emit_json, print_table
@@ -84,7 +85,7 @@ def check(
     Example:
       zenodo-atlas session check ./sessions/20231021_REU-ST-LEU_ASV-1_01
     """
-    reports = check_sessions(paths)
+    reports = check_sessions(paths, reference_class_columns())
     failed = [r for r in reports if not r.ok]
     if as_json:
         emit_json({"sessions": reports, "links": LINK_RULE})

@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from zenodo_atlas.cli.errors import fail
+from rich.markup import escape
+
+from zenodo_atlas.atlas.reference import reference_class_columns
+from zenodo_atlas.cli.errors import fail, stderr
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.layout import require_ready
 from zenodo_atlas.sessions.listing import frames_from_csv, requests_from_csv, sessions_from
@@ -77,7 +80,9 @@ def upload_sessions(
             if needs_ready and raw:
                 require_ready(session, "raw")
             if needs_ready and processed:
-                require_ready(session, "processed")
+                for problem in require_ready(session, "processed", reference_class_columns()).warnings:
+                    stderr.print(f"[yellow]warning:[/] {escape(session.name.raw)}: {escape(problem.path)}: "
+                                 f"{escape(problem.message)}", highlight=False, soft_wrap=True)
             sessions.append(session)
         except SessionError as exc:
             problems.append(str(exc).split(". Run `")[0])
