@@ -13,6 +13,7 @@ app = typer.Typer(
     help="Publish field-survey sessions on Zenodo and keep a spatial catalogue (the Atlas) of them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=errors.OneLineUsageGroup,
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
@@ -16,6 +17,8 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer._click import exceptions as usage  # typer vendors click; its usage errors live here
+from typer.core import TyperGroup
 
 from zenodo_atlas.errors import one_line
 from zenodo_atlas.settings import load_settings, use_settings
@@ -98,3 +101,24 @@ def run_flow(coro: Coroutine[Any, Any, R]) -> R:
     except Exception as exc:
         coro.close()  # never started when the settings were unusable; closing a finished one is a no-op
         raise report(exc) from None
+
+
+class OneLineUsageGroup(TyperGroup):
+    """The top-level group: a usage mistake (missing option, bad value, unknown command) is one line too."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except usage.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except usage.ClickException as exc:
+            where = exc.ctx.command_path if isinstance(exc, usage.UsageError) and exc.ctx else self.name
+            fail(f"{exc.format_message()} (see `{where} --help`)", exc.exit_code)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            fail("aborted", 1)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
