@@ -126,7 +126,9 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
             raise AtlasLockedError(
                 f"The Atlas {path} is open in another process; close that process (or open read-only) and retry."
             ) from exc
-        raise AtlasError(f"Cannot open the Atlas {path}: {exc}") from exc
+        if "not a valid DuckDB database" in str(exc):
+            raise AtlasError(f"{path} is not a DuckDB Atlas file; point --atlas at an Atlas .duckdb file.") from exc
+        raise AtlasError(f"Cannot open the Atlas {path}: {exc}; check the path and its permissions.") from exc
     except duckdb.Error as exc:
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
