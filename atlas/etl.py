@@ -7,6 +7,7 @@ next run asks Zenodo only for records published since then.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import duckdb
@@ -94,6 +95,12 @@ def harvest_watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Where the next harvest starts: the latest watermark of a successful run."""
     run = _fetch(con, "WHERE status = 'success' AND harvest_watermark IS NOT NULL", [])
     return run.harvest_watermark if run else None
+
+
+def next_watermark(started: datetime, failed_updates: Iterable[datetime]) -> datetime:
+    """The watermark only moves past what succeeded: a failed session's update time holds it back,
+    so the next harvest sees that session again."""
+    return min([started, *failed_updates])
 
 
 def parse_version(label: str) -> tuple[int, int, int]:

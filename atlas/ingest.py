@@ -2,8 +2,10 @@
 
 All files are read and checked first; then one transaction writes everything with bulk
 INSERT ... SELECT from registered DataFrames, so a failure leaves the Atlas exactly as it was.
-Re-registering adds only what is new: existing rows are skipped by their unique keys (ON CONFLICT
-DO NOTHING answers from the key index, so the cost does not grow with the Atlas).
+Re-registering adds only what is new. Frames and predictions are filtered against the rows of
+their own version first (an anti-join on record_id, which zone maps narrow to that version's
+blocks) and then plainly inserted: ON CONFLICT DO NOTHING probes the key index per row and grew
+from 13 ms to 3 s per 1,000 frames between an empty Atlas and one of 1M frames.
 """
 
 from __future__ import annotations
@@ -217,8 +219,8 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> 
                s.latitude, s.longitude, s.altitude, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
         FROM {src} AS s
         WHERE s.useful
+          AND NOT EXISTS (SELECT 1 FROM frame AS f WHERE f.record_id = $rid AND f.file_name = s.file_name)
         ORDER BY s.ordinal
-        ON CONFLICT DO NOTHING
         """,
         {"rid": record_id},
     ).fetchone()[0]
@@ -268,7 +270,11 @@ def _insert_predictions(
     report.unknown_columns.extend(c for c in unknown if c not in report.unknown_columns)
     if not mapped:
         return
-    wide = score.table[["file_name", *mapped]].rename(columns={c: str(i) for c, i in mapped.items()})
+    wide = (
+        score.table[["file_name", *mapped]]
+        .drop_duplicates("file_name")
+        .rename(columns={c: str(i) for c, i in mapped.items()})
+    )
     with _registered(con, wide) as src:
         report.predictions_added += con.execute(
             f"""
@@ -276,7 +282,10 @@ def _insert_predictions(
             SELECT f.id, CAST(u.class_key AS INTEGER), $ia, u.score
             FROM (UNPIVOT {src} ON COLUMNS(* EXCLUDE (file_name)) INTO NAME class_key VALUE score) AS u
             JOIN frame AS f ON f.record_id = $frames AND f.file_name = u.file_name
-            ON CONFLICT DO NOTHING
+            WHERE NOT EXISTS (
+                SELECT 1 FROM multilabel_prediction AS p
+                WHERE p.record_id = $ia AND p.frame_id = f.id AND p.class_id = CAST(u.class_key AS INTEGER)
+            )
             """,
             {"ia": ia_record, "frames": frames_record},
         ).fetchone()[0]

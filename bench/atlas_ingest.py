@@ -1,14 +1,17 @@
-"""Bench: register 50 sessions x 1,000 frames x 20 classes (50,000 frames, 1,000,000 prediction rows)
-in the Atlas, against the predecessor's way of loading measured in the same run.
+"""Bench: what registering a session costs, in an empty Atlas and in a full one, and against the
+predecessor's batched loading loop, alternated round by round in one run.
 
-Baseline (the predecessor's SQLiteConnector): a SQLite file, pandas rows turned into tuples, an N+1
-frame-id lookup per scored frame, one INSERT statement per row, and a commit after each of them
-(its execute_query committed after every single-row call). It is slow, so by default it runs on a
-sample of sessions and is extrapolated linearly, and the output says so; `--baseline-sessions 0`
-runs it on every session. For context the same loop is also run in full with executemany and one
-commit per table and session (the predecessor's later batched DTOs): `speedup_vs_batched_row_inserts`.
+1. Flat in Atlas size: a session of `--frames` frames x `--classes` scored classes registered into
+   an empty Atlas (session #1) and into an Atlas already holding `--full-sessions` such sessions
+   (session #1000 by default, filled in SQL by `synthetic_atlas.fill`). ratio_1000_vs_1 must stay
+   <= 1.2.
+2. `--sessions` sessions registered into a fresh Atlas, against the predecessor's loop on SQLite
+   over the same files: pandas rows to tuples, an N+1 frame-id lookup per scored frame, executemany
+   and one commit per table and session (its batched DTOs). speedup_vs_batched_loop must be >= 2.
 
-    python bench/atlas_ingest.py [--sessions 50] [--frames 1000] [--classes 20] [--baseline-sessions 1]
+Each line prints min/median/max over `--rounds` rounds; ratios compare medians.
+
+    python bench/atlas_ingest.py [--sessions 50] [--frames 1000] [--classes 20] [--full-sessions 999] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sqlite3
+import statistics
 import tempfile
 import time
 from datetime import date
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from synthetic_atlas import fill
 
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.ingest import DepositRef, VersionRef, register_session
@@ -70,11 +75,12 @@ def deposit_of(session: Path, index: int) -> tuple[DepositRef, dict[str, str]]:
     return deposit, md5s
 
 
-def run_atlas(sessions: list[Path], work: Path) -> tuple[float, int, int]:
-    con = open_atlas(work / "atlas.duckdb")
+def run_atlas(sessions: list[Path], path: Path, *, first_index: int = 0) -> tuple[float, int, int]:
+    """Register `sessions` into the Atlas at `path`; seconds and the Atlas's frame and prediction counts."""
+    con = open_atlas(path)
     try:
         started = time.perf_counter()
-        for index, session in enumerate(sessions):
+        for index, session in enumerate(sessions, start=first_index):
             deposit, md5s = deposit_of(session, index)
             register_session(con, session, deposit, archive_md5s=md5s)
         seconds = time.perf_counter() - started
@@ -106,12 +112,9 @@ FRAME_INSERT = (
 PREDICTION_INSERT = "INSERT INTO multilabel_prediction (score, version_doi, frame_id, ml_class_id) VALUES (?,?,?,?)"
 
 
-def run_baseline(sessions: list[Path], work: Path, *, commit_every_row: bool) -> tuple[float, int]:
-    """The predecessor's loading loop on SQLite: pandas rows to tuples, an N+1 lookup per frame, one
-    INSERT statement per row. `commit_every_row` follows its SQLiteConnector.execute_query, which
-    committed after every single-row call; otherwise each table's rows go through executemany with
-    one commit, as its later batched DTOs did."""
-    path = work / f"baseline-{commit_every_row}.sqlite"
+def run_baseline(sessions: list[Path], path: Path) -> tuple[float, int]:
+    """The predecessor's loading loop on SQLite: pandas rows to tuples, an N+1 lookup per frame, and
+    each table's rows through executemany with one commit per table and session (its batched DTOs)."""
     con = sqlite3.connect(path)
     con.executescript(BASELINE_SCHEMA)
     con.executemany("INSERT INTO multilabel_class (name, threshold) VALUES (?, 0.5)", [(c,) for c in OLD_CLASS_COLUMNS])
@@ -120,13 +123,8 @@ def run_baseline(sessions: list[Path], work: Path, *, commit_every_row: bool) ->
     rows = 0
 
     def insert(sql: str, values: list[tuple]) -> None:
-        if commit_every_row:
-            for value in values:
-                con.execute(sql, value)
-                con.commit()
-        else:
-            con.executemany(sql, values)
-            con.commit()
+        con.executemany(sql, values)
+        con.commit()
 
     started = time.perf_counter()
     for index, session in enumerate(sessions):
@@ -159,39 +157,60 @@ def run_baseline(sessions: list[Path], work: Path, *, commit_every_row: bool) ->
     return seconds, rows
 
 
+def spread(values: list[float]) -> str:
+    return f"min={min(values):.3f} median={statistics.median(values):.3f} max={max(values):.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--frames", type=int, default=1000)
     parser.add_argument("--classes", type=int, default=20)
-    parser.add_argument("--baseline-sessions", type=int, default=1, help="sample size; 0 runs all sessions")
+    parser.add_argument("--full-sessions", type=int, default=999, help="sessions already in the full Atlas")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory(prefix="atlas-bench-") as tmp:
         work = Path(tmp)
         started = time.perf_counter()
-        sessions = [write_session(work / "sessions", i, args.frames, args.classes, rng) for i in range(args.sessions)]
-        print(f"generated {len(sessions)} sessions in {time.perf_counter() - started:.1f} s")
-        atlas_seconds, frames, predictions = run_atlas(sessions, work)
-        assert frames == args.sessions * args.frames and predictions == frames * args.classes, (frames, predictions)
-        print(f"atlas: sessions={args.sessions} frames={frames} predictions={predictions}")
-        print(f"atlas_seconds={atlas_seconds:.2f} ({predictions / atlas_seconds:,.0f} prediction rows/s)")
-        sample = sessions if args.baseline_sessions <= 0 else sessions[: args.baseline_sessions]
-        scale = len(sessions) / len(sample)
-        measured, rows = run_baseline(sample, work, commit_every_row=True)
-        baseline_seconds = measured * scale
-        if scale > 1:
-            print(f"baseline (one INSERT + commit per row, N+1 lookups): measured {measured:.2f} s on {len(sample)} "
-                  f"of {len(sessions)} sessions ({rows} prediction rows), extrapolated x{scale:g}")
-        print(f"baseline_seconds={baseline_seconds:.2f}")
-        batched_seconds, rows = run_baseline(sessions, work, commit_every_row=False)
-        assert rows == predictions, rows
-        print(f"baseline_batched_seconds={batched_seconds:.2f} (executemany, one commit per table and session; "
-              "full run)")
-        speedup = baseline_seconds / atlas_seconds
-        print(f"speedup_vs_row_inserts={speedup:.1f}")
-        print(f"speedup_vs_batched_row_inserts={batched_seconds / atlas_seconds:.1f}")
-        print(f"ratio={speedup:.1f}")
+        total = args.sessions + 2 * args.rounds
+        sessions = [write_session(work / "sessions", i, args.frames, args.classes, rng) for i in range(total)]
+        batch, probes = sessions[: args.sessions], sessions[args.sessions :]
+        print(f"generated {total} sessions in {time.perf_counter() - started:.1f} s")
+
+        started = time.perf_counter()
+        full = work / "full.duckdb"
+        con = open_atlas(full)
+        fill(con, sessions=args.full_sessions, frames_per_session=args.frames, classes=args.classes)
+        counts = con.execute("SELECT (SELECT count(*) FROM frame), (SELECT count(*) FROM multilabel_prediction)")
+        frames, predictions = counts.fetchone()
+        con.close()
+        print(f"full Atlas: {frames:,} frames, {predictions:,} predictions, "
+              f"filled in {time.perf_counter() - started:.1f} s")
+        first, last = [], []
+        for r in range(args.rounds):  # alternated: session #1 into an empty Atlas, then #N+1 into the full one
+            seconds, *_ = run_atlas([probes[2 * r]], work / f"empty-{r}.duckdb", first_index=10_000 + 2 * r)
+            first.append(seconds)
+            seconds, *_ = run_atlas([probes[2 * r + 1]], full, first_index=10_001 + 2 * r)
+            last.append(seconds)
+        print(f"register session #1 (empty Atlas) seconds: {spread(first)}")
+        print(f"register session #{args.full_sessions + 1} ({frames:,} frames already) seconds: {spread(last)}")
+        ratio = statistics.median(last) / statistics.median(first)
+        print(f"ratio_{args.full_sessions + 1}_vs_1={ratio:.2f} (limit 1.2)")
+
+        atlas_times, baseline_times = [], []
+        for r in range(args.rounds):  # alternated: the tool, then the predecessor's batched loop, same files
+            seconds, frames, predictions = run_atlas(batch, work / f"batch-{r}.duckdb")
+            assert frames == args.sessions * args.frames and predictions == frames * args.classes, (frames, predictions)
+            atlas_times.append(seconds)
+            seconds, rows = run_baseline(batch, work / f"baseline-{r}.sqlite")
+            assert rows == predictions, rows
+            baseline_times.append(seconds)
+        print(f"{args.sessions} sessions, {frames:,} frames, {predictions:,} predictions")
+        print(f"atlas seconds: {spread(atlas_times)}")
+        print(f"predecessor batched loop (SQLite, executemany) seconds: {spread(baseline_times)}")
+        speedup = statistics.median(baseline_times) / statistics.median(atlas_times)
+        print(f"speedup_vs_batched_loop={speedup:.2f} (target >= 2)")
 
 
 if __name__ == "__main__":

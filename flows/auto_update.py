@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.atlas.etl import next_watermark
 from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
-from zenodo_atlas.sessions.zenodo_record import is_session_version, session_name_of
+from zenodo_atlas.sessions.zenodo_record import new_session_versions, session_name_of, versions_by_concept
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import register_remote
+from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Record
 
@@ -37,19 +39,15 @@ class AutoUpdateSummary(BaseModel):
         return sum(1 for o in self.outcomes if o.status == status)
 
 
-def _updated(record: Record) -> datetime:
-    return record.updated_at or datetime.now(UTC)
+async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, list[Record]]:
+    """Every version in the communities updated since `since`, by concept, oldest first.
 
-
-async def _harvest(client: ZenodoClient, communities: list[str], since: datetime | None) -> dict[str, Record]:
-    """The most recently updated record of each concept touched in the communities since `since`."""
-    latest: dict[str, Record] = {}
-    for community in communities:
-        async for record in client.community_records(community, since=since):
-            held = latest.get(record.conceptrecid)
-            if held is None or _updated(record) > _updated(held):
-                latest[record.conceptrecid] = record
-    return latest
+    One paged search over all versions (pages of the size zenodo.org allows) instead of one
+    `versions` search per record, which the search budget (30/min) would not allow at scale.
+    """
+    return versions_by_concept(
+        [r for c in communities async for r in client.community_records(c, since=since, all_versions=True)]
+    )
 
 
 @flow(name="auto-update")
@@ -72,28 +70,30 @@ async def auto_update(
     known = await known_versions(atlas)
     outcomes: list[Outcome] = []
     failed_at: list[datetime] = []
-    async with await open_client(settings, token_required=False) as client:
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
+    async with (
+        await open_client(settings, token_required=False) as client,
+        transfer_slots(DOWNLOAD_LIMIT, parallel_downloads, limit) as slots,  # the run's share of the global limit
+    ):
         harvested = await _harvest(client, communities or settings.communities, watermark)
         logger.info("Harvested %d concept(s) updated since %s", len(harvested), watermark or "the beginning")
-        slots = asyncio.Semaphore(parallel_downloads)
         writer = asyncio.Lock()
 
-        async def refresh(concept: str, record: Record) -> None:
+        async def refresh(concept: str, seen: list[Record]) -> None:
+            record = seen[-1]
             name = session_name_of(record)
             if name is None:
                 outcomes.append(Outcome(session=f"record {record.id}", status="skipped", detail="not a session"))
                 return
             try:
-                versions = await client.record_versions(record.id)
-                new = [
-                    v for v in versions
-                    if v.id not in known.get(concept, set()) and is_session_version(v)
-                ]
+                new = new_session_versions(seen, known.get(concept, set()))
                 if not new:
                     outcomes.append(Outcome(session=name, status="skipped", detail="already up to date"))
                     return
-                async with slots:
-                    report = await register_remote(client, atlas, name, versions, settings.work_dir, writer=writer)
+                # A first harvest saw every version; after that, older versions are read only
+                # for the concepts that did get a new one.
+                versions = seen if watermark is None else await client.record_versions(record.id)
+                report = await register_remote(client, atlas, name, versions, settings.work_dir, slots, writer=writer)
                 status = "updated" if concept in known else "added"
                 outcomes.append(Outcome(
                     session=name, status=status,
@@ -101,12 +101,16 @@ async def auto_update(
                            f"{report.predictions_added} prediction(s)",
                 ))
             except Exception as exc:
-                failed_at.append(_updated(record))
+                failed_at.append(record.updated_at or datetime.now(UTC))
                 outcomes.append(Outcome(session=name, status="failed", detail=one_line(exc)))
 
         await asyncio.gather(*[refresh(c, r) for c, r in harvested.items()])
+    # zenodo.org's search shows a record seconds after it changed: the next harvest overlaps by
+    # that lag so nothing published just before `started` is missed (known versions are skipped).
     summary = AutoUpdateSummary(
-        watermark_before=watermark, watermark_after=min([started, *failed_at]), outcomes=outcomes
+        watermark_before=watermark,
+        watermark_after=next_watermark(started - timedelta(seconds=settings.search_lag), failed_at),
+        outcomes=outcomes,
     )
     await record_harvest(
         atlas, started_at=started, watermark=summary.watermark_after,

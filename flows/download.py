@@ -11,9 +11,9 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
+from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
-from zenodo_atlas.sessions.listing import frames_from_csv, requests_from_csv
-from zenodo_atlas.sessions.zenodo_record import label_of
+from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
@@ -35,22 +35,6 @@ class DownloadSummary(BaseModel):
     """Local files that differ from the record, left as they were (no `overwrite`), session-relative."""
 
 
-def _files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
-    """Each distinct file once, oldest version first.
-
-    Processed versions carry raw files over (same key, same md5: fetched once), but may also hold a
-    different file under a raw key (a UAV's useful frames in `DCIM.zip`): both are fetched.
-    """
-    seen: set[tuple[str, str]] = set()
-    chosen: list[tuple[Record, RecordFile]] = []
-    for record in sorted(versions, key=lambda r: r.id):
-        for f in record.files:
-            if (f.key, f.md5) not in seen:
-                seen.add((f.key, f.md5))
-                chosen.append((record, f))
-    return chosen
-
-
 async def _fetch(
     client: ZenodoClient,
     resolved: ResolvedSession,
@@ -65,7 +49,7 @@ async def _fetch(
     new_session = not session_dir.exists()
     zip_dir = session_dir / "ZIP"
     zip_dir.mkdir(parents=True, exist_ok=True)
-    wanted = [(r, f) for r, f in _files_to_fetch(resolved.versions) if members is None or f.key in members]
+    wanted = [(r, f) for r, f in files_to_fetch(resolved.versions) if members is None or f.key in members]
     total = sum(f.size for _, f in wanted)
 
     async def one(record: Record, f: RecordFile) -> Path | None:

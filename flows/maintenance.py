@@ -5,11 +5,11 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.versions import load_metadata_inputs
 from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL, label_of
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.archive import load_metadata_inputs
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import find_session, list_open_drafts
+from zenodo_atlas.tasks.deposit import discard_draft, find_session, list_open_drafts
 from zenodo_atlas.tasks.metadata import rewrite_metadata
 
 
@@ -58,10 +58,7 @@ async def clean_drafts() -> list[int]:
     async with await open_client(settings, token_required=True) as client:
         for draft in await list_open_drafts(client):
             if not await client.list_files(draft.id):
-                if draft.submitted:
-                    await client.discard(draft.id)
-                else:
-                    await client.delete_deposition(draft.id)
+                await discard_draft(client, draft)
                 logger.info("Discarded empty draft %s (%s)", draft.id, draft.title or "untitled")
                 discarded.append(draft.id)
     return discarded

@@ -6,9 +6,10 @@ import asyncio
 
 from pydantic import BaseModel
 
+from zenodo_atlas.sessions.drafts import plan_draft_files
 from zenodo_atlas.sessions.platforms import PlatformRules
-from zenodo_atlas.tasks.archive import VersionPlan
-from zenodo_atlas.tasks.deposit import SessionOnZenodo, delete_draft_files, open_draft, plan_draft_files
+from zenodo_atlas.sessions.versions import VersionPlan
+from zenodo_atlas.tasks.deposit import SessionOnZenodo, delete_draft_files, open_draft, publish_draft
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ArchiveResult, transfer_slots, upload_archive, verify_draft
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -42,7 +43,7 @@ async def publish_version(
             for a in plan.archives
         ])
     await verify_draft(client, draft, {r.name: r.md5 for r in results})
-    published = await client.publish(draft.id)
+    published = await publish_draft(client, draft.id)
     return PublishedVersion(
         label=plan.label, record_id=published.id, doi=published.doi,
         url=published.links.get("record_html") or published.links.get("html"), archives=list(results),

@@ -8,13 +8,14 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact
 from pydantic import BaseModel
 
+from zenodo_atlas.atlas.publication import atlas_metadata, fingerprint_on_record, next_label
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
+from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.archive import VersionPlan
 from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
-from zenodo_atlas.tasks.atlas_record import atlas_metadata, fingerprint_on_record, next_label, snapshot_atlas
+from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit

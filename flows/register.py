@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from prefect import flow
@@ -10,10 +11,12 @@ from prefect.artifacts import acreate_table_artifact
 from zenodo_atlas.atlas.ingest import RegistrationReport, deposit_ref_from_records
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.zenodo_record import names_a_record
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
 from zenodo_atlas.tasks.resolve import resolve_session
+from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 
 
@@ -22,7 +25,7 @@ class RegistrationFailedError(ZenodoAtlasError, RuntimeError):
 
 
 async def register_one(
-    client: ZenodoClient, item: str, atlas_path: Path, work_dir: Path, all_frames: bool
+    client: ZenodoClient, item: str, atlas_path: Path, work_dir: Path, all_frames: bool, slots: asyncio.Semaphore
 ) -> RegistrationReport:
     """`item` is a local session folder, a session name, or a DOI of one of its records."""
     if Path(item).is_dir():
@@ -35,10 +38,10 @@ async def register_one(
             )
         source = await local_source(item)
     else:
-        by_doi = "/" in item or item.isdigit()
+        by_doi = names_a_record(item)
         resolved = await resolve_session(client, doi=item if by_doi else None, name=None if by_doi else item)
         records = await client.record_versions(resolved.versions[-1].id) if by_doi else resolved.versions
-        return await register_remote(client, atlas_path, resolved.session_name, records, work_dir,
+        return await register_remote(client, atlas_path, resolved.session_name, records, work_dir, slots,
                                      all_frames=all_frames)
     return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
 
@@ -52,10 +55,14 @@ async def register_sessions(
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     reports: list[RegistrationReport] = []
     failed: dict[str, str] = {}
-    async with await open_client(settings, token_required=False) as client:
+    limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
+    async with (
+        await open_client(settings, token_required=False) as client,
+        transfer_slots(DOWNLOAD_LIMIT, 1, limit) as slots,  # sessions register one after the other
+    ):
         for item in sessions:
             try:
-                reports.append(await register_one(client, item, atlas, settings.work_dir, all_frames))
+                reports.append(await register_one(client, item, atlas, settings.work_dir, all_frames, slots))
             except Exception as exc:
                 failed[item] = one_line(exc)
     rows = [

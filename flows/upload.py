@@ -90,8 +90,10 @@ async def upload_session(
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         raw_part = 0
+        # Searched once: after each publish the state just written is carried forward, because
+        # zenodo.org's search would not show it yet (and would make the next plan create a concept).
+        state = await find_session(client, session.name.raw, with_drafts=True)
         for plan in plans:
-            state = await find_session(client, session.name.raw, with_drafts=True)
             if plan.label == RAW_LABEL:
                 raw_part += 1
                 if raw_part <= raw_parts_published(state.labels()):
@@ -111,9 +113,9 @@ async def upload_session(
                 allow_stacking=allow_second_processed,
             )
             summary.versions.append(version)
+            state = state.after_publish(await client.get_record(version.record_id))
             logger.info("Published %s of %s: %s", plan.label, session.name.raw, version.doi)
-        final = await find_session(client, session.name.raw, with_drafts=False)
-        summary.concept_doi = final.latest.conceptdoi if final.latest else None
+        summary.concept_doi = state.latest.conceptdoi if state.latest else None
     await _report(summary)
     return summary
 

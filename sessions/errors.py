@@ -18,7 +18,7 @@ class SessionNotFoundError(SessionError):
 
 
 class SessionNotReadyError(SessionError):
-    """The session folder lacks what the requested operation needs."""
+    """The session folder lacks what the requested upload needs (see `zenodo-atlas session check`)."""
 
 
 class PlanError(SessionError):

@@ -1,4 +1,4 @@
-"""The CSV lists commands take (`upload --csv`, `download --csv`, `download --frames`), read in one place.
+"""Reading the CSV lists commands take (`upload --csv`; `download --csv/--frames` via download_lists).
 
 Read before any flow starts, so a wrong column or delimiter fails in a second with a message that
 names the file, the columns expected and found, and the `;` delimiter spreadsheets often write.
@@ -7,21 +7,21 @@ names the file, the columns expected and found, and the `;` delimiter spreadshee
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 from zenodo_atlas.sessions.errors import SessionError
-from zenodo_atlas.sessions.extract import locate_frame
 from zenodo_atlas.sessions.layout import expand_session_paths
-from zenodo_atlas.sessions.zenodo_record import strip_urn
 
 
 class ListingError(SessionError):
     """A CSV list that cannot be used as given."""
 
 
-def read_listing(path: Path | str, *, any_of: Sequence[str], all_of: Sequence[str] = (), flag: str) -> list[dict]:
+def read_listing(
+    path: Path | str, *, any_of: Sequence[str], all_of: Sequence[str] = (), flag: str,
+    error: type[ListingError] = ListingError,
+) -> list[dict]:
     """Rows of a comma-separated CSV that has every column of `all_of` and at least one of `any_of`."""
     path = Path(path)
     try:
@@ -30,9 +30,9 @@ def read_listing(path: Path | str, *, any_of: Sequence[str], all_of: Sequence[st
             rows = list(reader)
             columns = [c.strip() for c in reader.fieldnames or []]
     except FileNotFoundError:
-        raise ListingError(f"{flag} {path}: no such file; give the path of a CSV file") from None
+        raise error(f"{flag} {path}: no such file; give the path of a CSV file") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ListingError(f"{flag} {path}: cannot be read as a UTF-8 CSV ({exc}); save it as UTF-8 CSV") from None
+        raise error(f"{flag} {path}: cannot be read as a UTF-8 CSV ({exc}); save it as UTF-8 CSV") from None
     expected = " and ".join([*all_of, " or ".join(any_of)] if any_of else all_of)
     missing = [c for c in all_of if c not in columns] or ([] if any(c in columns for c in any_of) else list(any_of))
     if missing:
@@ -40,11 +40,11 @@ def read_listing(path: Path | str, *, any_of: Sequence[str], all_of: Sequence[st
         if len(columns) == 1 and ";" in columns[0]:
             hint = "; it looks `;`-separated: save it with `,` as the delimiter"
         found = ", ".join(columns) or "no header line"
-        raise ListingError(f"{flag} {path}: needs column(s) {expected}, found {found}{hint}")
+        raise error(f"{flag} {path}: needs column(s) {expected}, found {found}{hint}")
     rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in rows]
     rows = [row for row in rows if any(row.values())]
     if not rows:
-        raise ListingError(f"{flag} {path}: has a header but no rows; add one line per item")
+        raise error(f"{flag} {path}: has a header but no rows; add one line per item")
     return rows
 
 
@@ -57,31 +57,3 @@ def sessions_from(paths: list[str], csv_file: str | None) -> list[str]:
     if not found:
         raise ListingError("no session given: pass session folders, folders of sessions or a CSV")
     return found
-
-
-def requests_from_csv(csv_file: str) -> list[dict[str, str]]:
-    """Rows of `session_name` and/or `doi`; `urn:` and DOI URL prefixes are stripped."""
-    rows = read_listing(csv_file, any_of=("session_name", "doi"), flag="--csv")
-    requests = []
-    for row in rows:
-        if row.get("doi"):
-            requests.append({"doi": row["doi"].removeprefix("https://doi.org/")})
-        elif row.get("session_name"):
-            requests.append({"name": strip_urn(row["session_name"])})
-    if not requests:
-        raise ValueError(f"{csv_file} has no `session_name` or `doi` values")
-    return requests
-
-
-FRAMES_COLUMNS = ("version_doi", "relative_file_path")
-
-
-def frames_from_csv(csv_file: str) -> dict[str, dict[str, set[str]]]:
-    """version DOI -> archive -> members, for the frames a CSV of `version_doi,relative_file_path` lists."""
-    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for line, row in enumerate(read_listing(csv_file, any_of=(), all_of=FRAMES_COLUMNS, flag="--frames"), 2):
-        if not row.get("version_doi") or not row.get("relative_file_path"):
-            raise ValueError(f"--frames {csv_file} line {line}: needs both version_doi and relative_file_path")
-        archive, member = locate_frame(row["relative_file_path"])
-        wanted[row["version_doi"].removeprefix("https://doi.org/")][archive].add(member)
-    return wanted

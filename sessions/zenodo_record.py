@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from zenodo_atlas.zenodo.models import Record
+from zenodo_atlas.zenodo.models import Record, RecordFile
 
 URN_PREFIX = "urn:"
 RAW_LABEL = "RAW_DATA"
@@ -29,6 +29,11 @@ def strip_urn(identifier: str) -> str:
     return identifier.removeprefix(URN_PREFIX)
 
 
+def names_a_record(item: str) -> bool:
+    """Whether what a user typed is a DOI (`10.5281/zenodo.N`) or a record id rather than a session name."""
+    return "/" in item or item.isdigit()
+
+
 def session_name_in(identifier: str) -> str | None:
     """The session an identifier names: `urn:` followed by a name whose first token is 8 characters (a date)."""
     name = strip_urn(identifier)
@@ -40,6 +45,16 @@ def session_name_in(identifier: str) -> str | None:
 def session_name_of(record: Record) -> str | None:
     """The session a record belongs to, from its alternate identifiers; None for a non-session record."""
     return next((n for n in map(session_name_in, record.alternate_identifiers) if n), None)
+
+
+def folder_name_of(record: Record) -> str:
+    """Where a downloaded record goes: its session's name, else `record_<id>` for a non-session record."""
+    return session_name_of(record) or f"record_{record.id}"
+
+
+def is_concept_doi(doi: str, record: Record) -> bool:
+    """Whether `doi` (which resolved to `record`) names the whole concept rather than one version."""
+    return doi.rstrip("/").rsplit(".", 1)[-1] == record.conceptrecid
 
 
 def declares_urn(metadata: Mapping, urn: str) -> bool:
@@ -85,3 +100,32 @@ def raw_parts_published(labels: list[str]) -> int:
 def stacks_processed(label: str, published_labels: list[str]) -> bool:
     """Publishing `label` would add a second PROCESSED_DATA version, which needs explicit consent."""
     return label == PROCESSED_LABEL and PROCESSED_LABEL in published_labels
+
+
+def files_to_fetch(versions: list[Record]) -> list[tuple[Record, RecordFile]]:
+    """Each distinct file once, oldest version first.
+
+    Processed versions carry raw files over (same key, same md5: fetched once), but may also hold a
+    different file under a raw key (a UAV's useful frames in `DCIM.zip`): both are fetched.
+    """
+    seen: set[tuple[str, str]] = set()
+    chosen: list[tuple[Record, RecordFile]] = []
+    for record in sorted(versions, key=lambda r: r.id):
+        for f in record.files:
+            if (f.key, f.md5) not in seen:
+                seen.add((f.key, f.md5))
+                chosen.append((record, f))
+    return chosen
+
+
+def versions_by_concept(records: Iterable[Record]) -> dict[str, list[Record]]:
+    """The versions seen of each concept, oldest first, each version once (a search may repeat one)."""
+    found: dict[str, dict[int, Record]] = {}
+    for record in records:
+        found.setdefault(record.conceptrecid, {})[record.id] = record
+    return {concept: sorted(versions.values(), key=lambda r: r.id) for concept, versions in found.items()}
+
+
+def new_session_versions(versions: Iterable[Record], known_ids: set[int]) -> list[Record]:
+    """The RAW_DATA/PROCESSED_DATA versions the Atlas does not hold yet."""
+    return [v for v in versions if v.id not in known_ids and is_session_version(v)]

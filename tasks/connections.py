@@ -28,4 +28,5 @@ async def resolve_token(settings: Settings, *, required: bool) -> SecretStr | No
 async def open_client(settings: Settings, *, token_required: bool) -> ZenodoClient:
     """A client ready to enter with `async with`; one per flow run, shared by its tasks."""
     token = await resolve_token(settings, required=token_required)
-    return ZenodoClient(settings.zenodo_url, token, rate_limit_per_minute=settings.rate_limit_per_minute)
+    return ZenodoClient(settings.zenodo_url, token, rate_limit_per_minute=settings.rate_limit_per_minute,
+                        search_lag=settings.search_lag)

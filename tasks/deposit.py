@@ -3,12 +3,16 @@
 Identity is the `urn:<session name>` alternate identifier. Drafts carry the same identifier from
 their first request on (metadata is written before any byte is uploaded), so a re-run after a crash
 finds the draft it left and resumes it instead of opening a second one.
+
+zenodo.org's search lags writes by seconds (InvenioRDM indexes without refresh), so a search hit is
+re-read by id before it is trusted, the concept's latest version is read by id (the client adds it
+to a search that missed it), an empty answer is only believed once the client's `search_lag` has
+passed, and a flow carries the state it just wrote forward (`SessionOnZenodo.after_publish`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -16,11 +20,10 @@ from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.archive import archive_md5
-from zenodo_atlas.sessions.extract import archive_destination
 from zenodo_atlas.sessions.plan import PlannedArchive
-from zenodo_atlas.sessions.platforms import PlatformRules
 from zenodo_atlas.sessions.zenodo_record import declares_urn, label_of, session_urn, stacks_processed
 from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.errors import DraftExistsError, NotFoundError
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
 
 
@@ -53,6 +56,13 @@ class SessionOnZenodo(BaseModel):
     def labels(self) -> list[str]:
         return [label_of(r) for r in self.published]
 
+    def after_publish(self, record: Record) -> SessionOnZenodo:
+        """The state once `record` (read by id) was published from this state's draft or latest."""
+        return self.model_copy(update={
+            "concept_recid": record.conceptrecid, "draft": None,
+            "published": sorted([*(r for r in self.published if r.id != record.id), record], key=lambda r: r.id),
+        })
+
 
 async def list_open_drafts(client: ZenodoClient) -> list[Deposition]:
     """Every open draft of the token's owner, all pages (list items carry no bucket link)."""
@@ -66,18 +76,36 @@ async def list_open_drafts(client: ZenodoClient) -> list[Deposition]:
         page += 1
 
 
-async def _open_drafts(client: ZenodoClient, urn: str) -> list[Deposition]:
-    """The open drafts declaring `urn`, re-read one by one to get their bucket."""
-    hits = [d for d in await list_open_drafts(client) if declares_urn(d.metadata, urn)]
-    return [await client.get_deposition(d.id) for d in hits]
+async def _open_drafts(client: ZenodoClient, urn: str) -> tuple[list[Deposition], list[Record]]:
+    """The open drafts declaring `urn`, re-read one by one (for their bucket, and because the list
+    is a lagging search): a listed draft already published comes back as a record instead."""
+    drafts: list[Deposition] = []
+    published: list[Record] = []
+    for hit in [d for d in await list_open_drafts(client) if declares_urn(d.metadata, urn)]:
+        try:
+            current = await client.get_deposition(hit.id)
+        except NotFoundError:  # discarded since it was indexed
+            continue
+        if current.is_draft:
+            drafts.append(current)
+        elif current.state == "done":
+            published.append(await client.get_record(current.id))
+    return drafts, published
+
+
+async def _search(client: ZenodoClient, urn: str, with_drafts: bool) -> tuple[list[Record], list[Deposition]] | None:
+    records = await client.records_by_identifier(urn, all_versions=True)
+    drafts, late = await _open_drafts(client, urn) if with_drafts else ([], [])
+    known = {r.id for r in records}
+    records += [r for r in late if r.id not in known]
+    return (records, drafts) if records or drafts else None
 
 
 @task(name="find-session-on-zenodo", cache_policy=NO_CACHE)
 async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: bool) -> SessionOnZenodo:
     urn = session_urn(session_name)
-    records = await client.records_by_identifier(urn, all_versions=True)
+    records, drafts = await client.until_indexed(lambda: _search(client, urn, with_drafts)) or ([], [])
     concepts = sorted({r.conceptrecid for r in records})
-    drafts = await _open_drafts(client, urn) if with_drafts else []
     concepts_with_drafts = sorted(set(concepts) | {d.conceptrecid for d in drafts if d.conceptrecid})
     if len(concepts_with_drafts) > 1:
         raise DuplicateSessionError(
@@ -124,7 +152,18 @@ async def open_draft(
                 f"{state.session_name} already has a PROCESSED_DATA version with other content; pass "
                 "--allow-second-processed to stack another one."
             )
-        draft = await client.new_version(state.latest.id)
+        try:
+            draft = await client.new_version(state.latest.id)
+        except DraftExistsError:
+            # A draft with files is open though the (lagging) search did not list it: the RDM
+            # get-or-create returns it without searching; resume it like a listed one.
+            draft = await client.version_draft(state.latest.id)
+            if (draft.version_label or "") not in ("", label):
+                raise PublicationConflictError(
+                    f"an open draft ({draft.id}) of {state.session_name} is labelled {draft.version_label!r}, "
+                    f"not {label!r}: finish it by re-running that upload, or discard it on Zenodo, then retry."
+                ) from None
+            logger.warning("Resuming draft %s of %s left open by an earlier run", draft.id, state.session_name)
     return await client.update_deposition(draft.id, metadata)
 
 
@@ -145,48 +184,22 @@ async def unchanged_version(state: SessionOnZenodo, label: str, archives: list[P
     return record
 
 
-def _top_folder(key: str) -> str:
-    """The session folder an archive unpacks into (DCIM_p02.zip -> DCIM)."""
-    return archive_destination(key, Path("/")).relative_to("/").parts[0] if key.endswith(".zip") else ""
-
-
-class DraftPlan(BaseModel):
-    """What to do with each file already on a draft before uploading."""
-
-    keep_if_md5_matches: dict[str, DepositionFile]
-    carried_over: list[str]
-    delete: list[DepositionFile]
-
-
-def plan_draft_files(
-    files: list[DepositionFile],
-    planned_sizes: dict[str, int],
-    rules: PlatformRules | None,
-    *,
-    drop_all_carried: bool,
-) -> DraftPlan:
-    """Decide per file: candidate to keep (same key and size as planned), carried over, or delete.
-
-    Restricted folders' archives are never carried into a new version: they would become open.
-    """
-    keep: dict[str, DepositionFile] = {}
-    carried: list[str] = []
-    delete: list[DepositionFile] = []
-    for f in files:
-        if f.filename in planned_sizes and f.filesize == planned_sizes[f.filename]:
-            keep[f.filename] = f
-        elif (
-            f.filename in planned_sizes
-            or drop_all_carried
-            or (rules is not None and rules.is_restricted(_top_folder(f.filename)))
-        ):
-            delete.append(f)
-        else:
-            carried.append(f.filename)
-    return DraftPlan(keep_if_md5_matches=keep, carried_over=carried, delete=delete)
-
-
 @task(name="prune-draft", cache_policy=NO_CACHE)
 async def delete_draft_files(client: ZenodoClient, draft: Deposition, files: list[DepositionFile]) -> None:
     for f in files:
         await client.delete_file(draft.id, f.id)
+
+
+@task(name="publish-draft", task_run_name="publish-{draft_id}", cache_policy=NO_CACHE)
+async def publish_draft(client: ZenodoClient, draft_id: int) -> Deposition:
+    """Irreversible (Zenodo mints the DOI), so it has a task run of its own in the run's history."""
+    return await client.publish(draft_id)
+
+
+@task(name="discard-draft", task_run_name="discard-draft-{draft.id}", cache_policy=NO_CACHE)
+async def discard_draft(client: ZenodoClient, draft: Deposition) -> None:
+    """A draft of an already published record is discarded; a never-published one is deleted."""
+    if draft.submitted:
+        await client.discard(draft.id)
+    else:
+        await client.delete_deposition(draft.id)

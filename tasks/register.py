@@ -67,9 +67,13 @@ def _latest_holding(versions: list[Record], key: str) -> tuple[Record, RecordFil
 
 @task(name="remote-registration-source", cache_policy=NO_CACHE)
 async def remote_source(
-    client: ZenodoClient, session_name: str, versions: list[Record], work_dir: Path
+    client: ZenodoClient, session_name: str, versions: list[Record], work_dir: Path, slots: asyncio.Semaphore
 ) -> RegistrationSource:
-    """Download only METADATA.zip and PROCESSED_DATA_IA.zip of the newest version holding each."""
+    """Download only METADATA.zip and PROCESSED_DATA_IA.zip of the newest version holding each.
+
+    `slots` is the run's transfer semaphore (see `transfer_slots`): registration downloads share the
+    per-run and global limits with every other download.
+    """
     session_dir = Path(tempfile.mkdtemp(prefix="register-", dir=work_dir)) / session_name
     zips = session_dir / "ZIP"
     zips.mkdir(parents=True)
@@ -77,7 +81,6 @@ async def remote_source(
     wanted = [(key, hit) for key in REGISTRATION_ARCHIVES if (hit := _latest_holding(versions, key))]
     if not any(key == METADATA_ARCHIVE for key, _ in wanted):
         raise LookupError(f"{session_name} has no {METADATA_ARCHIVE} on Zenodo: publish its processed data first")
-    slots = asyncio.Semaphore(2)
     async with TransferProgress(artifact_key("register", session_name),
                                 sum(f.size for _, (_, f) in wanted), f"Archives of {session_name}") as progress:
         for key, (record, f) in wanted:
@@ -121,6 +124,7 @@ async def register_remote(
     session_name: str,
     versions: list[Record],
     work_dir: Path,
+    slots: asyncio.Semaphore,
     *,
     writer: asyncio.Lock | None = None,
     all_frames: bool = False,
@@ -130,7 +134,7 @@ async def register_remote(
     `writer` serialises the DuckDB transactions of concurrent registrations (downloads overlap).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
-    source = await remote_source(client, session_name, versions, work_dir)
+    source = await remote_source(client, session_name, versions, work_dir, slots)
     try:
         async with writer or contextlib.nullcontext():
             return await register_in_atlas(atlas_path, source, deposit_ref_from_records(versions), all_frames)

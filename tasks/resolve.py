@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.errors import ZenodoAtlasError
-from zenodo_atlas.sessions.zenodo_record import select_versions, session_name_of, session_urn
+from zenodo_atlas.sessions.zenodo_record import folder_name_of, is_concept_doi, select_versions, session_urn
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import NotFoundError
 from zenodo_atlas.zenodo.models import Record
@@ -49,9 +49,8 @@ async def resolve_session(
         record = await client.get_record(doi)
     except NotFoundError:
         raise SessionNotFoundOnZenodo(f"no Zenodo record has the DOI {doi}") from None
-    session = session_name_of(record) or f"record_{record.id}"
-    is_concept = doi.rstrip("/").rsplit(".", 1)[-1] == record.conceptrecid
-    if not is_concept:
+    session = folder_name_of(record)
+    if not is_concept_doi(doi, record):
         return ResolvedSession(session_name=session, concept_recid=record.conceptrecid, versions=[record])
     versions = await client.record_versions(record.id)
     return ResolvedSession(

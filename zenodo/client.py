@@ -8,6 +8,8 @@ the action visibly did not happen.
 
 from __future__ import annotations
 
+import asyncio
+import json as jsonlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -56,7 +58,6 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
 _DOI_TAIL = re.compile(r"zenodo\.(\d+)$", re.IGNORECASE)
 _RECORD_URL = re.compile(r"/(?:records?|deposit/depositions|uploads)/(\d+)(?:[/?#]|$)")
-_TRAILING_ID = re.compile(r"/(\d+)/?$")
 Progress = Callable[[int], None]
 
 
@@ -95,9 +96,15 @@ class ZenodoClient:
         backoff_max: float = 30.0,
         timeout: aiohttp.ClientTimeout | None = None,
         user_agent: str | None = None,
+        search_lag: float = 5.0,
     ):
         if max_retries < 0:
             raise InvalidInputError(f"max_retries must be 0 or more, got {max_retries}.")
+        if search_lag < 0:
+            raise InvalidInputError(f"search_lag must be 0 or more seconds, got {search_lag}.")
+        # How long zenodo.org's search may miss a write (InvenioRDM indexes without refresh): a
+        # search that finds nothing is only trusted once this long has passed.
+        self.search_lag = search_lag
         if isinstance(token, str):
             token = SecretStr(token) if token.strip() else None
         self.base_url = base_url.rstrip("/")
@@ -175,8 +182,12 @@ class ZenodoClient:
 
         async def settled() -> Deposition | None:
             assert known is not None and metadata is not None
-            fresh = [d for d in await self._recent_drafts() if d.id not in known and d.title == metadata.title]
-            return await self.get_deposition(fresh[0].id) if len(fresh) == 1 else None
+
+            async def look() -> Deposition | None:
+                fresh = [d for d in await self._recent_drafts() if d.id not in known and d.title == metadata.title]
+                return await self.get_deposition(fresh[0].id) if len(fresh) == 1 else None
+
+            return await self.until_indexed(look)
 
         response, recovered = await self._act(
             "POST", "deposit/depositions", settled if metadata is not None else None, json=body
@@ -258,20 +269,33 @@ class ZenodoClient:
         """Open a new-version draft of a published deposition and return it (with `links.bucket`).
 
         Zenodo copies the previous files into the draft; delete them for a clean version. If a
-        draft with files is already open, Zenodo refuses (DraftExistsError): reuse `open_draft()`.
+        draft with files is already open, Zenodo refuses (DraftExistsError): reuse `version_draft()`.
+        After a 5xx/timeout the draft is looked up with the RDM get-or-create `POST
+        /records/:id/versions` (no search, no `links.latest_draft`, which on zenodo.org points at
+        the published deposition itself); a draft found without files means the legacy action
+        did not run, and resending it fills that same draft.
         """
         self._require_token("Making a new version")
         path = f"deposit/depositions/{_id(deposition_id)}/actions/newversion"
 
         async def settled() -> Deposition | None:
-            return await self.open_draft(deposition_id)
+            draft = await self.version_draft(deposition_id)
+            return draft if draft.files else None
 
         response, recovered = await self._act("POST", path, settled)
         if recovered is not None:
             return recovered
         answer = response.json() or {}
-        draft_id = _link_id(answer.get("links", {}).get("latest_draft")) or answer["id"]
-        return await self.get_deposition(draft_id)
+        return await self.get_deposition(answer["id"])
+
+    async def version_draft(self, record_id: int) -> Deposition:
+        """The concept's new-version draft, created (without files) if none is open: RDM `POST /records/:id/versions`.
+
+        Get-or-create, so it is safe to resend (pudl-archiver#231).
+        """
+        self._require_token("Opening a new-version draft")
+        response = await self._http.request("POST", f"records/{_id(record_id)}/versions")
+        return await self.get_deposition(int((response.json() or {})["id"]))
 
     async def open_draft(self, deposition_id: int) -> Deposition | None:
         """The open, never-published new-version draft of this deposition's concept, if any."""
@@ -279,8 +303,6 @@ class ZenodoClient:
         if source.state == "unsubmitted":
             return source
         candidates: list[int] = []
-        if (linked := _link_id(source.links.get("latest_draft"))) and linked != source.id:
-            candidates.append(linked)
         if source.conceptrecid:
             listed = await self.list_depositions(
                 q=f"conceptrecid:{source.conceptrecid}", status="draft", all_versions=True
@@ -328,6 +350,18 @@ class ZenodoClient:
             attempts.append(HashingStream(src, progress))
             return attempts[-1].__aiter__()
 
+        async def settled() -> Response | None:
+            """After a failure that came once the whole body was sent, the object may be stored
+            already (zenodo#2442): compare the bucket's md5 before sending every byte again."""
+            if not attempts or attempts[-1].sent < size:
+                return None
+            listing = await self._http.request("GET", bucket_url)
+            for obj in (listing.json() or {}).get("contents", []):
+                if obj.get("key") == key and obj.get("size") == size and \
+                        str(obj.get("checksum", "")).removeprefix("md5:") == attempts[-1].md5:
+                    return Response(200, listing.headers, jsonlib.dumps(obj).encode(), f"PUT {_path(url)}")
+            return None
+
         response = await self._http.request(
             "PUT",
             url,
@@ -335,6 +369,7 @@ class ZenodoClient:
             headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
             on_retry=lambda: attempts[-1].rewind_progress() if attempts else None,
             abort=lambda: attempts[-1].failure if attempts else None,
+            settled=settled,
         )
         sent = attempts[-1]
         stored = response.parse(BucketObject)
@@ -451,7 +486,7 @@ class ZenodoClient:
                 None,
             )
         ]
-        return sorted(versions, key=_version_order)
+        return sorted(await self._with_latest(versions, record_id_from(record_id)), key=_version_order)
 
     async def latest_version(self, record_id: int | str) -> Record:
         response = await self._http.request("GET", f"records/{record_id_from(record_id)}/versions/latest")
@@ -464,13 +499,14 @@ class ZenodoClient:
         q: str | None = None,
         since: datetime | None = None,
         sort: str = "mostrecent",
+        all_versions: bool = False,
     ) -> AsyncIterator[Record]:
-        """A community's records; with `since`, only those updated at or after it."""
+        """A community's records (all versions with `all_versions`); with `since`, those updated since then."""
         if not community or "/" in community:
             raise InvalidInputError(f"Invalid community {community!r}: give its identifier, e.g. 'seatizen-data'.")
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        async for record in self.search_records(q, sort=sort, communities=community):
+        async for record in self.search_records(q, sort=sort, communities=community, all_versions=all_versions):
             updated = record.updated_at
             if since is None or updated is None or updated >= since:
                 yield record
@@ -481,8 +517,11 @@ class ZenodoClient:
             raise InvalidInputError("An identifier to look up cannot be empty (expected e.g. 'urn:<session>').")
         quoted = '"' + urn.replace("\\", "\\\\").replace('"', '\\"') + '"'
         q = f"metadata.identifiers.identifier:{quoted} metadata.related_identifiers.identifier:{quoted}"
-        found = [r async for r in self.search_records(q, all_versions=all_versions)]
-        return sorted((r for r in found if urn in r.alternate_identifiers), key=lambda r: r.id)
+        found = [r for r in [r async for r in self.search_records(q, all_versions=all_versions)]
+                 if urn in r.alternate_identifiers]
+        if all_versions and len({r.conceptrecid for r in found}) == 1:
+            found = [r for r in await self._with_latest(found, found[0].id) if urn in r.alternate_identifiers]
+        return sorted(found, key=lambda r: r.id)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -514,6 +553,32 @@ class ZenodoClient:
                     log.info("%s /%s: already done by the failed attempt, not resending", method, path)
                     return None, outcome
                 await self._http.wait_before_retry(method, path, exc, attempt)
+
+    async def _with_latest(self, versions: list[Record], record_id: int) -> list[Record]:
+        """`versions` (a search answer) plus the concept's latest version when the search missed it.
+
+        zenodo.org's search shows a new version seconds after its publish; `versions/latest` is read
+        from the database (invenio-drafts-resources read_latest), so it never lags.
+        """
+        try:
+            latest = await self.latest_version(record_id)
+        except NotFoundError:
+            return versions
+        return versions if any(v.id == latest.id for v in versions) else [*versions, latest]
+
+    async def until_indexed(self, look: Callable[[], Awaitable[T | None]]) -> T | None:
+        """`look()` (a search) until it finds something or `search_lag` seconds have passed.
+
+        zenodo.org's search misses writes for a moment; an empty answer is final only after that.
+        """
+        deadline = asyncio.get_running_loop().time() + self.search_lag
+        pause = 0.25
+        while True:
+            found = await look()
+            if found is not None or asyncio.get_running_loop().time() >= deadline:
+                return found
+            await asyncio.sleep(min(pause, max(deadline - asyncio.get_running_loop().time(), 0)))
+            pause = min(pause * 2, 2.0)
 
     def _page_size(self, wanted: int) -> int:
         if wanted < 1:
@@ -555,11 +620,6 @@ def _id(value: int) -> int:
 
 def _params(**values: object) -> dict[str, str]:
     return {k: str(v) for k, v in values.items() if v is not None}
-
-
-def _link_id(link: str | None) -> int | None:
-    match = _TRAILING_ID.search(link or "")
-    return int(match.group(1)) if match else None
 
 
 def _path(url: str) -> str:

@@ -13,7 +13,7 @@ import enum
 import json as jsonlib
 import logging
 import random
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -202,11 +202,14 @@ class Transport:
         retry: Retry = Retry.ALWAYS,
         on_retry: Callable[[], None] | None = None,
         abort: Callable[[], Exception | None] | None = None,
+        settled: Callable[[], Awaitable[Response | None]] | None = None,
     ) -> Response:
         """Send until a 2xx/3xx answer or a final error; `body()` is called afresh per attempt.
 
         `abort()` is asked after a broken connection whether the body itself failed (then that error
         is raised instead of retrying), because aiohttp reports body errors as connection errors.
+        `settled()` is asked before resending after a 5xx or a broken connection whether the request
+        was applied anyway (zenodo#2131, #2442); an answer it returns is used instead of resending.
         """
         url = self.url(path_or_url)
         path = urlsplit(url).path
@@ -223,6 +226,9 @@ class Transport:
                 error = ServerError(self.scrub(f"{method} {path} failed: {_describe(exc)}"))
                 if attempt > limit or not (retry is Retry.ALWAYS or unsent):
                     raise error from None
+                if settled is not None and not unsent and (done := await settled()) is not None:
+                    log.info("%s %s: applied despite the failure, not resending", method, path)
+                    return done
                 await self._wait(error, attempt, limit, None, on_retry)
                 continue
             log.debug("%s %s -> %d (attempt %d)", method, path, response.status, attempt)
@@ -235,6 +241,9 @@ class Transport:
             )
             if not retryable or attempt > limit:
                 raise error
+            if settled is not None and response.status != 429 and (done := await settled()) is not None:
+                log.info("%s %s: applied despite HTTP %d, not resending", method, path, response.status)
+                return done
             await self._wait(error, attempt, limit, wait_hint, on_retry)
 
     async def _send(

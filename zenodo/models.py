@@ -7,9 +7,9 @@ without notice and a client that breaks on a new key is worse than one that igno
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 UploadType = Literal[
     "publication", "poster", "presentation", "dataset", "image", "video",
@@ -32,6 +32,17 @@ def parse_timestamp(stamp: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
+
+
+def _string_links(value: object) -> object:
+    """Keep the URL-valued links; drop the others (zenodo.org sends `links.thumbnails` as an object
+    of size -> URL on records holding images or PDFs, zenodo/zenodo#2591), which nothing here reads."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if isinstance(v, str)}
+    return value
+
+
+Links = Annotated[dict[str, str], BeforeValidator(_string_links)]
 
 
 class _Out(BaseModel):
@@ -129,7 +140,7 @@ class DepositionFile(_Out):
     filename: str
     filesize: int
     checksum: str
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def md5(self) -> str:
@@ -151,7 +162,7 @@ class Deposition(_Out):
     submitted: bool = False
     metadata: dict = {}
     files: list[DepositionFile] = []
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def is_draft(self) -> bool:
@@ -175,7 +186,7 @@ class BucketObject(_Out):
     checksum: str
     mimetype: str | None = None
     version_id: str | None = None
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def md5(self) -> str:
@@ -189,7 +200,7 @@ class RecordFile(_Out):
     key: str
     size: int
     checksum: str
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @property
     def md5(self) -> str:
@@ -212,7 +223,7 @@ class Record(_Out):
     status: str | None = None
     metadata: dict = {}
     files: list[RecordFile] = []
-    links: dict[str, str] = {}
+    links: Links = {}
 
     @field_validator("conceptrecid", mode="before")
     @classmethod

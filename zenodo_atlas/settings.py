@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
     )
     rate_limit_per_minute: int = Field(default=100, ge=1)
+    search_lag: float = Field(
+        default=5.0, ge=0,
+        description="Seconds Zenodo's search may miss a write; an empty search is trusted only after this long.",
+    )
     dcim_part_gb: float = Field(default=15.0, gt=0)
     record_quota_gb: float = Field(default=50.0, gt=0)
 

@@ -91,3 +91,19 @@ def test_a_tampered_extension_file_is_refused(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(connection, "spatial_extension_path", lambda: fake)
     with pytest.raises(ExtensionLoadError, match="refused the spatial extension"):
         open_atlas(tmp_path / "atlas.duckdb")
+
+
+def test_a_passed_signature_check_is_remembered_for_that_exact_file_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(connection, "_verified", set())
+    open_atlas(tmp_path / "atlas.duckdb").close()
+    real = connection._identity_text(connection._file_identity(spatial_extension_path()))
+    assert connection._verified_marker().read_text() == real  # later processes skip the 0.3-0.5 s check
+    fake = tmp_path / "spatial.duckdb_extension"
+    fake.write_bytes(spatial_extension_path().read_bytes()[:4096] + b"\0" * 4096)
+    monkeypatch.setattr(connection, "spatial_extension_path", lambda: fake)
+    with pytest.raises(ExtensionLoadError, match="refused the spatial extension"):
+        open_atlas(tmp_path / "other.duckdb")
+    assert connection._verified_marker().read_text() == real

@@ -4,7 +4,14 @@ import duckdb
 import pytest
 
 from zenodo_atlas.atlas.errors import AtlasError
-from zenodo_atlas.atlas.etl import harvest_watermark, last_published, last_run, next_version_label, record_run
+from zenodo_atlas.atlas.etl import (
+    harvest_watermark,
+    last_published,
+    last_run,
+    next_version_label,
+    next_watermark,
+    record_run,
+)
 from zenodo_atlas.atlas.migrate import latest_version
 
 
@@ -52,3 +59,10 @@ def test_next_version_label(previous: str | None, expected: str) -> None:
 def test_next_version_label_rejects_garbage() -> None:
     with pytest.raises(AtlasError, match=r"vX\.Y\.Z"):
         next_version_label("PROCESSED_DATA")
+
+
+def test_watermark_stops_at_the_first_failed_update() -> None:
+    started = datetime(2024, 5, 2, tzinfo=UTC)
+    assert next_watermark(started, []) == started
+    failed = [datetime(2024, 5, 1, 12, tzinfo=UTC), datetime(2024, 4, 30, tzinfo=UTC)]
+    assert next_watermark(started, failed) == datetime(2024, 4, 30, tzinfo=UTC)

@@ -82,6 +82,24 @@ def test_re_registration_adds_nothing_twice(
     assert counts(atlas_con) == before
 
 
+def test_a_frame_scored_twice_keeps_its_first_scores(
+    atlas_con: duckdb.DuckDBPyConnection, published_session: Callable[..., Published]
+) -> None:
+    session, deposit, md5s = published_session(frames=20)
+    scores = pd.read_csv(scores_csv(session))
+    pd.concat([scores, scores.iloc[[0]].assign(**{c: 0.0 for c in scores.columns[1:]})]).to_csv(
+        scores_csv(session), index=False
+    )
+    report = register_session(atlas_con, session, deposit, archive_md5s=md5s)
+    assert report.predictions_added == len(scores) * (len(scores.columns) - 1)
+    first = atlas_con.execute(
+        "SELECT max(p.score) FROM multilabel_prediction p JOIN frame f ON f.id = p.frame_id WHERE f.file_name = ?",
+        [scores["FileName"].iloc[0] if scores["FileName"].iloc[0].startswith(session.name)
+         else f"{session.name}_{scores['FileName'].iloc[0]}"],
+    ).fetchone()[0]
+    assert first == pytest.approx(scores.iloc[0, 1:].max())
+
+
 def test_re_registration_adds_new_versions_and_updates_the_deposit(
     atlas_con: duckdb.DuckDBPyConnection, published_session: Callable[..., Published]
 ) -> None:

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,3 +110,20 @@ def test_serve_takes_tokens_from_a_file_never_from_argv(tmp_path: Path):
         assert status == 201 and dep["owner"] == 1
     help_text = CliRunner().invoke(app, ["zenodo", "serve", "--help"], env={"COLUMNS": "200"}).output
     assert "ZENODO_TOKEN" in help_text and "--token-file" in help_text
+
+
+
+def test_serve_realistic_applies_guest_limits_and_page_caps(tmp_path: Path):
+    port = free_port()
+    with serve_subprocess("--port", str(port), "--realistic", "--index-lag", "0.5", "--timeout-rate", "0",
+                          tokens="t") as (_proc, api_url):
+        request = urllib.request.Request(f"{api_url}/records?size=25")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["X-RateLimit-Limit"] == "60"
+        try:
+            urllib.request.urlopen(f"{api_url}/records?size=26", timeout=10)
+            raise AssertionError("an anonymous page of 26 must be refused")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 400
+        status, _ = _get(f"{api_url}/records?size=100", "t")
+        assert status == 200

@@ -1,4 +1,5 @@
-"""The README's first command: `zenodo-atlas demo` end to end, in Prefect's ephemeral mode."""
+"""The README's first command: `zenodo-atlas demo` end to end, with no Prefect server configured (the CLI
+starts its background server, stopped at the end)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ def test_demo_command_runs_everything_and_exits_zero(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "ZENODO_", "ATLAS_"))}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "zenodo_atlas", "demo", "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "zenodo_atlas", "demo", "--out", str(out)],
+            env=env, capture_output=True, text=True, timeout=600, check=False,
+        )
+    finally:
+        subprocess.run([sys.executable, "-m", "zenodo_atlas", "server", "stop"], env=env, timeout=60, check=False)
     elapsed = time.monotonic() - started
     print(f"demo took {elapsed:.1f} s")
 

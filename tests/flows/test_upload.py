@@ -13,7 +13,7 @@ from zenodo_atlas.sessions.archive import iter_archive
 from zenodo_atlas.sessions.metadata import build_raw_metadata
 from zenodo_atlas.sessions.plan import plan_raw
 from zenodo_atlas.sessions.session import Session
-from zenodo_atlas.tasks.archive import load_metadata_inputs
+from zenodo_atlas.sessions.versions import load_metadata_inputs
 from zenodo_atlas.tasks.deposit import PublicationConflictError
 from zenodo_atlas.zenodo.streams import IterableSource
 

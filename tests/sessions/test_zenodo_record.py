@@ -9,8 +9,11 @@ from zenodo_atlas.sessions.zenodo_record import (
     PROCESSED_LABEL,
     RAW_LABEL,
     declares_urn,
+    folder_name_of,
+    is_concept_doi,
     is_session_version,
     label_of,
+    new_session_versions,
     raw_parts_published,
     select_versions,
     session_name_of,
@@ -18,6 +21,7 @@ from zenodo_atlas.sessions.zenodo_record import (
     stacks_processed,
     strip_urn,
     version_kinds,
+    versions_by_concept,
 )
 from zenodo_atlas.zenodo.models import Record
 
@@ -74,3 +78,24 @@ def test_record_access_and_timestamps() -> None:
     fallback = Record(id=1, conceptrecid="1", created="2024-05-01T10:00:00+00:00")
     assert fallback.updated_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
     assert Record(id=1, conceptrecid="1", updated="garbage").updated_at is None
+
+
+def test_versions_by_concept_and_new_session_versions() -> None:
+    def stamped(record_id: int, concept: str, updated: str | None, label: str = RAW_LABEL) -> Record:
+        return Record(id=record_id, conceptrecid=concept, updated=updated, metadata={"version": label})
+
+    older, newer = stamped(1, "c1", "2024-01-01T00:00:00+00:00"), stamped(2, "c1", "2024-02-01T00:00:00")
+    other = stamped(3, "c2", None)
+    fourth = stamped(4, "c2", "2024-03-01T00:00:00+00:00")
+    grouped = versions_by_concept([newer, older, fourth, other, newer])
+    assert grouped == {"c1": [older, newer], "c2": [other, fourth]}
+    versions = [older, newer, stamped(5, "c1", None, "custom"), stamped(6, "c1", None, PROCESSED_LABEL)]
+    assert [v.id for v in new_session_versions(versions, {1})] == [2, 6]
+
+
+def test_doi_kind_and_download_folder_of_a_record() -> None:
+    record = Record(id=12, conceptrecid="11")
+    assert is_concept_doi("10.5281/zenodo.11", record) and is_concept_doi("https://doi.org/10.5281/zenodo.11/", record)
+    assert not is_concept_doi("10.5281/zenodo.12", record)
+    assert folder_name_of(record) == "record_12"
+    assert folder_name_of(_record(3, identifiers=(f"urn:{NAME}",))) == NAME

@@ -3,6 +3,7 @@
 from zenodo_atlas.zenodo.server.app import create_app
 from zenodo_atlas.zenodo.server.context import ServedRequest
 from zenodo_atlas.zenodo.server.faults import FaultConfig
+from zenodo_atlas.zenodo.server.realistic import Realism
 from zenodo_atlas.zenodo.server.server import LocalZenodo
 
-__all__ = ["FaultConfig", "LocalZenodo", "ServedRequest", "create_app"]
+__all__ = ["FaultConfig", "LocalZenodo", "Realism", "ServedRequest", "create_app"]

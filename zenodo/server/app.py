@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from zenodo_atlas.zenodo.server import bucket_routes, deposit_routes, record_routes
+from zenodo_atlas.zenodo.server import bucket_routes, deposit_routes, rdm_routes, record_routes
 from zenodo_atlas.zenodo.server.context import (
     CUT_KEY,
     RATE_HEADERS,
@@ -19,6 +19,7 @@ from zenodo_atlas.zenodo.server.context import (
 )
 from zenodo_atlas.zenodo.server.faults import FaultConfig, FaultInjector
 from zenodo_atlas.zenodo.server.limits import RateLimiter
+from zenodo_atlas.zenodo.server.realistic import SEARCH_KINDS, Realism
 from zenodo_atlas.zenodo.server.responses import ApiError, json_error
 from zenodo_atlas.zenodo.server.state import Quota, Store
 
@@ -61,12 +62,24 @@ async def rate_limit(request: web.Request, handler) -> web.StreamResponse:
         token = _token(request)
     except ApiError:
         token = None
-    caller = f"token:{token}" if token in srv.tokens else f"addr:{request.remote}"
-    allowed, headers = srv.limiter.hit(caller)
+    known = token in srv.tokens
+    caller = f"token:{token}" if known else f"addr:{request.remote}"
+    limiter = srv.limiter if known or srv.guest_limiter is None else srv.guest_limiter
+    allowed, headers = limiter.hit(caller)
     request[RATE_HEADERS] = headers
     if not allowed:
-        return json_error(429, srv.limiter.message)
+        return json_error(429, limiter.message)
+    if srv.search_limiter is not None and _kind(request) in SEARCH_KINDS:
+        allowed, search_headers = srv.search_limiter.hit(caller)
+        if not allowed:
+            request[RATE_HEADERS] = search_headers
+            return json_error(429, srv.search_limiter.message)
     return await handler(request)
+
+
+def _kind(request: web.Request) -> str | None:
+    route = request.match_info.route
+    return route.name if route is not None else None
 
 
 async def _add_rate_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -91,8 +104,14 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 
 @web.middleware
 async def inject_faults(request: web.Request, handler) -> web.StreamResponse:
-    fault = server(request).faults.before_request()
-    return fault if fault is not None else await handler(request)
+    faults = server(request).faults
+    fault = faults.before_request()
+    if fault is not None:
+        return fault
+    response = await handler(request)
+    if 200 <= response.status < 300:
+        return faults.timeout_after_commit(_kind(request)) or response
+    return response
 
 
 @web.middleware
@@ -115,17 +134,30 @@ def create_app(
     max_record_files: int = 100,
     faults: FaultConfig | None = None,
     rate_limit_per_minute: int = 1000,
+    realism: Realism | None = None,
 ) -> web.Application:
-    """An app serving the Zenodo API under /api with its state kept in `data_dir`."""
-    store = Store(Path(data_dir), Quota(max_record_bytes=max_record_bytes, max_record_files=max_record_files))
+    """An app serving the Zenodo API under /api with its state kept in `data_dir`.
+
+    With `realism`, the timing- and load-dependent zenodo.org behaviours are on (see realistic.py);
+    its request budgets replace `rate_limit_per_minute`, and unless `faults` is given its
+    504-after-commit rate becomes the fault configuration.
+    """
+    store = Store(Path(data_dir), Quota(max_record_bytes=max_record_bytes, max_record_files=max_record_files),
+                  index_lag=realism.index_lag if realism else 0.0)
     store.load()
+    if realism is not None and faults is None:
+        faults = FaultConfig(timeout_after_commit_rate=realism.timeout_after_commit_rate, seed=realism.seed)
     app = web.Application(middlewares=[record_requests, rate_limit, json_errors, inject_faults, authenticate])
     app[SERVER] = ServerState(
         store=store, tokens=dict(tokens), doi_prefix=doi_prefix,
-        limiter=RateLimiter(rate_limit_per_minute), faults=FaultInjector(faults or FaultConfig()),
+        limiter=RateLimiter(realism.token_per_minute if realism else rate_limit_per_minute),
+        faults=FaultInjector(faults or FaultConfig()), realism=realism,
+        guest_limiter=RateLimiter(realism.guest_per_minute) if realism else None,
+        search_limiter=RateLimiter(realism.search_per_minute) if realism else None,
     )
     app.on_response_prepare.append(_add_rate_headers)
     deposit_routes.add_routes(app)
     bucket_routes.add_routes(app)
     record_routes.add_routes(app)
+    rdm_routes.add_routes(app)
     return app

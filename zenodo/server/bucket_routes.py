@@ -85,7 +85,9 @@ async def delete_object(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/files/{bucket}", list_bucket, name="bucket_list")
-    r.add_put("/api/files/{bucket}/{key:.+}", put_object, name="bucket_put")
-    r.add_get("/api/files/{bucket}/{key:.+}", get_object, name="bucket_get")
-    r.add_delete("/api/files/{bucket}/{key:.+}", delete_object, name="bucket_delete")
+    # '/<bucket_id>/<key>' without a path converter: a key holding '/' is a 404 on zenodo.org
+    # (zenodo-rdm site/zenodo_rdm/legacy/resources.py LegacyFilesRESTResourceConfig.routes).
+    r.add_put("/api/files/{bucket}/{key}", put_object, name="bucket_put")
+    r.add_get("/api/files/{bucket}/{key}", get_object, name="bucket_get")
+    r.add_delete("/api/files/{bucket}/{key}", delete_object, name="bucket_delete")
 

@@ -10,11 +10,14 @@ from typing import NamedTuple
 
 from aiohttp import web
 
+from zenodo_atlas.zenodo.server import search
 from zenodo_atlas.zenodo.server.faults import FaultInjector
 from zenodo_atlas.zenodo.server.limits import RateLimiter
+from zenodo_atlas.zenodo.server.realistic import Realism
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import Context
 from zenodo_atlas.zenodo.server.state import Store
+from zenodo_atlas.zenodo.server.transfer import Received
 
 FORBIDDEN = "You don't have the permission to access the requested resource."
 
@@ -38,9 +41,14 @@ class ServerState:
     doi_prefix: str
     limiter: RateLimiter
     faults: FaultInjector = field(default_factory=FaultInjector)
+    realism: Realism | None = None
+    guest_limiter: RateLimiter | None = None
+    search_limiter: RateLimiter | None = None
     request_log: list[ServedRequest] = field(default_factory=list)
     logged: threading.Condition = field(default_factory=threading.Condition)
     held_uploads: int = 0
+    # RDM 3-step uploads between init and commit: (record id, key) -> received bytes (None until PUT).
+    pending_files: dict[tuple[int, str], Received | None] = field(default_factory=dict)
     _release: asyncio.Event | None = None
 
     async def hold(self) -> None:
@@ -77,7 +85,19 @@ def server(request: web.Request) -> ServerState:
 
 
 def context(request: web.Request) -> Context:
-    return Context(base=f"{request.scheme}://{request.host}", doi_prefix=server(request).doi_prefix)
+    srv = server(request)
+    return Context(base=f"{request.scheme}://{request.host}", doi_prefix=srv.doi_prefix,
+                   thumbnails=bool(srv.realism and srv.realism.thumbnails))
+
+
+def page_params(request: web.Request) -> tuple[int, int]:
+    """`page`/`size` of a search; realistic mode applies zenodo.org's caps (25 guest, 100 token, 10,000 hits)."""
+    realism = server(request).realism
+    if realism is None:
+        return search.page_params(request.query)
+    cap = realism.token_page_size if user_of(request) is not None else realism.guest_page_size
+    return search.page_params(request.query, max_size=min(cap, search.MAX_PAGE_SIZE),
+                              max_results=realism.max_results)
 
 
 def user_of(request: web.Request) -> int | None:
@@ -96,15 +116,18 @@ def int_param(request: web.Request, name: str) -> int:
 
 
 async def json_body(request: web.Request) -> object | None:
-    """The parsed JSON body, None when there is none; 415 for any other declared content type."""
+    """The parsed JSON body, None when there is none; 415 for a declared non-JSON content type.
+
+    A body without `Content-Type` is read as JSON, as zenodo.org does: flask-resources falls back
+    to the resource's default content type (inveniosoftware/flask-resources
+    flask_resources/parsers/decorators.py request_body_parser; zenodo-rdm legacy/resources.py).
+    zenodopy's create_project and change_metadata send no Content-Type and rely on it.
+    """
     raw = await request.read()
-    declared = "Content-Type" in request.headers
-    if declared and request.content_type != "application/json":
+    if "Content-Type" in request.headers and request.content_type != "application/json":
         raise ApiError(415, "Invalid 'Content-Type' header. Expected one of: application/json.")
     if not raw.strip():
         return None
-    if not declared:
-        raise ApiError(415, "Invalid 'Content-Type' header. Expected one of: application/json.")
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -6,7 +6,7 @@ from aiohttp import BodyPartReader, web
 
 from zenodo_atlas.zenodo.server import metadata as md
 from zenodo_atlas.zenodo.server import search
-from zenodo_atlas.zenodo.server.context import context, int_param, json_body, require_user, server
+from zenodo_atlas.zenodo.server.context import context, int_param, json_body, page_params, require_user, server
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import deposit_entry, deposition, legacy_file
 from zenodo_atlas.zenodo.server.transfer import CHUNK, guess_mimetype, receive
@@ -26,7 +26,7 @@ async def list_depositions(request: web.Request) -> web.Response:
     status = query.get("status")
     if status and status not in _STATUSES:
         raise ApiError(400, f"Invalid status {status!r}; use 'draft' or 'published'.")
-    records = [r for r in store.records() if r.owner == user]
+    records = [r for r in store.indexed_records() if r.owner == user]
     if status == "draft":
         records = [r for r in records if r.draft is not None]
     elif status == "published":
@@ -34,7 +34,7 @@ async def list_depositions(request: web.Request) -> web.Response:
     entries = [deposit_entry(r) for r in records]
     if not search.truthy(query.get("all_versions")):
         entries = search.latest_only(entries)
-    page, size = search.page_params(query)
+    page, size = page_params(request)
     q = query.get("q")
     found = search.run(entries, q=q, sort=query.get("sort") or ("bestmatch" if q else "mostrecent"),
                        page=page, size=size)

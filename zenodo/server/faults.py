@@ -18,6 +18,13 @@ _ERROR_MESSAGES = {
 }
 
 
+# Actions zenodo.org may apply and still answer 504 (zenodo/zenodo#2131, #2442).
+COMMITTING_KINDS = frozenset({
+    "deposit_create", "rdm_create", "newversion", "rdm_new_version", "publish", "rdm_publish",
+    "bucket_put", "rdm_file_content",
+})
+
+
 @dataclass(frozen=True)
 class FaultConfig:
     """Which faults to inject.
@@ -29,6 +36,9 @@ class FaultConfig:
         429 answers with `Retry-After: 1`; requests served between bursts are not counted twice.
     publish_504_after_commit: the first publish of each deposition really publishes, then
         answers an HTML 504, as zenodo.org does when publishing is slow (zenodo#2131).
+    timeout_after_commit_rate: share of successful requests of the route kinds in
+        timeout_after_commit_kinds (creates, newversions, publishes, file PUTs) whose answer is
+        replaced by an nginx 504 after the action was applied (zenodo#2131, #2442).
     hold_uploads_after: after this many stored bucket PUTs, further PUTs are held open without
         reading their body until the faults change or the server stops: the moment to kill a
         client in the middle of an upload, found without timing guesses (see LocalZenodo.wait_held).
@@ -41,11 +51,13 @@ class FaultConfig:
     burst_429_every: int = 0
     burst_429_length: int = 3
     publish_504_after_commit: bool = False
+    timeout_after_commit_rate: float = 0.0
+    timeout_after_commit_kinds: frozenset[str] = COMMITTING_KINDS
     hold_uploads_after: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "html_error_share", "reset_rate"):
+        for name in ("error_rate", "html_error_share", "reset_rate", "timeout_after_commit_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"FaultConfig.{name} must be between 0 and 1, got {value}.")
@@ -94,6 +106,13 @@ class FaultInjector:
 
     def cut_upload(self) -> bool:
         return bool(self.config.reset_rate) and self._rng.random() < self.config.reset_rate
+
+    def timeout_after_commit(self, kind: str | None) -> web.Response | None:
+        """An HTML 504 in place of an applied action's answer, drawn at `timeout_after_commit_rate`."""
+        cfg = self.config
+        if not cfg.timeout_after_commit_rate or kind not in cfg.timeout_after_commit_kinds:
+            return None
+        return html_error(504) if self._rng.random() < cfg.timeout_after_commit_rate else None
 
     def publish_timeout(self, record_id: int) -> web.Response | None:
         """The 504 for the first publish of `record_id` (already committed), once per deposition."""

@@ -60,7 +60,11 @@ def normalise(metadata: object) -> dict:
     if isinstance(metadata.get("doi"), str) and metadata["doi"]:
         out["doi"] = metadata["doi"]
     for key in _LIST_FIELDS:
-        if key in out and not isinstance(out[key], list):
+        if key in out and out[key] is None:
+            # `communities: null` (and any null list) means "none": the legacy deserializer's
+            # fields are allow_none (zenodo-rdm legacy/deserializers/schemas.py).
+            del out[key]
+        elif key in out and not isinstance(out[key], list):
             problems[f"metadata.{key}"] = ["Not a valid list."]
     if "upload_type" in out and out["upload_type"] not in UPLOAD_TYPES:
         problems["metadata.upload_type"] = [f"Invalid upload type {out['upload_type']!r}."]
@@ -76,9 +80,16 @@ def normalise(metadata: object) -> dict:
         out["creators"] = _people(out["creators"], "creators", problems)
     if isinstance(out.get("contributors"), list):
         out["contributors"] = _people(out["contributors"], "contributors", problems)
+    if isinstance(out.get("related_identifiers"), list):
+        out["related_identifiers"] = [_with_scheme(r) for r in out["related_identifiers"]]
     if problems:
         raise FieldErrors(problems)
     out.setdefault("access_right", "open")
+    if out["access_right"] == "closed":
+        # RDM has no "closed": the deserializer maps it to restricted files and the serializer's
+        # dump_access_right knows only open/restricted/embargoed (zenodo-rdm legacy/deserializers/
+        # schemas.py _access; legacy/serializers/schemas/common.py), so it reads back "restricted".
+        out["access_right"] = "restricted"
     if isinstance(out.get("license"), str):
         out["license"] = out["license"].lower()
     return out
@@ -95,8 +106,6 @@ def publish_problems(metadata: dict, file_count: int) -> dict[str, list[str]]:
     for key in _REQUIRED:
         if metadata.get(key) in (None, "", []):
             problems[f"metadata.{key}"] = [_MISSING]
-    if metadata.get("access_right") in ("open", "embargoed") and not metadata.get("license"):
-        problems["metadata.license"] = ["A license is required for open and embargoed records."]
     if metadata.get("access_right") == "embargoed" and not metadata.get("embargo_date"):
         problems["metadata.embargo_date"] = ["An embargo date is required for embargoed records."]
     if file_count == 0:
@@ -104,6 +113,30 @@ def publish_problems(metadata: dict, file_count: int) -> dict[str, list[str]]:
             "Missing uploaded files. To disable files for this record please mark it as metadata-only."
         ]
     return problems
+
+
+def identifier_scheme(identifier: str) -> str:
+    """The scheme zenodo.org detects (idutils) and returns in `related_identifiers[].scheme`."""
+    text = identifier.strip()
+    lowered = text.lower()
+    if re.match(r"^(doi:|https?://(dx\.)?doi\.org/)?10\.\d{4,9}/\S+$", lowered):
+        return "doi"
+    if lowered.startswith("urn:"):
+        return "urn"
+    if lowered.startswith("arxiv:") or re.match(r"^\d{4}\.\d{4,5}(v\d+)?$", lowered):
+        return "arxiv"
+    if re.match(r"^(hdl:|https?://hdl\.handle\.net/)\S+$", lowered):
+        return "handle"
+    if re.match(r"^https?://\S+$", lowered):
+        return "url"
+    return "other"
+
+
+def _with_scheme(related: object) -> object:
+    """Related identifiers come back with a `scheme` (zenodo-rdm legacy serializer, common.py)."""
+    if isinstance(related, dict) and isinstance(related.get("identifier"), str) and not related.get("scheme"):
+        return {**related, "scheme": identifier_scheme(related["identifier"])}
+    return related
 
 
 def secure_filename(name: str) -> str:

@@ -144,7 +144,12 @@ def _field_node(match: re.Match, groups: dict) -> Node:
         return Range(field, groups["lo"], groups["hi"], text.startswith("["), text.endswith("]"))
     if groups["fquoted"] is not None:
         return Term(field, groups["fquoted"], phrase=True)
-    return Term(field, groups["fvalue"])
+    value = groups["fvalue"]
+    if re.search(r"(?<!\\)/", value):
+        # An unescaped '/' opens a Lucene regular expression, so `doi:10.5281/zenodo.1` is a parse
+        # error on zenodo.org; clients quote or escape it (pyzenodo3 base.py; zenodo-api.md §1.5).
+        raise ApiError(400, f"Invalid querystring parameters: quote or escape the '/' in {value!r}.")
+    return Term(field, value.replace("\\/", "/"))
 
 
 class _Parser:

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from zenodo_atlas.zenodo.server import search
 from zenodo_atlas.zenodo.server.access import can_download
-from zenodo_atlas.zenodo.server.context import FORBIDDEN, context, int_param, require_user, server
+from zenodo_atlas.zenodo.server.context import FORBIDDEN, context, int_param, page_params, require_user, server
+from zenodo_atlas.zenodo.server.rdm import rdm_record, wants_rdm
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import entry_for, file_entry, files_list, record_json, search_page
 from zenodo_atlas.zenodo.server.state import StoredRecord
@@ -38,7 +39,10 @@ def _hit(request: web.Request, record: StoredRecord) -> dict:
 
 
 async def get_record(request: web.Request) -> web.Response:
-    return web.json_response(_hit(request, resolve(request)))
+    record = resolve(request)
+    if wants_rdm(request.headers.get("Accept")):
+        return web.json_response(rdm_record(record, server(request).store, context(request), draft=False))
+    return web.json_response(_hit(request, record))
 
 
 async def latest_version(request: web.Request) -> web.Response:
@@ -63,7 +67,7 @@ def _search(request: web.Request, records: list[StoredRecord], *, all_versions: 
     kind = query.get("type")
     if kind:
         entries = [e for e in entries if e.metadata.get("upload_type") == kind]
-    page, size = search.page_params(query)
+    page, size = page_params(request)
     found = search.run(entries, q=query.get("q"), sort=query.get("sort") or default_sort, page=page, size=size)
     hits = [record_json(e, ctx, show_files=can_download(e.record, request)) for e in found.hits]
     params = {k: v for k, v in query.items() if k not in ("page", "size", "access_token")}
@@ -72,18 +76,18 @@ def _search(request: web.Request, records: list[StoredRecord], *, all_versions: 
 
 async def search_records(request: web.Request) -> web.Response:
     all_versions = search.truthy(request.query.get("all_versions") or request.query.get("allversions"))
-    return _search(request, server(request).store.records(), all_versions=all_versions)
+    return _search(request, server(request).store.indexed_records(), all_versions=all_versions)
 
 
 async def record_versions(request: web.Request) -> web.Response:
     record = resolve(request)
-    versions = server(request).store.versions(record.conceptrecid)
+    versions = server(request).store.indexed_versions(record.conceptrecid)
     return _search(request, versions, all_versions=True, default_sort="version")
 
 
 async def community_records(request: web.Request) -> web.Response:
     community = request.match_info["community"]
-    records = [r for r in server(request).store.records()
+    records = [r for r in server(request).store.indexed_records()
                if r.published and any(c.get("identifier") == community
                                       for c in r.published.metadata.get("communities", []))]
     all_versions = search.truthy(request.query.get("all_versions") or request.query.get("allversions"))

@@ -134,7 +134,9 @@ def run(entries: list[Entry], *, q: str | None, sort: str | None, page: int, siz
     return Page([e for _, e in matched[start:start + size]], len(matched), page, size)
 
 
-def page_params(query: dict[str, str], default_size: int = DEFAULT_PAGE_SIZE) -> tuple[int, int]:
+def page_params(query: dict[str, str], default_size: int = DEFAULT_PAGE_SIZE, *, max_size: int = MAX_PAGE_SIZE,
+                max_results: int | None = None) -> tuple[int, int]:
+    """`page` and `size`; with `max_results`, pages reaching past that many hits are refused as on zenodo.org."""
     try:
         page = int(query.get("page", "1"))
         size = int(query.get("size", str(default_size)))
@@ -142,8 +144,11 @@ def page_params(query: dict[str, str], default_size: int = DEFAULT_PAGE_SIZE) ->
         raise ApiError(400, "'page' and 'size' must be integers.") from None
     if page < 1:
         raise ApiError(400, "'page' must be 1 or more.")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ApiError(400, f"'size' must be between 1 and {MAX_PAGE_SIZE}.")
+    if not 1 <= size <= max_size:
+        raise ApiError(400, f"'size' must be between 1 and {max_size}.")
+    if max_results is not None and page * size > max_results:
+        raise ApiError(400, "Invalid querystring parameters.", [
+            {"field": "page", "messages": [f"page * size must not exceed {max_results}: narrow the query."]}])
     return page, size
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from zenodo_atlas.zenodo.server.realistic import thumbnails
 from zenodo_atlas.zenodo.server.search import Entry, Page
 from zenodo_atlas.zenodo.server.state import Draft, Published, Store, StoredFile, StoredRecord
 
@@ -22,6 +23,7 @@ class Context:
 
     base: str
     doi_prefix: str
+    thumbnails: bool = False
 
     @property
     def api(self) -> str:
@@ -51,8 +53,9 @@ def deposition(record: StoredRecord, store: Store, ctx: Context, *, in_list: boo
     doi = ctx.doi(rid) if published else None
     metadata = _deposit_metadata(record, ctx, doi)
     side: Draft | Published = record.draft or record.published  # type: ignore[assignment]
-    open_draft = store.open_new_version(record.conceptrecid)
-    latest_draft = open_draft.id if open_draft is not None else rid
+    # zenodo.org's `latest_draft` is the deposition itself, even while a new-version draft is open
+    # (zenodo-rdm site/zenodo_rdm/legacy/services.py links_item; recorded zenodraft_131.json).
+    latest_draft = rid
     links = {
         "self": dep,
         "html": f"{ctx.base}/deposit/{rid}",
@@ -252,6 +255,7 @@ def record_json(entry: Entry, ctx: Context, *, show_files: bool) -> dict:
             "latest_html": f"{ctx.base}/records/{rid}/latest",
             "versions": f"{rec}/versions",
             "draft": f"{rec}/draft",
+            **_thumbnails(ctx, rec, files),
         },
         "updated_by_owner": True,
         "recid": str(rid),
@@ -270,6 +274,11 @@ def record_json(entry: Entry, ctx: Context, *, show_files: bool) -> dict:
         "state": "done",
         "submitted": True,
     }
+
+
+def _thumbnails(ctx: Context, rec: str, files: list[StoredFile]) -> dict:
+    found = thumbnails(rec, [(f.key, f.mimetype) for f in files]) if ctx.thumbnails else None
+    return {"thumbnails": found} if found else {}
 
 
 def _resource_type(meta: dict) -> dict:

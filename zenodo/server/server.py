@@ -14,6 +14,8 @@ from aiohttp import web
 from zenodo_atlas.zenodo.server.app import create_app
 from zenodo_atlas.zenodo.server.context import SERVER, ServedRequest, ServerState
 from zenodo_atlas.zenodo.server.faults import FaultConfig, FaultInjector
+from zenodo_atlas.zenodo.server.realistic import Realism
+from zenodo_atlas.zenodo.server.state import Store
 
 DEFAULT_TOKENS = {"local-dev-token": 1}
 
@@ -26,8 +28,14 @@ class LocalZenodo:
     deposit_file_get, deposit_file_delete, deposit_files_sort, deposit_file_rename, publish, edit,
     discard, newversion, bucket_list, bucket_put, bucket_get, bucket_delete, records_search,
     record_get, record_versions, record_latest, record_files, record_file, file_download,
-    draft_file_download, community_records, and "unknown" for paths no route matches.
+    draft_file_download, community_records; the RDM API's rdm_create, rdm_draft_get, rdm_draft_update,
+    rdm_edit, rdm_draft_delete, rdm_new_version, rdm_draft_files, rdm_files_init, rdm_file_content,
+    rdm_file_commit, rdm_file_delete, rdm_publish, rdm_files_import, user_records; and "unknown"
+    for paths no route matches.
     A request whose connection was cut (fault injection) is logged with status 0.
+
+    `realism=Realism(...)` switches on realistic mode (search lag, search budget and page caps,
+    guest/token budgets, thumbnails objects, 504-after-commit); see zenodo.server.realistic.
     """
 
     def __init__(
@@ -42,6 +50,7 @@ class LocalZenodo:
         max_record_files: int = 100,
         faults: FaultConfig | None = None,
         rate_limit_per_minute: int = 1000,
+        realism: Realism | None = None,
     ):
         if rate_limit_per_minute < 1:
             raise ValueError("rate_limit_per_minute must be at least 1.")
@@ -56,7 +65,7 @@ class LocalZenodo:
         self._app = create_app(
             data_dir=self.data_dir, tokens=dict(tokens or DEFAULT_TOKENS), doi_prefix=doi_prefix,
             max_record_bytes=max_record_bytes, max_record_files=max_record_files, faults=faults,
-            rate_limit_per_minute=rate_limit_per_minute,
+            rate_limit_per_minute=rate_limit_per_minute, realism=realism,
         )
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -66,6 +75,15 @@ class LocalZenodo:
     def __repr__(self) -> str:
         where = self.api_url if self.port else "not started"
         return f"LocalZenodo({where}, {len(self._state.tokens)} token(s))"
+
+    @property
+    def realism(self) -> Realism | None:
+        return self._state.realism
+
+    @property
+    def store(self) -> Store:
+        """The records as the server holds them (not as its lagging search shows them): for assertions."""
+        return self._state.store
 
     @property
     def _state(self) -> ServerState:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import shutil
+import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -103,14 +105,17 @@ class Quota(BaseModel):
 class Store:
     """Records by id plus the operations of the deposit API; raises `ApiError` for refusals."""
 
-    def __init__(self, data_dir: Path, quota: Quota):
+    def __init__(self, data_dir: Path, quota: Quota, index_lag: float = 0.0):
         self.data_dir = data_dir
         self.quota = quota
+        self.index_lag = index_lag
         self.blob_dir = data_dir / "blobs"
         self.tmp_dir = data_dir / "tmp"
         self._file = data_dir / "state.json"
         self._doc = _Document()
         self._lock = asyncio.Lock()
+        # What search sees when it lags: (monotonic time written, state JSON, parsed on first use).
+        self._snapshots: list[tuple[float, str, _Document | None]] = []
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -121,9 +126,9 @@ class Store:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if self._file.exists():
             self._doc = _Document.model_validate_json(self._file.read_bytes())
+        self._snapshots = [(-math.inf, self._doc.model_dump_json(), None)]
 
-    def _save(self) -> None:
-        payload = self._doc.model_dump_json()
+    def _write(self, payload: str) -> None:
         part = self._file.with_suffix(".json.part")
         with open(part, "w", encoding="utf-8") as handle:
             handle.write(payload)
@@ -140,6 +145,22 @@ class Store:
     def records(self) -> list[StoredRecord]:
         return list(self._doc.records.values())
 
+    def indexed_records(self) -> list[StoredRecord]:
+        """Records as the search index has them: the state of `index_lag` seconds ago (copies)."""
+        if not self.index_lag:
+            return self.records()
+        cutoff = time.monotonic() - self.index_lag
+        visible = max(i for i, (stamp, _, _) in enumerate(self._snapshots) if stamp <= cutoff)
+        del self._snapshots[:visible]
+        stamp, payload, doc = self._snapshots[0]
+        if doc is None:
+            doc = _Document.model_validate_json(payload)
+            self._snapshots[0] = (stamp, payload, doc)
+        return list(doc.records.values())
+
+    def indexed_versions(self, conceptrecid: int) -> list[StoredRecord]:
+        return _versions(self.indexed_records(), conceptrecid)
+
     def get(self, record_id: int) -> StoredRecord | None:
         return self._doc.records.get(record_id)
 
@@ -153,8 +174,7 @@ class Store:
 
     def versions(self, conceptrecid: int) -> list[StoredRecord]:
         """Published versions of a concept, oldest first (their version index order)."""
-        found = [r for r in self._doc.records.values() if r.conceptrecid == conceptrecid and r.published]
-        return sorted(found, key=lambda r: (r.published.created, r.id))  # type: ignore[union-attr]
+        return _versions(self._doc.records.values(), conceptrecid)
 
     def latest(self, conceptrecid: int) -> StoredRecord | None:
         versions = self.versions(conceptrecid)
@@ -255,8 +275,12 @@ class Store:
                 await self._commit()
             return record
 
-    async def new_version(self, user: int, record_id: int) -> StoredRecord:
-        """Legacy `newversion`: get-or-create the concept's draft, then import the latest files."""
+    async def new_version(self, user: int, record_id: int, *, import_files: bool = True) -> StoredRecord:
+        """Get-or-create the concept's new-version draft (one per concept).
+
+        Legacy `newversion` then imports the latest files and refuses a draft that already has
+        files; RDM `POST /records/:id/versions` (import_files=False) just returns the draft.
+        """
         async with self._lock:
             record = self.owned(user, record_id)
             if record.published is None:
@@ -264,7 +288,7 @@ class Store:
             latest = self.latest(record.conceptrecid)
             assert latest is not None and latest.published is not None
             draft_record = self.open_new_version(record.conceptrecid)
-            if draft_record is not None and draft_record.draft and draft_record.draft.files:
+            if import_files and draft_record is not None and draft_record.draft and draft_record.draft.files:
                 raise FieldErrors({"files.enabled": ["Please remove all files first."]})
             stamp = now_iso()
             if draft_record is None:
@@ -278,11 +302,30 @@ class Store:
                 )
                 self._doc.next_id += 1
                 self._doc.records[draft_record.id] = draft_record
+            elif not import_files:
+                return draft_record
             assert draft_record.draft is not None
-            draft_record.draft.files = [f.model_copy() for f in latest.published.files]
+            if import_files:
+                draft_record.draft.files = [f.model_copy() for f in latest.published.files]
             draft_record.draft.modified = stamp
             await self._commit()
             return draft_record
+
+    async def import_files(self, user: int, record_id: int) -> StoredRecord:
+        """RDM `draft/actions/files-import`: link the previous version's files into an empty draft."""
+        async with self._lock:
+            record = self.owned(user, record_id)
+            if record.draft is None or record.published is not None:
+                raise ApiError(404, "The draft does not exist.")
+            if record.draft.files:
+                raise FieldErrors({"files.enabled": ["Please remove all files first."]})
+            latest = self.latest(record.conceptrecid)
+            if latest is None or latest.published is None:
+                raise ApiError(404, "There is no previous version to import files from.")
+            record.draft.files = [f.model_copy() for f in latest.published.files]
+            record.draft.modified = now_iso()
+            await self._commit()
+            return record
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -367,9 +410,17 @@ class Store:
                 self.blob_path(blob).unlink()
 
     async def _commit(self) -> None:
-        await asyncio.to_thread(self._save)
+        payload = self._doc.model_dump_json()
+        if self.index_lag:
+            self._snapshots.append((time.monotonic(), payload, None))
+        await asyncio.to_thread(self._write, payload)
 
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _versions(records, conceptrecid: int) -> list[StoredRecord]:
+    found = [r for r in records if r.conceptrecid == conceptrecid and r.published]
+    return sorted(found, key=lambda r: (r.published.created, r.id))
 

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from zenodo_atlas.cli import atlas_cmd, deploy_cmd, errors, flows_cmd, session_cmd, transfer_cmd, zenodo_cmd
+from zenodo_atlas.cli import (
+    atlas_cmd,
+    deploy_cmd,
+    errors,
+    flows_cmd,
+    server_cmd,
+    session_cmd,
+    transfer_cmd,
+    zenodo_cmd,
+)
 
 app = typer.Typer(
     name="zenodo-atlas",
@@ -36,6 +45,7 @@ app.add_typer(deploy_cmd.app)
 app.add_typer(zenodo_cmd.app, name="zenodo")
 app.add_typer(session_cmd.app, name="session")
 app.add_typer(atlas_cmd.app, name="atlas")
+app.add_typer(server_cmd.app, name="server")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """`zenodo-atlas atlas ...` commands: local work on the Atlas file (migrate, query, export, annotations).
 
 `atlas register` and `atlas publish`, which talk to Zenodo, live here too (added by the flows work).
+Each command imports the Atlas modules it uses (DuckDB, pandas, geopandas) so `--help` stays fast.
 """
 
 from __future__ import annotations
@@ -14,12 +15,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from zenodo_atlas.atlas.annotations import import_annotations
-from zenodo_atlas.atlas.connection import connect_atlas, open_atlas
 from zenodo_atlas.atlas.errors import AtlasError
-from zenodo_atlas.atlas.exports import export_all
-from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
-from zenodo_atlas.atlas.query import FrameQuery, empty_result_hints, output_suffix, run_query, write_table
 from zenodo_atlas.cli import validate
 from zenodo_atlas.cli.errors import fail, one_line_errors
 from zenodo_atlas.cli.output import JsonOption, emit_json
@@ -56,6 +52,9 @@ def migrate_cmd(atlas: AtlasOption = None, as_json: JsonOption = False) -> None:
     Example:
       zenodo-atlas atlas migrate --atlas ./atlas.duckdb
     """
+    from zenodo_atlas.atlas.connection import connect_atlas
+    from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
+
     path = _atlas_path(atlas)
     con = connect_atlas(path)
     try:
@@ -91,6 +90,9 @@ def query_cmd(
     Example:
       zenodo-atlas atlas query --geojson lagoon.geojson --from 2023-01-01 --platform ASV --presence --out frames.csv
     """
+    from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.atlas.query import FrameQuery, empty_result_hints, output_suffix, run_query, write_table
+
     output_suffix(out)
     path = _atlas_path(atlas)
     area = None
@@ -134,6 +136,9 @@ def export_cmd(
     Example:
       zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
     """
+    from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.atlas.exports import export_all
+
     validate.out_folder(out)
     con = open_atlas(_atlas_path(atlas), read_only=True)
     try:
@@ -162,6 +167,9 @@ def annotations_cmd(
     Example:
       zenodo-atlas atlas annotations ./annotations/20240501_101500__jdoe__lagoon_labels.csv
     """
+    from zenodo_atlas.atlas.annotations import import_annotations
+    from zenodo_atlas.atlas.connection import open_atlas
+
     con = open_atlas(_atlas_path(atlas))
     try:
         with stderr.status(f"Importing annotations from {path}..."):

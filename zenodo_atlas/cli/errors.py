@@ -88,10 +88,16 @@ def _quiet_prefect_logs() -> None:
 
 def run_flow(coro: Coroutine[Any, Any, R]) -> R:
     """Run a flow (or any coroutine) to completion under the settings read once from the environment
-    (every subflow and task sees the same ones); its failure becomes the one-line error."""
+    (every subflow and task sees the same ones), against the background Prefect server when the user
+    has none; its failure becomes the one-line error."""
+    from zenodo_atlas.cli.prefect_server import prefect_api
+
     _quiet_prefect_logs()
     try:
-        with use_settings(load_settings()):
+        with (
+            use_settings(load_settings()),
+            prefect_api(lambda message: stderr.print(message, highlight=False, soft_wrap=True)),
+        ):
             return asyncio.run(coro)
     except KeyboardInterrupt:
         raise fail(

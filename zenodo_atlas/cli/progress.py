@@ -15,8 +15,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from zenodo_atlas.tasks.progress import watching
-
 
 class RichTransferBars:
     """A ProgressSink drawing one bar per file in flight and one for all bytes of the run."""
@@ -49,6 +47,8 @@ def transfer_bars(enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
+    from zenodo_atlas.tasks.progress import watching  # imports Prefect: only commands that run flows pay it
+
     columns = (
         TextColumn("[bold]{task.description}", justify="left"), BarColumn(), DownloadColumn(),
         TransferSpeedColumn(), TimeRemainingColumn(),

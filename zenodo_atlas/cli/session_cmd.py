@@ -26,7 +26,6 @@ from zenodo_atlas.sessions.plan import (
     plan_processed,
     plan_raw,
 )
-from zenodo_atlas.sessions.sample import write_sample_session
 from zenodo_atlas.sessions.session import Session
 
 app = typer.Typer(help="Sample, check and plan sessions on disk.", no_args_is_help=True)
@@ -49,6 +48,8 @@ def sample(
     Example:
       zenodo-atlas session sample ./sessions --platform UAV --frames 100 --seed 3
     """
+    from zenodo_atlas.sessions.sample import write_sample_session  # Pillow: only this command needs it
+
     path = write_sample_session(
         out, name=name, platform=platform, frames=frames, dcim_mb=dcim_mb, seed=seed
     )

@@ -14,9 +14,10 @@ from rich.markup import escape
 
 from zenodo_atlas.atlas.reference import reference_class_columns
 from zenodo_atlas.cli.errors import fail, stderr
+from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.layout import require_ready
-from zenodo_atlas.sessions.listing import frames_from_csv, requests_from_csv, sessions_from
+from zenodo_atlas.sessions.listing import sessions_from
 from zenodo_atlas.sessions.naming import parse_session_name
 from zenodo_atlas.sessions.plan import folders_from_letters
 from zenodo_atlas.sessions.session import Session

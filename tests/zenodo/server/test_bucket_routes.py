@@ -16,17 +16,17 @@ BUCKET_OBJECT_KEYS = {"created", "updated", "version_id", "key", "size", "mimety
 async def test_put_returns_files_rest_object(zenodo_server, http):
     dep = await create(http, zenodo_server)
     data = os.urandom(3000)
-    status, obj = await upload(http, zenodo_server, dep, "frames/part 1.zip", data)
+    status, obj = await upload(http, zenodo_server, dep, "frames part 1.zip", data)
     assert status == 201
     assert set(obj) == BUCKET_OBJECT_KEYS
-    assert obj["key"] == "frames/part 1.zip" and obj["size"] == 3000
+    assert obj["key"] == "frames part 1.zip" and obj["size"] == 3000
     assert obj["checksum"] == f"md5:{hashlib.md5(data).hexdigest()}"
     assert obj["mimetype"] == "application/zip"
     assert obj["is_head"] is True and obj["delete_marker"] is False
     assert set(obj["links"]) == {"self", "version", "uploads"}
     _, dep_now = await call(http, "GET", dep["links"]["self"], zenodo_server.token)
     assert dep_now["files"][0]["checksum"] == hashlib.md5(data).hexdigest()
-    assert dep_now["files"][0]["filename"] == "frames/part 1.zip"
+    assert dep_now["files"][0]["filename"] == "frames part 1.zip"
 
 
 async def test_put_same_key_replaces_the_file(zenodo_server, http):

@@ -51,7 +51,7 @@ def test_publication_date_defaults_to_today_only_when_missing():
 def test_publish_problems():
     assert set(md.publish_problems({"access_right": "embargoed"}, 0)) == {
         "metadata.upload_type", "metadata.title", "metadata.creators", "metadata.description",
-        "metadata.license", "metadata.embargo_date", "files.enabled"}
+        "metadata.embargo_date", "files.enabled"}
     complete = {"upload_type": "dataset", "title": "t", "creators": [{"name": "n"}], "description": "d",
                 "access_right": "closed"}
     assert md.publish_problems(complete, 1) == {}

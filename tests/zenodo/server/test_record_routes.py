@@ -22,7 +22,7 @@ async def test_record_is_zenodo_json(zenodo_server, http):
     meta = rec["metadata"]
     assert meta["license"] == {"id": "cc-by-4.0"}
     assert meta["resource_type"] == {"title": "Dataset", "type": "dataset"}
-    assert meta["alternate_identifiers"] == [{"identifier": URN}]
+    assert meta["alternate_identifiers"] == [{"identifier": URN, "scheme": "urn"}]
     assert meta["communities"] == [{"id": "seatizen-data"}]
     assert meta["relations"]["version"] == [
         {"index": 0, "is_last": True, "parent": {"pid_type": "recid", "pid_value": done["conceptrecid"]}}

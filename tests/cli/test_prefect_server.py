@@ -1,0 +1,54 @@
+"""The background Prefect server: started once, found again by later commands, stopped on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "zenodo_atlas", *args], env=env, capture_output=True, text=True, timeout=300,
+        check=False,
+    )
+
+
+def flow_run_names(api_url: str) -> list[str]:
+    request = urllib.request.Request(
+        f"{api_url}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return [flow["name"] for flow in json.load(response)]
+
+
+def test_flow_commands_share_one_background_server_until_it_is_stopped(tmp_path: Path, zenodo_server) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "ZENODO_", "ATLAS_"))}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "ZENODO_URL": zenodo_server.api_url,
+            "ZENODO_TOKEN": zenodo_server.token, "ATLAS_TOKEN_FILE": str(tmp_path / "none")}
+    try:
+        first = cli("upload", "--clean-drafts", env=env)
+        assert first.returncode == 0, first.stderr[-2000:]
+        assert "Started a background Prefect server" in first.stderr
+        state = json.loads((tmp_path / "prefect-home" / "zenodo-atlas-server.json").read_text())
+        api_url = f"http://127.0.0.1:{state['port']}/api"
+
+        again = cli("upload", "--clean-drafts", env=env)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert "Started a background Prefect server" not in again.stderr
+        assert "clean-drafts" in flow_run_names(api_url)  # runs are recorded there, visible in its UI
+        status = cli("server", "status", env=env)
+        assert status.returncode == 0 and f"pid {state['pid']}" in status.stdout
+    finally:
+        stopped = cli("server", "stop", env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    assert not psutil.pid_exists(state["pid"]) or psutil.Process(state["pid"]).status() == psutil.STATUS_ZOMBIE
+    assert cli("server", "status", env=env).returncode == 1

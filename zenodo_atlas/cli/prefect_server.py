@@ -1,0 +1,184 @@
+"""One Prefect server in the background, started by the first command that runs a flow and found again
+by every later one, so a user without a server pays Prefect's start-up once, not 10-25 s per command.
+
+Without PREFECT_API_URL, Prefect starts a temporary server (a uvicorn subprocess, migrations, services)
+inside every process that runs a flow and stops it at exit. Here the CLI starts that same app once,
+detached, on a free loopback port, against the same database ($PREFECT_HOME/prefect.db), records where
+it listens in $PREFECT_HOME, and points later commands at it. Runs stay visible in its UI. A server the
+user configured (PREFECT_API_URL, a profile) always wins; ATLAS_PREFECT_SERVER=ephemeral restores
+Prefect's per-command temporary server. `zenodo-atlas server stop` ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+from pydantic import BaseModel, ValidationError
+
+MODE_ENV = "ATLAS_PREFECT_SERVER"
+START_TIMEOUT_S = 180.0
+"""A cold server migrates its database first: over a minute on a loaded machine."""
+
+
+class ServerStartError(RuntimeError):
+    """The background server did not answer its health check in time."""
+
+
+class ServerState(BaseModel):
+    pid: int
+    port: int
+    prefect_version: str
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+
+def prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def _state_path() -> Path:
+    return prefect_home() / "zenodo-atlas-server.json"
+
+
+def _prefect_version() -> str:
+    from importlib.metadata import version
+
+    return version("prefect")
+
+
+def _healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:  # loopback only
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _ours(state: ServerState) -> psutil.Process | None:
+    """The recorded process if it is still the server we started (a recycled pid is not)."""
+    try:
+        process = psutil.Process(state.pid)
+        command = process.cmdline()
+    except (psutil.Error, OSError):
+        return None
+    return process if "prefect.server.api.server:create_app" in command and str(state.port) in command else None
+
+
+def running() -> ServerState | None:
+    """The background server of this PREFECT_HOME, if it is alive and answers."""
+    try:
+        state = ServerState.model_validate_json(_state_path().read_text())
+    except (OSError, ValidationError):
+        return None
+    if state.prefect_version != _prefect_version() or _ours(state) is None or not _healthy(state.api_url):
+        return None
+    return state
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """Two commands started at once start one server: the second waits, then finds the first's."""
+    home = prefect_home()
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "zenodo-atlas-server.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def ensure() -> tuple[ServerState, bool]:
+    """The running background server, started if there is none; True when this call started it."""
+    with _locked():
+        state = running()
+        if state is not None:
+            return state, False
+        home = prefect_home()
+        port = _free_port()
+        log = (home / "zenodo-atlas-server.log").open("ab")
+        env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": ""}
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on",
+        ]
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+        log.close()
+        state = ServerState(pid=process.pid, port=port, prefect_version=_prefect_version())
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _healthy(state.api_url, timeout=1.0):
+            if process.poll() is not None or time.monotonic() > deadline:
+                with contextlib.suppress(OSError):
+                    process.kill()
+                raise ServerStartError(
+                    f"the background Prefect server did not start (see {home / 'zenodo-atlas-server.log'}); "
+                    f"set PREFECT_API_URL to a running server or {MODE_ENV}=ephemeral"
+                )
+            time.sleep(0.2)  # polling the health endpoint, the observable condition
+        _state_path().write_text(state.model_dump_json())
+        return state, True
+
+
+def stop() -> ServerState | None:
+    """Stop the background server of this PREFECT_HOME; None if none was running."""
+    with _locked():
+        try:
+            state = ServerState.model_validate_json(_state_path().read_text())
+        except (OSError, ValidationError):
+            return None
+        process = _ours(state)
+        if process is not None:
+            with contextlib.suppress(psutil.Error):
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except psutil.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+        _state_path().unlink(missing_ok=True)
+        return state if process is not None else None
+
+
+def configured_api_url() -> str | None:
+    """The Prefect API the user configured (environment, .env, profile), if any."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+@contextlib.contextmanager
+def prefect_api(announce: Callable[[str], None]) -> Iterator[None]:
+    """Run the enclosed flows against the user's server, else against the background one."""
+    if configured_api_url() or os.environ.get(MODE_ENV, "background").lower() == "ephemeral":
+        yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    state, started = ensure()
+    if started:
+        announce(
+            f"Started a background Prefect server for this and later commands: {state.api_url.removesuffix('/api')} "
+            "(runs and logs in its UI). Stop it with `zenodo-atlas server stop`."
+        )
+    with temporary_settings({PREFECT_API_URL: state.api_url}):
+        yield
+
+
+__all__ = ["ServerStartError", "ServerState", "ensure", "prefect_api", "running", "stop"]
