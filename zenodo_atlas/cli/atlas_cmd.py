@@ -136,11 +136,12 @@ def export_cmd(
     Example:
       zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
     """
+    validate.out_folder(out)
+    path = _atlas_path(atlas)
     from zenodo_atlas.atlas.connection import open_atlas
     from zenodo_atlas.atlas.exports import export_all
 
-    validate.out_folder(out)
-    con = open_atlas(_atlas_path(atlas), read_only=True)
+    con = open_atlas(path, read_only=True)
     try:
         with stderr.status("Exporting the Atlas..."):
             started = datetime.now()
