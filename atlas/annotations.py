@@ -22,11 +22,20 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import AnnotationError
 from zenodo_atlas.errors import one_line
 
 _FILE_NAME = re.compile(r"^(?P<stamp>\d{8}_\d{6})__(?P<author>.+?)__(?P<dataset>.+?)(?:_labels)?\.csv$")
 _MAX_LISTED = 5
+
+LATEST_ANNOTATION_SQL = """
+SELECT a.frame_id, a.label_id, arg_max(a.value, (s.annotation_date, s.id)) AS value,
+       max(s.annotation_date) AS annotation_date, arg_max(s.author, (s.annotation_date, s.id)) AS author
+FROM annotation AS a JOIN annotation_session AS s ON s.id = a.session_id
+GROUP BY a.frame_id, a.label_id
+"""
+"""The value that counts for a frame and label: the latest annotation session's (ties: the later id)."""
 
 
 class AnnotationReport(BaseModel):
@@ -148,10 +157,10 @@ def import_annotations(con: duckdb.DuckDBPyConnection, path: Path) -> Annotation
         parsed = _parse(file, labels, problems)
         if parsed is None:
             continue
-        exists = con.execute(
+        exists = fetch_row(con,
             "SELECT count(*) FROM annotation_session WHERE annotation_date = ? AND author = ? AND dataset = ?",
             [parsed.annotation_date, parsed.author, parsed.dataset],
-        ).fetchone()[0]
+        )[0]
         if exists or any(
             (p.annotation_date, p.author, p.dataset) == (parsed.annotation_date, parsed.author, parsed.dataset)
             for p, _ in ready
@@ -167,18 +176,18 @@ def import_annotations(con: duckdb.DuckDBPyConnection, path: Path) -> Annotation
     con.begin()
     try:
         for parsed, values in ready:
-            session_id = con.execute(
+            session_id = fetch_row(con,
                 "INSERT INTO annotation_session (annotation_date, author, dataset, file_name)"
                 " VALUES (?, ?, ?, ?) RETURNING id",
                 [parsed.annotation_date, parsed.author, parsed.dataset, parsed.path.name],
-            ).fetchone()[0]
+            )[0]
             con.register("_annotation_values", values[["frame_id", "label_id", "value"]])
             try:
-                report.annotations_added += con.execute(
+                report.annotations_added += fetch_row(con,
                     "INSERT INTO annotation (session_id, frame_id, label_id, value)"
                     " SELECT ?, frame_id, label_id, value FROM _annotation_values",
                     [session_id],
-                ).fetchone()[0]
+                )[0]
             finally:
                 con.unregister("_annotation_values")
             report.sessions_added += 1

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -90,7 +92,7 @@ def _identity_text(identity: tuple[str, int, int, int]) -> str:
 # Spatial queries fetch single rows found by the R-tree; FSST (strings, geometries) and ALP (doubles)
 # decode a whole vector for each such fetch, which made a polygon query over 10M frames ~5x slower.
 # The file grows ~30% without them; dictionary, RLE and bit-packing compression stay on.
-CONFIG = {"allow_unsigned_extensions": "true"}
+CONFIG: dict[str, str | bool | int | float | list[str]] = {"allow_unsigned_extensions": "true"}
 DISABLED_COMPRESSION = "fsst,alp,alprd"
 
 
@@ -181,3 +183,13 @@ def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
         con.close()
         raise
     return con
+
+
+def fetch_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | Mapping[str, object] | None = None
+) -> tuple[Any, ...]:
+    """The one row an aggregate or `RETURNING` statement always yields; a missing row is a bug, said as such."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise AtlasError(f"Expected one row from: {' '.join(sql.split())[:80]}")
+    return row

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import duckdb
 from pydantic import BaseModel
 
+from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import AtlasError
 from zenodo_atlas.atlas.migrate import schema_version
 
@@ -61,7 +62,7 @@ def record_run(
         raise AtlasError(f"ETL run status must be running, success or failed, not {status!r}.")
     if published_version is not None:
         parse_version(published_version)
-    run_id = con.execute(
+    run_id = fetch_row(con,
         """
         INSERT INTO etl_runs (started_at, finished_at, status, harvest_watermark, published_version,
                               content_fingerprint, schema_version, sessions_registered, frames_added,
@@ -72,8 +73,10 @@ def record_run(
             _aware(started_at), _aware(finished_at), status, _aware(harvest_watermark), published_version,
             content_fingerprint, schema_version(con), sessions_registered, frames_added, predictions_added, notes,
         ],
-    ).fetchone()[0]
-    return _fetch(con, "WHERE id = ?", [run_id])
+    )[0]
+    run = _fetch(con, "WHERE id = ?", [run_id])
+    assert run is not None, "the run was inserted just above"
+    return run
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, where: str, params: list[object]) -> EtlRun | None:

@@ -11,6 +11,8 @@ import hashlib
 
 import duckdb
 
+from zenodo_atlas.atlas.connection import fetch_row
+
 _FRAME_KEY = "(SELECT f.record_id || '/' || f.file_name FROM frame AS f WHERE f.id = t.frame_id)"
 
 # table -> (hashed expressions, how many leading expressions form a unique key to order by).
@@ -57,12 +59,13 @@ def table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str:
     columns = ", ".join(f"CAST({e} AS VARCHAR) AS c{i}" for i, e in enumerate(expressions))
     row_value = "list_value(" + ", ".join(f"c{i}" for i in range(len(expressions))) + ")"
     order = ", ".join(f"c{i}" for i in range(key_length))
-    count, digest = con.execute(
+    count, digest = fetch_row(
+        con,
         f"""
         SELECT count(*), md5(coalesce(string_agg(md5(CAST({row_value} AS VARCHAR)), '' ORDER BY {order}), ''))
         FROM (SELECT {columns} FROM {table} AS t)
-        """
-    ).fetchone()
+        """,
+    )
     return f"{table}:{count}:{digest}"
 
 

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
 from zenodo_atlas.atlas.session_files import ScoreFile, read_session
 from zenodo_atlas.sessions.naming import read_session_name
@@ -158,9 +159,9 @@ def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
         columns=["record_id", "file_key", "md5"],
     ).astype({"record_id": "int64", "file_key": "string", "md5": "string"})
     with _registered(con, versions) as src:
-        added = con.execute(
+        added = fetch_row(con,
             f"SELECT count(*) FROM {src} WHERE record_id NOT IN (SELECT record_id FROM version)"
-        ).fetchone()[0]
+        )[0]
         con.execute(
             f"""
             INSERT INTO version (record_id, concept_recid, doi, label, publication_date)
@@ -203,27 +204,27 @@ def _write_footprint(con: duckdb.DuckDBPyConnection, concept_recid: str, src: st
         """,
         [concept_recid, TRACK_TOLERANCE_DEG],
     )
-    missing = con.execute("SELECT footprint IS NULL FROM deposit WHERE concept_recid = ?", [concept_recid]).fetchone()
+    missing = fetch_row(con, "SELECT footprint IS NULL FROM deposit WHERE concept_recid = ?", [concept_recid])
     if missing[0]:
         return ["Fewer than three distinct GPS positions: the deposit has no footprint polygon."]
     return []
 
 
 def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> int:
-    return con.execute(
+    return fetch_row(con,
         f"""
         INSERT INTO frame (record_id, original_file_name, file_name, relative_file_path, geom, latitude,
-                           longitude, altitude, pitch, roll, track, datetime_utc, fix)
+                           longitude, altitude, depth, pitch, roll, track, datetime_utc, fix)
         SELECT $rid, s.original_file_name, s.file_name, s.relative_file_path,
                CASE WHEN s.valid_gps THEN ST_Point(s.longitude, s.latitude) END,
-               s.latitude, s.longitude, s.altitude, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
+               s.latitude, s.longitude, s.altitude, s.depth, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
         FROM {src} AS s
         WHERE s.useful
           AND NOT EXISTS (SELECT 1 FROM frame AS f WHERE f.record_id = $rid AND f.file_name = s.file_name)
         ORDER BY s.ordinal
         """,
         {"rid": record_id},
-    ).fetchone()[0]
+    )[0]
 
 
 def _model_for(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
@@ -276,7 +277,7 @@ def _insert_predictions(
         .rename(columns={c: str(i) for c, i in mapped.items()})
     )
     with _registered(con, wide) as src:
-        report.predictions_added += con.execute(
+        report.predictions_added += fetch_row(con,
             f"""
             INSERT INTO multilabel_prediction (frame_id, class_id, record_id, score)
             SELECT f.id, CAST(u.class_key AS INTEGER), $ia, u.score
@@ -288,7 +289,7 @@ def _insert_predictions(
             )
             """,
             {"ia": ia_record, "frames": frames_record},
-        ).fetchone()[0]
+        )[0]
 
 
 def register_session(
@@ -326,8 +327,9 @@ def register_session(
         with _registered(con, files.frames) as src:
             report.warnings += _write_footprint(con, deposit.concept_recid, src)
             report.frames_added = _insert_frames(con, frames_record, src)
-        for score in files.scores:
-            _insert_predictions(con, frames_record, ia_record, score, report)
+        if ia_record is not None:  # set exactly when there are score files
+            for score in files.scores:
+                _insert_predictions(con, frames_record, ia_record, score, report)
         con.commit()
     except BaseException:
         con.rollback()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from zenodo_atlas.atlas.connection import fetch_row
+
 # (table, column, referenced table, referenced column)
 REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("version", "concept_recid", "deposit", "concept_recid"),
@@ -24,8 +26,8 @@ REFERENCES: tuple[tuple[str, str, str, str], ...] = (
 def orphan_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows whose reference points nowhere, per `table.column`; all zero in a sound Atlas."""
     return {
-        f"{table}.{column}": con.execute(
+        f"{table}.{column}": fetch_row(con,
             f"SELECT count(*) FROM {table} WHERE {column} NOT IN (SELECT {ref_column} FROM {ref_table})"
-        ).fetchone()[0]
+        )[0]
         for table, column, ref_table, ref_column in REFERENCES
     }

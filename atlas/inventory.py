@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from zenodo_atlas.atlas.connection import fetch_row
+
 
 def known_versions(con: duckdb.DuckDBPyConnection) -> dict[str, set[int]]:
     """Concept record id -> the version record ids already registered."""
@@ -19,7 +21,7 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "sessions": "deposit", "versions": "version", "frames": "frame",
         "predictions": "multilabel_prediction", "annotations": "annotation",
     }
-    return {name: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for name, table in tables.items()}
+    return {name: fetch_row(con, f"SELECT count(*) FROM {table}")[0] for name, table in tables.items()}
 
 
 def label_names(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -14,6 +14,7 @@ from importlib import resources
 
 import duckdb
 
+from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import MigrationError
 from zenodo_atlas.atlas.reference import data_dir
 
@@ -58,10 +59,10 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(
-        con.execute(
+        fetch_row(con,
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
             " AND database_name = current_database()"
-        ).fetchone()[0]
+        )[0]
     )
 
 
@@ -69,7 +70,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest applied migration, 0 for an empty database."""
     if not _has_table(con):
         return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    return fetch_row(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")[0]
 
 
 def _render(sql: str) -> str:

@@ -18,7 +18,8 @@ from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.etl import next_version_label
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.fingerprint import content_fingerprint
-from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Record, RelatedIdentifier
+from zenodo_atlas.atlas.maps import session_centroids
+from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Location, Record, RelatedIdentifier
 
 FINGERPRINT_FILE = "ATLAS_CONTENT_SHA256.txt"
 
@@ -29,6 +30,7 @@ class AtlasSnapshot(BaseModel):
     fingerprint: str
     files: list[Path]
     folder: Path
+    locations: list[Location] = []
 
     @property
     def fingerprint_md5(self) -> str:
@@ -52,6 +54,7 @@ def snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
     try:
         fingerprint = content_fingerprint(con)
         exports = export_all(con, folder / "exports")
+        locations = [Location(lat=lat, lon=lon, place=name) for name, lat, lon in session_centroids(con)]
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -59,11 +62,16 @@ def snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
     shutil.copy2(atlas_path, database)
     marker = folder / FINGERPRINT_FILE
     marker.write_text(fingerprint)
-    return AtlasSnapshot(fingerprint=fingerprint, files=[*exports, database, marker], folder=folder)
+    return AtlasSnapshot(
+        fingerprint=fingerprint, files=[*exports, database, marker], folder=folder, locations=locations
+    )
 
 
-def atlas_metadata(urn: str, version: str, communities: list[str], sessions: int) -> DepositMetadata:
-    """The Zenodo metadata of one Atlas version; `urn` finds the Atlas concept like a session's."""
+def atlas_metadata(
+    urn: str, version: str, communities: list[str], sessions: int, locations: list[Location] | None = None
+) -> DepositMetadata:
+    """The Zenodo metadata of one Atlas version; `urn` finds the Atlas concept like a session's, and
+    `locations` (session centroids) let Zenodo show where the sessions are."""
     return DepositMetadata(
         upload_type="dataset",
         title="Seatizen Atlas",
@@ -73,7 +81,8 @@ def atlas_metadata(urn: str, version: str, communities: list[str], sessions: int
             f"({sessions} sessions in this version) with its Zenodo versions, georeferenced frames, "
             "multilabel AI predictions and human annotations.</p>"
             "<p>Files: the DuckDB database (spatial extension), a GeoPackage for QGIS (EPSG:4326), "
-            "GeoParquet, CSV and Parquet tables, and a Darwin Core archive of the annotations.</p>"
+            "GeoParquet, CSV and Parquet tables, a Darwin Core archive of the annotations, an interactive "
+            "HTML map (opens offline) and a PNG overview.</p>"
         ),
         access_right="open",
         license="cc-by-4.0",
@@ -82,6 +91,7 @@ def atlas_metadata(urn: str, version: str, communities: list[str], sessions: int
         related_identifiers=[RelatedIdentifier(identifier=urn, relation="isAlternateIdentifier")],
         communities=[Community(identifier=c) for c in communities] or None,
         publication_date=datetime.now(UTC).date(),
+        locations=locations or None,
     )
 
 

@@ -16,6 +16,7 @@ from zenodo_atlas.atlas.errors import SessionFileError
 from zenodo_atlas.errors import one_line
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.frames import relative_path_column, useful_frame_names
+from zenodo_atlas.sessions.session import ia_folder
 
 _EXIF_DATE = r"^(\d{4}):(\d{2}):(\d{2})"
 _TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
@@ -23,13 +24,14 @@ _GPS_COLUMNS = {
     "latitude": "GPSLatitude",
     "longitude": "GPSLongitude",
     "altitude": "GPSAltitude",
+    "depth": "Depth",
     "pitch": "GPSPitch",
     "roll": "GPSRoll",
     "track": "GPSTrack",
 }
 FRAME_COLUMNS = [
     "file_name", "original_file_name", "relative_file_path", "latitude", "longitude", "altitude",
-    "pitch", "roll", "track", "datetime_utc", "fix", "valid_gps", "ordinal", "useful",
+    "depth", "pitch", "roll", "track", "datetime_utc", "fix", "valid_gps", "ordinal", "useful",
 ]
 
 
@@ -92,14 +94,21 @@ def best_datetimes(table: pd.DataFrame) -> tuple[pd.Series, int]:
     many rows fell back to a naive time."""
     result = pd.Series(pd.NaT, index=table.index, dtype="datetime64[us]")
     naive_used = pd.Series(False, index=table.index)
+    parsed: dict[str, tuple[pd.Series, pd.Series]] = {}  # each column parsed once, and only if needed
+
+    def times(column: str) -> tuple[pd.Series, pd.Series]:
+        if column not in parsed:
+            parsed[column] = _timestamps(table[column])
+        return parsed[column]
+
     if "SubSecDateTimeOriginal" in table:
-        subsec, aware = _timestamps(table["SubSecDateTimeOriginal"])
+        subsec, aware = times("SubSecDateTimeOriginal")
         result = result.fillna(subsec.where(aware))
-    if "GPSDateTime" in table:
-        result = result.fillna(_timestamps(table["GPSDateTime"])[0])
+    if "GPSDateTime" in table and result.isna().any():
+        result = result.fillna(times("GPSDateTime")[0])
     for column in ("SubSecDateTimeOriginal", "DateTimeOriginal"):
-        if column in table:
-            fallback = _timestamps(table[column])[0]
+        if column in table and result.isna().any():
+            fallback = times(column)[0]
             naive_used |= result.isna() & fallback.notna()
             result = result.fillna(fallback)
     return result.astype("datetime64[us]"), int(naive_used.sum())
@@ -163,7 +172,7 @@ def read_frames(session_dir: Path, session_name: str, warnings: list[str]) -> pd
 
 def read_scores(session_dir: Path, session_name: str) -> list[ScoreFile]:
     found = []
-    for path in sorted((session_dir / "PROCESSED_DATA" / "IA").glob("*_scores.csv")):
+    for path in sorted(ia_folder(session_dir).glob("*_scores.csv")):
         table = read_csv_checked(path)
         names = table["FileName"]
         if names.isna().any():

@@ -15,7 +15,7 @@ from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
 from zenodo_atlas.sessions.zenodo_record import new_session_versions, session_name_of, versions_by_concept
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.atlas_db import known_versions, read_watermark, record_harvest
+from zenodo_atlas.tasks.atlas_db import known_versions, overview_artifact, read_watermark, record_harvest
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import register_remote
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
@@ -61,6 +61,12 @@ async def auto_update(
 
     The harvest watermark only moves past what succeeded: a session that failed is harvested again
     on the next run, and a crashed run is simply run again.
+
+    Args:
+        communities: Zenodo communities to harvest; empty uses ATLAS_COMMUNITIES (e.g. seatizen-data).
+        atlas_path: Atlas DuckDB file; empty uses the configured ATLAS_ATLAS_PATH.
+        publish: Publish a new Atlas version on Zenodo when its content changed.
+        parallel_downloads: Sessions fetched at the same time (each downloads only its metadata archives).
     """
     settings = current_settings()
     logger = get_run_logger()
@@ -124,4 +130,6 @@ async def auto_update(
         key="auto-update-summary",
         description=f"Sessions harvested since {watermark or 'the beginning'}",
     )
+    if atlas.is_file():
+        await overview_artifact(atlas, "auto-update")
     return summary

@@ -111,6 +111,13 @@ async def download_session(
     """Fetch a session by name or DOI (a version DOI is honoured exactly) and rebuild its folders.
 
     Open records need no token; restricted files are skipped with a warning unless the owner's token is set.
+
+    Args:
+        out_dir: Folder the session is rebuilt in.
+        name: Session name, e.g. 20231021_REU-ST-LEU_ASV-1_01 (or give a DOI).
+        doi: Concept or version DOI (or give a name).
+        raw: Download the RAW_DATA versions.
+        processed: Download the PROCESSED_DATA version.
     """
     if bool(name) == bool(doi):
         raise ValueError("give exactly one of a session name or a DOI")
@@ -146,7 +153,16 @@ async def download_sessions(
     processed: bool = True,
     overwrite: bool = False,
 ) -> list[DownloadSummary]:
-    """Download several sessions (names, DOIs or a CSV); one failure does not stop the others."""
+    """Download several sessions (names, DOIs or a CSV); one failure does not stop the others.
+
+    Args:
+        out_dir: Folder the sessions are rebuilt in (one sub-folder per session).
+        names: Session names, e.g. 20231021_REU-ST-LEU_ASV-1_01.
+        dois: Concept or version DOIs; a version DOI downloads exactly that version.
+        csv_file: CSV with a session_name or doi column, one session per row.
+        raw: Download the RAW_DATA versions.
+        processed: Download the PROCESSED_DATA version.
+    """
     requests = [{"name": n} for n in names or []] + [{"doi": d} for d in dois or []]
     requests += requests_from_csv(csv_file) if csv_file else []
     done: list[DownloadSummary] = []
@@ -166,7 +182,12 @@ async def download_sessions(
 
 @flow(name="download-frames")
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
-    """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths."""
+    """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths.
+
+    Args:
+        csv_file: CSV with version_doi and relative_file_path columns (e.g. an Atlas query result).
+        out_dir: Folder the frames are written in, under their session paths.
+    """
     wanted = frames_from_csv(csv_file)
     settings = current_settings()
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)

@@ -18,6 +18,7 @@ from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
 from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
+from zenodo_atlas.tasks.progress import artifact_key
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
@@ -36,6 +37,10 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
     """Upload the database, its exports and its fingerprint as the next Atlas version.
 
     Nothing is published when the fingerprint equals the last published one (unless `force`).
+
+    Args:
+        atlas_path: Atlas DuckDB file; empty uses the configured ATLAS_ATLAS_PATH.
+        force: Publish even when the content equals the last published version.
     """
     settings = current_settings()
     logger = get_run_logger()
@@ -47,18 +52,19 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
         state = await find_session(client, record_name, with_drafts=True)
-        unchanged = fingerprint_on_record(state.latest) == snapshot.fingerprint_md5
-        if unchanged and state.draft is None and not force:
-            logger.info("Atlas content unchanged since %s: nothing published", state.latest.version_label)
+        latest = state.latest
+        unchanged = latest is not None and fingerprint_on_record(latest) == snapshot.fingerprint_md5
+        if latest is not None and unchanged and state.draft is None and not force:
+            logger.info("Atlas content unchanged since %s: nothing published", latest.version_label)
             return AtlasPublication(
                 published=False, reason="content unchanged", fingerprint=snapshot.fingerprint,
-                version=state.latest.version_label, record_id=state.latest.id, doi=state.latest.doi,
-                concept_doi=state.latest.conceptdoi,
+                version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
             )
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
             label=label,
-            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas)),
+            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas),
+                                    snapshot.locations),
             archives=[plain_file(path) for path in snapshot.files],
             drop_all_carried=True,
         )
@@ -69,7 +75,11 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
         final = await client.get_record(version.record_id)
     await record_publication(atlas, version=label, fingerprint=snapshot.fingerprint)
     if version.url:
-        await acreate_link_artifact(version.url, link_text=f"Atlas {label}: {version.doi}", key="atlas-record")
+        await acreate_link_artifact(
+            version.url, link_text=f"Atlas {label}: https://doi.org/{version.doi}",
+            key=artifact_key("atlas-record", label),
+            description=f"Atlas version {label} on Zenodo ({len(snapshot.locations)} session locations)",
+        )
     return AtlasPublication(
         published=True, reason="forced" if unchanged and force else "content changed", fingerprint=snapshot.fingerprint,
         version=label, record_id=version.record_id, doi=version.doi, concept_doi=final.conceptdoi,

@@ -13,6 +13,7 @@ from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.sessions.zenodo_record import names_a_record
 from zenodo_atlas.settings import current_settings
+from zenodo_atlas.tasks.atlas_db import overview_artifact
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
 from zenodo_atlas.tasks.resolve import resolve_session
@@ -50,7 +51,14 @@ async def register_one(
 async def register_sessions(
     sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
 ) -> list[RegistrationReport]:
-    """Add or update sessions in the Atlas; a failing session leaves no row and does not stop the others."""
+    """Add or update sessions in the Atlas; a failing session leaves no row and does not stop the others.
+
+    Args:
+        sessions: Session folders, session names or DOIs on Zenodo (one per line), e.g.
+            20231021_REU-ST-LEU_ASV-1_01 or 10.5281/zenodo.1234567.
+        atlas_path: Atlas DuckDB file; empty uses the configured ATLAS_ATLAS_PATH.
+        all_frames: Register every frame of metadata.csv, not only the useful ones (those with predictions).
+    """
     settings = current_settings()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     reports: list[RegistrationReport] = []
@@ -71,6 +79,8 @@ async def register_sessions(
     ] + [{"session": k, "versions": 0, "frames": 0, "predictions": 0, "status": f"failed: {v}"}
          for k, v in failed.items()]
     await acreate_table_artifact(rows, key="atlas-registration", description=f"Registration into {atlas}")
+    if reports:
+        await overview_artifact(atlas, "registration")
     if failed:
         raise RegistrationFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return reports

@@ -33,23 +33,63 @@ class UploadSummary(BaseModel):
     """Versions already on Zenodo with exactly the planned content: nothing was sent for them."""
 
 
+def parts_label(raw: bool, processed: str | None, custom: str | None) -> str:
+    """What an upload publishes, as run names and logs say it: `raw+processed`, `custom`, ..."""
+    return "+".join(name for name, wanted in (("raw", raw), ("processed", processed), ("custom", custom)) if wanted)
+
+
+def _run_name(what: str) -> str:
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters
+    name = f"upload {what} {parts_label(p.get('raw', False), p.get('processed'), p.get('custom'))}"
+    return f"{name} (dry run)" if p.get("dry_run") else name
+
+
+def _upload_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return _run_name(Path(str(flow_run.parameters.get("session_path", ""))).name)
+
+
+def _batch_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters
+    return _run_name(f"{len(p.get('sessions') or [])} path(s){' + CSV' if p.get('csv_file') else ''}")
+
+
+async def _report_plan(summary: UploadSummary) -> None:
+    """A dry run's plan: versions, archives and sizes, and nothing said to be published."""
+    await acreate_table_artifact(
+        [{"version": row["version"], "archive": row["archive"], "size_mb": round(row["size"] / 1e6, 2)}
+         for row in summary.planned],
+        key=artifact_key("plan", summary.session),
+        description=f"Dry run of {summary.session}: what each version would hold; nothing was published.",
+    )
+
+
 async def _report(summary: UploadSummary) -> None:
     rows = [
-        {"version": v.label, "archive": a.name, "size_mb": round(a.size / 1e6, 2), "md5": a.md5,
+        {"version": v.label, "archive": a.name, "size_mb": round(a.size / 1e6, 2), "md5": f"{a.md5[:8]}…",
          "seconds": round(a.seconds, 2), "mb_per_s": round(a.mb_per_s, 1), "sent": a.uploaded}
         for v in summary.versions for a in v.archives
     ]
     await acreate_table_artifact(
-        rows, key=artifact_key("archives", summary.session), description=f"Archives of {summary.session}"
+        rows, key=artifact_key("archives", summary.session),
+        description=f"Archives published for {summary.session}: size, md5 (first 8 digits; the full value is"
+                    " the file's checksum on the record) and transfer rate per archive",
     )
     for v in summary.versions:
         if v.url:
             await acreate_link_artifact(
-                v.url, link_text=f"{v.label}: {v.doi}", key=artifact_key("record", summary.session)
+                v.url, link_text=f"{v.label}: https://doi.org/{v.doi}",
+                key=artifact_key("record", summary.session, v.label),
+                description=f"The {v.label} version of {summary.session} on Zenodo",
             )
 
 
-@flow(name="upload-session", flow_run_name="upload {session_path}")
+@flow(name="upload-session", flow_run_name=_upload_run_name)
 async def upload_session(
     session_path: str,
     raw: bool = False,
@@ -66,6 +106,18 @@ async def upload_session(
     `processed` and `custom` take the predecessor's folder letters (f,m,g,b,i,p,c,s). A re-run after
     a crash resumes the open draft: archives whose md5 already matches are not sent again. With
     `iso19115`, METADATA/<session>_iso_19115.xml is written before the processed archives are made.
+
+    Args:
+        session_path: Session folder, e.g. /data/sessions/20231021_REU-ST-LEU_ASV-1_01.
+        raw: Publish RAW_DATA (DCIM, GPS, SENSORS; one version per 50 GB part).
+        processed: Folders to publish as PROCESSED_DATA, as letters: f frames, d DCIM, m metadata, g GPS,
+            b bathymetry, i IA predictions, p photogrammetry, c CPCE annotations (e.g. fmgbi).
+        custom: Folders to publish as a custom version: the processed letters, plus s sensors.
+        metadata_template: Metadata template YAML; empty uses the configured template.
+        dry_run: Only plan: report the archives and sizes each version would get, publish nothing.
+        allow_second_processed: Allow a second PROCESSED_DATA version on top of a published one.
+        all_frames: Publish every frame, not only the useful ones (those with predictions).
+        iso19115: Write METADATA/<session>_iso_19115.xml before archiving the processed data.
     """
     settings = current_settings()
     logger = get_run_logger()
@@ -86,6 +138,7 @@ async def upload_session(
             {"version": p.label, "archive": a.name, "size": a.size} for p in plans for a in p.archives
         ]
         logger.info("Dry run: %d version(s), %d archive(s) planned", len(plans), len(summary.planned))
+        await _report_plan(summary)
         return summary
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:
@@ -129,7 +182,7 @@ class BatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some sessions of a batch failed; the others were published."""
 
 
-@flow(name="upload-sessions")
+@flow(name="upload-sessions", flow_run_name=_batch_run_name)
 async def upload_sessions(
     sessions: list[str],
     csv_file: str | None = None,
@@ -141,7 +194,20 @@ async def upload_sessions(
     allow_second_processed: bool = False,
     iso19115: bool = False,
 ) -> BatchSummary:
-    """Upload many sessions (paths, folders of sessions, or a CSV); one failure does not stop the rest."""
+    """Upload many sessions (paths, folders of sessions, or a CSV); one failure does not stop the rest.
+
+    Args:
+        sessions: Session folders, or folders holding sessions (one per line).
+        csv_file: CSV with root_folder and session_name columns, one session per row.
+        raw: Publish RAW_DATA (DCIM, GPS, SENSORS; one version per 50 GB part).
+        processed: Folders to publish as PROCESSED_DATA, as letters: f frames, d DCIM, m metadata, g GPS,
+            b bathymetry, i IA predictions, p photogrammetry, c CPCE annotations (e.g. fmgbi).
+        custom: Folders to publish as a custom version: the processed letters, plus s sensors.
+        metadata_template: Metadata template YAML; empty uses the configured template.
+        dry_run: Only plan: report the archives and sizes each version would get, publish nothing.
+        allow_second_processed: Allow a second PROCESSED_DATA version on top of a published one.
+        iso19115: Write METADATA/<session>_iso_19115.xml before archiving the processed data.
+    """
     batch = BatchSummary()
     for path in sessions_from(sessions, csv_file):
         state = await upload_session(
@@ -155,9 +221,15 @@ async def upload_sessions(
                 await state.aresult()
             except Exception as exc:
                 batch.failed[Path(path).name] = one_line(exc)
-    rows = [{"session": s.session, "status": "published", "detail": s.concept_doi or ""} for s in batch.succeeded]
+    rows = [
+        {"session": s.session, "status": "planned (dry run)" if s.dry_run else "published",
+         "detail": f"{len(s.planned)} archive(s)" if s.dry_run else s.concept_doi or ""}
+        for s in batch.succeeded
+    ]
     rows += [{"session": name, "status": "failed", "detail": why} for name, why in batch.failed.items()]
-    await acreate_table_artifact(rows, key="upload-batch", description="Sessions of this batch")
+    await acreate_table_artifact(
+        rows, key="upload-batch", description="Sessions of this batch: planned, published (concept DOI) or failed"
+    )
     if batch.failed:
         raise BatchFailedError(
             f"{len(batch.failed)} of {len(batch.failed) + len(batch.succeeded)} sessions failed: "

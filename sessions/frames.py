@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.ia import JACQUES_MODEL_NAME
-from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.session import Session, ia_folder
 
 _EXIF_DATE = re.compile(
     r"(?P<y>\d{4})[:\-](?P<mo>\d{2})[:\-](?P<d>\d{2})[ T](?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})"
@@ -75,7 +75,7 @@ def useful_frame_names(session_dir: Path) -> set[str] | None:
         names = {row["FileName"] for row in _csv_rows(predictions, ("FileName",)) if row.get("FileName")}
         if names:
             return names
-    jacques = sorted((session_dir / "PROCESSED_DATA" / "IA").glob(f"*{JACQUES_MODEL_NAME}*.csv"))
+    jacques = sorted(ia_folder(session_dir).glob(f"*{JACQUES_MODEL_NAME}*.csv"))
     if not jacques:
         return None
     useful: set[str] = set()

@@ -134,8 +134,16 @@ def _check_metadata_csv(session: Session, out: _Collector) -> set[str]:
         out.add("warning", rel, "has a header but no frame rows")
 
     has_coordinates = "GPSLatitude" in fieldnames and "GPSLongitude" in fieldnames
-    bad_coords, no_gps, null_island, bad_dates, escaping, absent, bad_fix = [], [], [], [], [], [], []
-    not_prefixed, duplicates, seen = [], [], set()
+    bad_coords: list[int] = []
+    no_gps: list[int] = []
+    null_island: list[int] = []
+    bad_dates: list[int] = []
+    escaping: list[int] = []
+    absent: list[int] = []
+    bad_fix: list[int] = []
+    not_prefixed: list[int] = []
+    duplicates: list[int] = []
+    seen: set[str] = set()
     for line, row in enumerate(rows, start=2):
         name = row.get("FileName") or ""
         if name in seen:

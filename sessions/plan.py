@@ -264,6 +264,15 @@ def frame_folder(path_in_session: str) -> str:
     return parts[0]
 
 
+def frame_archive_member(relative_file_path: str) -> tuple[str, str] | None:
+    """(archive name, path inside it) of a frame listed as `<session>/<folder>/.../<file>` in metadata.csv."""
+    inside = "/".join(relative_file_path.replace("\\", "/").strip("/").split("/")[1:])
+    folder = frame_folder(inside)
+    if not folder:
+        return None
+    return archive_name(folder), inside.removeprefix(f"{folder}/")
+
+
 def _frames_archive(session: Session, all_frames: bool) -> PlannedArchive:
     if not session.metadata_csv.is_file():
         raise PlanError(f"{session.name}: METADATA/metadata.csv is missing, so frames cannot be selected")

@@ -10,6 +10,11 @@ from zenodo_atlas.sessions.naming import SessionName, parse_session_name
 from zenodo_atlas.sessions.platforms import PlatformRules, rules_for
 
 
+def ia_folder(session_dir: Path) -> Path:
+    """Where a session keeps its AI outputs (usefulness and multilabel CSVs)."""
+    return session_dir / "PROCESSED_DATA" / "IA"
+
+
 @dataclass(frozen=True)
 class Session:
     path: Path
@@ -35,4 +40,4 @@ class Session:
 
     @property
     def ia_dir(self) -> Path:
-        return self.path / "PROCESSED_DATA" / "IA"
+        return ia_folder(self.path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -73,7 +74,7 @@ class MetadataTemplate(BaseModel):
         return {code.upper(): name for code, name in value.items()}
 
 
-_PREDECESSOR_KEYS = {
+_PREDECESSOR_KEYS: dict[str, str | tuple[str, str]] = {
     "platform": "platforms",
     "workflow-link": ("links", "workflow"),
     "inference-link": ("links", "inference"),
@@ -98,7 +99,7 @@ def _from_predecessor(data: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def _location(error: dict[str, Any]) -> str:
+def _location(error: Mapping[str, Any]) -> str:
     return ".".join(str(part) for part in error["loc"]) or "<template>"
 
 

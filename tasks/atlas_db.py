@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import TypeVar
 
 import duckdb
 from prefect import task
+from prefect.artifacts import acreate_image_artifact
 from prefect.cache_policies import NO_CACHE
 
 from zenodo_atlas.atlas import etl, inventory
 from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.exports import export_all
+from zenodo_atlas.atlas.maps import overview_png
 
 T = TypeVar("T")
 
@@ -83,3 +86,13 @@ async def import_annotation_files(atlas_path: Path, path: Path) -> AnnotationRep
 @task(name="export-atlas", cache_policy=NO_CACHE)
 async def export_atlas(atlas_path: Path, out_dir: Path) -> list[Path]:
     return await _with_atlas(atlas_path, lambda con: export_all(con, out_dir))
+
+
+@task(name="atlas-overview", cache_policy=NO_CACHE)
+async def overview_artifact(atlas_path: Path, after: str) -> None:
+    """The Atlas as a picture in the run's artifacts (an inline PNG: the UI needs no file server)."""
+    png = await _with_atlas(atlas_path, overview_png)
+    await acreate_image_artifact(
+        f"data:image/png;base64,{base64.b64encode(png).decode()}", key="atlas-overview",
+        description=f"Sessions of the Atlas after {after}: footprints and tracks by platform, frames as dots",
+    )

@@ -18,7 +18,7 @@ async def resolve_token(settings: Settings, *, required: bool) -> SecretStr | No
     if token is None and settings.token_secret_block:
         from prefect.blocks.system import Secret
 
-        block = await Secret.aload(settings.token_secret_block)
+        block: Secret = await Secret.aload(settings.token_secret_block)
         token = SecretStr(block.get())
     if token is None and required:
         return settings.require_token()

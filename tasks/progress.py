@@ -101,5 +101,7 @@ class TransferProgress:
             await self._push()
 
     async def _push(self) -> None:
+        if self._artifact is None:  # no flow run to attach an artifact to
+            return
         percent = min(100.0, 100.0 * self.done / self.total)
         await aupdate_progress_artifact(self._artifact, percent)

@@ -13,6 +13,9 @@ os.environ.update(
         "DO_NOT_TRACK": "1",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        # a flow command a test runs without the harness must not leave a background server behind;
+        # the tests of that server (and the demo) clear ATLAS_* and stop it themselves
+        "ATLAS_PREFECT_SERVER": "ephemeral",
     }
 )
 for _leaky in ("ZENODO_TOKEN", "ZENODO_URL", "ZENODO_SANDBOX"):

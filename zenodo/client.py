@@ -189,10 +189,8 @@ class ZenodoClient:
 
             return await self.until_indexed(look)
 
-        response, recovered = await self._act(
-            "POST", "deposit/depositions", settled if metadata is not None else None, json=body
-        )
-        return recovered or response.parse(Deposition)
+        outcome = await self._act("POST", "deposit/depositions", settled if metadata is not None else None, json=body)
+        return outcome.parse(Deposition) if isinstance(outcome, Response) else outcome
 
     async def get_deposition(self, deposition_id: int) -> Deposition:
         self._require_token("Reading a deposition")
@@ -236,8 +234,8 @@ class ZenodoClient:
             current = await self.get_deposition(deposition_id)
             return current if current.state == "done" else None
 
-        response, recovered = await self._act("POST", path, settled)
-        return recovered or response.parse(Deposition)
+        outcome = await self._act("POST", path, settled)
+        return outcome.parse(Deposition) if isinstance(outcome, Response) else outcome
 
     async def edit(self, deposition_id: int) -> Deposition:
         """Unlock a published deposition's metadata (state becomes `inprogress`)."""
@@ -248,8 +246,8 @@ class ZenodoClient:
             current = await self.get_deposition(deposition_id)
             return current if current.state == "inprogress" else None
 
-        response, recovered = await self._act("POST", path, settled)
-        return recovered or response.parse(Deposition)
+        outcome = await self._act("POST", path, settled)
+        return outcome.parse(Deposition) if isinstance(outcome, Response) else outcome
 
     async def discard(self, deposition_id: int) -> None:
         """Throw away a draft's changes (an edit) or the draft itself (never published)."""
@@ -282,10 +280,10 @@ class ZenodoClient:
             draft = await self.version_draft(deposition_id)
             return draft if draft.files else None
 
-        response, recovered = await self._act("POST", path, settled)
-        if recovered is not None:
-            return recovered
-        answer = response.json() or {}
+        outcome = await self._act("POST", path, settled)
+        if not isinstance(outcome, Response):
+            return outcome
+        answer = outcome.json() or {}
         return await self.get_deposition(answer["id"])
 
     async def version_draft(self, record_id: int) -> Deposition:
@@ -321,7 +319,7 @@ class ZenodoClient:
 
     async def upload(
         self,
-        bucket_url: str,
+        bucket_url: str | None,
         key: str,
         source: Path | str | ByteSource,
         *,
@@ -532,8 +530,10 @@ class ZenodoClient:
         settled: Callable[[], Awaitable[T | None]] | None,
         *,
         json: Any = None,
-    ) -> tuple[Response, None] | tuple[None, T]:
-        """Send a non-idempotent action; after a 5xx/timeout ask `settled()` before resending.
+    ) -> Response | T:
+        """Send a non-idempotent action: Zenodo's response, or what `settled()` found already done.
+
+        After a 5xx/timeout `settled()` is asked before resending.
 
         Without `settled` there is no way to tell, so the error is raised with that said.
         """
@@ -541,7 +541,7 @@ class ZenodoClient:
         while True:
             attempt += 1
             try:
-                return await self._http.request(method, path, json=json, retry=Retry.UNSENT), None
+                return await self._http.request(method, path, json=json, retry=Retry.UNSENT)
             except ServerError as exc:
                 if settled is None:
                     exc.args = (f"{exc} (it may or may not have been applied: check before sending it again)",)
@@ -551,7 +551,7 @@ class ZenodoClient:
                 outcome = await settled()
                 if outcome is not None:
                     log.info("%s /%s: already done by the failed attempt, not resending", method, path)
-                    return None, outcome
+                    return outcome
                 await self._http.wait_before_retry(method, path, exc, attempt)
 
     async def _with_latest(self, versions: list[Record], record_id: int) -> list[Record]:

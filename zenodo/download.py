@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -152,12 +152,12 @@ async def _write_response(
         match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
         if not match or int(match.group(1)) != have:
             raise _Restart
-        mode = "ab"
+        mode: Literal["ab", "wb"] = "ab"
     else:
         meter.sync(0)
         digest = hashlib.md5()
         mode = "wb"
-    handle: BinaryIO = await asyncio.to_thread(part.open, mode)
+    handle: BinaryIO = await asyncio.to_thread(lambda: part.open(mode))
     try:
         async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
             await asyncio.to_thread(_write, handle, digest, chunk)

@@ -223,7 +223,7 @@ class Transport:
                 if abort is not None and (cause := abort()) is not None:
                     raise cause from None
                 unsent = isinstance(exc, aiohttp.ClientConnectorError)
-                error = ServerError(self.scrub(f"{method} {path} failed: {_describe(exc)}"))
+                error: ZenodoError = ServerError(self.scrub(f"{method} {path} failed: {_describe(exc)}"))
                 if attempt > limit or not (retry is Retry.ALWAYS or unsent):
                     raise error from None
                 if settled is not None and not unsent and (done := await settled()) is not None:

@@ -16,12 +16,14 @@ import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from zenodo_atlas.errors import ZenodoAtlasError
+from zenodo_atlas.sessions.zenodo_record import session_urn
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
 PRODUCTION_URL = "https://zenodo.org/api"
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
         default=Path("seatizen_atlas_folder/seatizen_atlas.duckdb"), description="The Atlas DuckDB file."
     )
     work_dir: Path = Field(default=Path(".zenodo-atlas"), description="Scratch space for downloads.")
-    atlas_urn: str = Field(default="urn:seatizen-atlas", description="Identifier of the Atlas record.")
+    atlas_urn: str = Field(default=session_urn("seatizen-atlas"), description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
 
@@ -123,7 +125,7 @@ def _variable(field: str) -> str:
     return next((n for n in names if n in os.environ), names[0])
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """The settings, or a SettingsError naming the variable whose value is wrong and what it must be."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})

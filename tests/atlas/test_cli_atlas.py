@@ -5,6 +5,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from tests.fixtures.atlas import PopulatedAtlas
+from zenodo_atlas.atlas.migrate import latest_version
 from zenodo_atlas.cli import app
 
 runner = CliRunner()
@@ -14,9 +15,9 @@ def test_migrate_creates_and_reports(tmp_path: Path) -> None:
     path = tmp_path / "new" / "atlas.duckdb"
     result = runner.invoke(app, ["atlas", "migrate", "--atlas", str(path)])
     assert result.exit_code == 0, result.output
-    assert "schema 0 -> 3" in result.output and path.is_file()
+    assert f"schema 0 -> {latest_version()}" in result.output and path.is_file()
     again = runner.invoke(app, ["atlas", "migrate", "--atlas", str(path)])
-    assert again.exit_code == 0 and "already at schema 3" in again.output
+    assert again.exit_code == 0 and f"already at schema {latest_version()}" in again.output
 
 
 def test_query_with_filters_writes_the_output(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
@@ -52,7 +53,7 @@ def test_query_errors_are_one_line(populated_atlas: PopulatedAtlas, tmp_path: Pa
 def test_export_and_annotations_commands(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
     result = runner.invoke(app, ["atlas", "export", "--atlas", str(populated_atlas.path), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "seatizen_atlas.gpkg").is_file() and "13 file(s) written" in result.output
+    assert (tmp_path / "seatizen_atlas.gpkg").is_file() and "15 file(s) written" in result.output
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(populated_atlas.path.read_bytes())
     again = runner.invoke(app, ["atlas", "annotations", str(populated_atlas.annotations[0]), "--atlas", str(copy)])
@@ -63,6 +64,21 @@ def test_export_and_annotations_commands(populated_atlas: PopulatedAtlas, tmp_pa
     assert failed.exit_code == 1 and "Nothing imported" in failed.output
 
 
+def test_map_command_writes_html_and_png_and_refuses_to_overwrite(
+    populated_atlas: PopulatedAtlas, tmp_path: Path
+) -> None:
+    html, png = tmp_path / "atlas.html", tmp_path / "atlas.png"
+    args = ["atlas", "map", "--atlas", str(populated_atlas.path), "--out", str(html), "--png", str(png)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert html.read_text().startswith("<!DOCTYPE html>") and png.read_bytes()[:4] == b"\x89PNG"
+    again = runner.invoke(app, args)
+    assert again.exit_code != 0 and "--force" in again.output and "Traceback" not in again.output
+    wrong = runner.invoke(app, ["atlas", "map", "--atlas", str(populated_atlas.path), "--out", str(tmp_path / "a.txt")])
+    assert wrong.exit_code != 0 and "must end in .html" in wrong.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.html", "atlas.png"]  # nothing half-written
+
+
 def test_paths_with_quotes_spaces_and_accents_work(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
     odd = tmp_path / "Jane's \"atlas\" été"
     odd.mkdir()
@@ -71,7 +87,7 @@ def test_paths_with_quotes_spaces_and_accents_work(populated_atlas: PopulatedAtl
     out = tmp_path / "Jane's exports; DROP TABLE frame; --"
     result = runner.invoke(app, ["atlas", "export", "--atlas", str(atlas), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (out / "seatizen_atlas.gpkg").is_file() and "13 file(s) written" in result.output
+    assert (out / "seatizen_atlas.gpkg").is_file()
     query = runner.invoke(app, ["atlas", "query", "--atlas", str(atlas), "--out", str(odd / "frames 'q'.csv")])
     assert query.exit_code == 0 and (odd / "frames 'q'.csv").is_file(), query.output
 

@@ -47,6 +47,7 @@ def test_flow_commands_share_one_background_server_until_it_is_stopped(tmp_path:
         assert "clean-drafts" in flow_run_names(api_url)  # runs are recorded there, visible in its UI
         status = cli("server", "status", env=env)
         assert status.returncode == 0 and f"pid {state['pid']}" in status.stdout
+        assert zenodo_server.token not in Path(f"/proc/{state['pid']}/environ").read_text()  # outlives the command
     finally:
         stopped = cli("server", "stop", env=env)
     assert stopped.returncode == 0, stopped.stderr

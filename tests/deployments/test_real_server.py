@@ -127,6 +127,18 @@ def test_deploy_registers_every_deployment_of_prefect_yaml(deployed: str) -> Non
     assert upload.global_concurrency_limit is None
 
 
+def test_every_deployment_parameter_is_described_in_the_api(deployed: str) -> None:
+    """What the UI's run form shows: each parameter's description, read back from the server."""
+    with get_client(sync_client=True) as client:
+        deployments = client.read_deployments()
+    assert len(deployments) == len(EXPECTED)
+    for deployment in deployments:
+        properties = deployment.parameter_openapi_schema["properties"]
+        assert properties, deployment.name
+        for name, schema in properties.items():
+            assert len(schema.get("description") or "") > 15, f"{deployment.name}.{name} has no description"
+
+
 def test_nightly_schedule_and_limits_reach_the_server(deployed: str) -> None:
     with get_client(sync_client=True) as client:
         nightly = client.read_deployment_by_name("auto-update/nightly")

@@ -39,4 +39,6 @@ def test_demo_command_runs_everything_and_exits_zero(tmp_path):
     finally:
         con.close()
     assert any((out / "exports").glob("*.gpkg"))
+    for picture in ("seatizen_atlas_map.html", "seatizen_atlas_overview.png"):
+        assert (out / "exports" / picture).is_file() and f"Map: {out / 'exports' / picture}" in done.stdout
     assert not any(Path(out / "downloaded").rglob("*.part"))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+from prefect.exceptions import ObjectNotFound
 
 from tests.flows.helpers import owner_client, session_records
 from zenodo_atlas.atlas.connection import open_atlas
@@ -15,6 +19,7 @@ from zenodo_atlas.flows.auto_update import auto_update
 from zenodo_atlas.flows.publish_atlas import publish_atlas
 from zenodo_atlas.flows.register import RegistrationFailedError, register_sessions
 from zenodo_atlas.flows.upload import upload_session
+from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT
 
 
 def atlas_counts() -> dict[str, int]:
@@ -73,6 +78,19 @@ async def test_publish_twice_without_change_makes_one_version(zenodo_env, sample
     versions = await session_records(zenodo_env, "seatizen-atlas")
     assert [v.version_label for v in versions] == ["v1.0.0", "v1.0.1"]
     assert "atlas.duckdb" in {f.key for f in versions[-1].files}
+    assert {"seatizen_atlas_map.html", "seatizen_atlas_overview.png"} <= {f.key for f in versions[-1].files}
+    places = {loc["place"] for loc in versions[-1].metadata["locations"]}
+    assert places == {first.name, second.name}  # Zenodo shows the session centroids
+    async with get_client() as client:
+        overview = await client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=["atlas-overview"]))
+        )
+        records = await client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(like_="atlas-record-"))
+        )
+    assert overview and overview[0].type == "image" and overview[0].data.startswith("data:image/png;base64,")
+    assert overview[0].description and all(r.description for r in records)
+    assert {r.key for r in records} >= {"atlas-record-v1-0-0", "atlas-record-v1-0-1"}  # one key per version
 
 
 async def publish_broken_session(server, name: str) -> None:
@@ -154,3 +172,18 @@ async def test_rerun_after_a_crash_completes_without_duplicates(zenodo_env, samp
     assert statuses == {done.name: "skipped", pending.name: "added"}
     final = atlas_counts()
     assert final["sessions"] == 2 and final["frames"] > partial["frames"]
+
+
+async def test_registration_and_auto_update_downloads_take_the_global_download_limit(
+    zenodo_env, sample_session, monkeypatch
+):
+    await publish_processed(sample_session)
+    monkeypatch.setenv("ATLAS_GLOBAL_TRANSFER_SLOTS", "3")
+    for run in (lambda: register_sessions([sample_session.name]), lambda: auto_update(publish=False)):
+        async with get_client() as client:
+            with contextlib.suppress(ObjectNotFound):
+                await client.delete_global_concurrency_limit_by_name(DOWNLOAD_LIMIT)
+        await run()
+        async with get_client() as client:  # created on first use with the configured size, then released
+            limit = await client.read_global_concurrency_limit_by_name(DOWNLOAD_LIMIT)
+        assert (limit.limit, limit.active_slots) == (3, 0)

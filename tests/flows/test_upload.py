@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from tests.flows.helpers import owner_client, session_records, successful_puts
 from zenodo_atlas.flows.maintenance import clean_drafts, update_metadata
@@ -15,6 +18,7 @@ from zenodo_atlas.sessions.plan import plan_raw
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.sessions.versions import load_metadata_inputs
 from zenodo_atlas.tasks.deposit import PublicationConflictError
+from zenodo_atlas.tasks.progress import artifact_key
 from zenodo_atlas.zenodo.streams import IterableSource
 
 
@@ -25,6 +29,27 @@ async def test_dry_run_plans_without_a_single_request(zenodo_env, sample_session
     names = {row["archive"] for row in summary.planned}
     assert {"DCIM.zip", "GPS.zip", "METADATA.zip", "PROCESSED_DATA_IA.zip"} <= names
     assert zenodo_env.request_log == []
+
+
+async def test_dry_run_says_what_runs_and_leaves_a_plan_never_published(zenodo_env, sample_session):
+    state = await upload_sessions([str(sample_session)], raw=True, processed="fmgbi", dry_run=True,
+                                  return_state=True)
+    await state.aresult()
+    async with get_client() as client:
+        runs = await client.read_flow_runs()
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[r.id for r in runs]))
+        )
+    names = {r.name for r in runs}
+    assert f"upload {sample_session.name} raw+processed (dry run)" in names
+    assert "upload 1 path(s) raw+processed (dry run)" in names
+    mine = {a.key: a for a in artifacts if a.key and sample_session.name.lower().replace("_", "-") in a.key}
+    plan = mine[artifact_key("plan", sample_session.name)]
+    assert {"DCIM.zip", "METADATA.zip"} <= {row["archive"] for row in json.loads(plan.data)}
+    assert "nothing was published" in plan.description
+    batch = [a for a in artifacts if a.key == "upload-batch" and a.flow_run_id == state.state_details.flow_run_id]
+    assert [row["status"] for row in json.loads(batch[0].data)] == ["planned (dry run)"]
+    assert all(a.description for a in artifacts if a.key)
 
 
 async def test_processed_version_never_carries_restricted_raw_data(zenodo_env, sample_session):
@@ -71,11 +96,20 @@ async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env,
 
 
 async def test_raw_is_not_published_twice(zenodo_env, sample_session):
-    await upload_session(str(sample_session), raw=True)
+    state = await upload_session(str(sample_session), raw=True, return_state=True)
+    first = await state.aresult()
     again = await upload_session(str(sample_session), raw=True)
 
     assert again.versions == []
     assert len(await session_records(zenodo_env, sample_session.name)) == 1
+    async with get_client() as client:
+        artifacts = {a.key: a for a in await client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
+    rows = json.loads(artifacts[artifact_key("archives", sample_session.name)].data)
+    md5s = {a.name: a.md5 for v in first.versions for a in v.archives}
+    assert rows and all(row["md5"] == f"{md5s[row['archive']][:8]}…" for row in rows)  # fits; full md5 on record
+    record = artifacts[artifact_key("record", sample_session.name, "RAW_DATA")]
+    assert record.description and f"https://doi.org/{first.versions[0].doi}" in record.data
 
 
 async def test_batch_reports_failures_and_publishes_the_rest(zenodo_env, sample_sessions):

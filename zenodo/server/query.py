@@ -12,6 +12,7 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from zenodo_atlas.zenodo.server.responses import ApiError
 
@@ -188,9 +189,9 @@ class _Parser:
             self.pos += 1
             return node
         if kind == "term":
-            node = self.tokens[self.pos][1]
+            node = cast(Node, self.tokens[self.pos][1])  # "term" tokens always carry a node
             self.pos += 1
-            return node  # type: ignore[return-value]
+            return node
         raise ApiError(400, "Invalid query string: an operator is missing its operand.")
 
 

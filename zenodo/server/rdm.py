@@ -7,6 +7,8 @@ to it on the way in and back on the way out, the way zenodo-rdm's legacy layer m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from zenodo_atlas.zenodo.server.responses import FieldErrors
 from zenodo_atlas.zenodo.server.serializers import Context, _key
 from zenodo_atlas.zenodo.server.state import Draft, Published, Store, StoredFile, StoredRecord
@@ -107,7 +109,7 @@ def _access(meta: dict) -> dict:
 
 
 def file_entries(record: StoredRecord, files: list[StoredFile], ctx: Context, *, draft: bool,
-                 pending: list[str] = ()) -> dict:
+                 pending: Sequence[str] = ()) -> dict:
     base = f"{ctx.api}/records/{record.id}/{'draft/' if draft else ''}files"
     entries = [
         {"key": f.key, "file_id": f.id, "id": f.id, "size": f.size, "checksum": f"md5:{f.md5}",

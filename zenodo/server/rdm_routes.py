@@ -17,7 +17,7 @@ from zenodo_atlas.zenodo.server.context import context, int_param, json_body, pa
 from zenodo_atlas.zenodo.server.rdm import file_entries, legacy_from_rdm, rdm_record, wants_rdm
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import deposit_entry, deposition, entry_for, record_json
-from zenodo_atlas.zenodo.server.state import StoredRecord
+from zenodo_atlas.zenodo.server.state import InclusionRequest, StoredRecord
 from zenodo_atlas.zenodo.server.transfer import body_chunks, guess_mimetype, receive
 
 ONE = r"/api/records/{id:\d+}"
@@ -176,6 +176,30 @@ async def user_records(request: web.Request) -> web.Response:
                               "links": {"self": f"{ctx.api}/user/records"}})
 
 
+def _request_json(request: web.Request, found: InclusionRequest) -> dict:
+    url = f"{context(request).api}/requests/{found.id}"
+    return {
+        "id": found.id, "type": "community-submission", "status": found.status, "created": found.created,
+        "receiver": {"community": found.community}, "topic": {"record": str(found.record_id)},
+        "links": {"self": url, "actions": {"accept": f"{url}/actions/accept", "decline": f"{url}/actions/decline"}},
+    }
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    """The open inclusion requests of the communities the caller curates (InvenioRDM requests API)."""
+    user = require_user(request)
+    found = server(request).store.requests_for(user)
+    return web.json_response({"hits": {"hits": [_request_json(request, r) for r in found], "total": len(found)}})
+
+
+async def decide_request(request: web.Request) -> web.Response:
+    """A curator accepts (the record joins the community listing) or declines an inclusion request."""
+    user = require_user(request)
+    action = request.match_info["action"]
+    found = await server(request).store.decide(user, request.match_info["request_id"], accept=action == "accept")
+    return web.json_response(_request_json(request, found))
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/records", create, name="rdm_create")
@@ -192,3 +216,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post(ONE + "/draft/actions/publish", publish, name="rdm_publish")
     r.add_post(ONE + "/draft/actions/files-import", files_import, name="rdm_files_import")
     r.add_get("/api/user/records", user_records, name="user_records")
+    r.add_get("/api/requests", list_requests, name="requests_list")
+    r.add_post("/api/requests/{request_id}/actions/{action:accept|decline}", decide_request, name="request_action")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiohttp import web
 
 from zenodo_atlas.zenodo.server import search
@@ -43,6 +45,39 @@ async def get_record(request: web.Request) -> web.Response:
     if wants_rdm(request.headers.get("Accept")):
         return web.json_response(rdm_record(record, server(request).store, context(request), draft=False))
     return web.json_response(_hit(request, record))
+
+
+async def landing_page(request: web.Request) -> web.Response:
+    """`/records/<id>`: a small HTML page, so record links in demo and local mode are not dead.
+
+    zenodo.org answers the same URL with the record's landing page (HTML); this one shows the facts
+    a person follows the link for: title, DOI, version, date, files and where the data were taken."""
+    try:
+        hit = _hit(request, resolve(request))
+    except ApiError as exc:
+        return web.Response(status=404, text=f"<!DOCTYPE html><title>Not found</title><p>{escape(str(exc))}</p>",
+                            content_type="text/html")
+    meta = hit.get("metadata", {})
+    doi = hit.get("doi") or ""
+    files = "".join(
+        f'<li><a href="{escape(f["links"]["self"])}">{escape(f["key"])}</a> {f["size"]} bytes, {f["checksum"]}</li>'
+        for f in hit.get("files", [])
+    )
+    places = "".join(
+        f"<li>{escape(str(loc.get('place', '')))}: {loc.get('lat')}, {loc.get('lon')}</li>"
+        for loc in meta.get("locations", []) or []
+    )
+    body = (
+        f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(meta.get('title', ''))}"
+        f"</title></head><body><h1>{escape(meta.get('title', ''))}</h1>"
+        f"<p>DOI: <a href=\"https://doi.org/{escape(doi)}\">{escape(doi)}</a> · version "
+        f"{escape(str(meta.get('version', '')))} · published {escape(str(meta.get('publication_date', '')))}</p>"
+        f"<p>{escape(meta.get('description', ''))}</p>"
+        f"<h2>Files</h2><ul>{files or '<li>files are restricted</li>'}</ul>"
+        + (f"<h2>Locations</h2><ul>{places}</ul>" if places else "")
+        + f"<p><a href=\"{escape(hit['links']['self'])}\">JSON</a></p></body></html>"
+    )
+    return web.Response(text=body, content_type="text/html")
 
 
 async def latest_version(request: web.Request) -> web.Response:
@@ -87,9 +122,8 @@ async def record_versions(request: web.Request) -> web.Response:
 
 async def community_records(request: web.Request) -> web.Response:
     community = request.match_info["community"]
-    records = [r for r in server(request).store.indexed_records()
-               if r.published and any(c.get("identifier") == community
-                                      for c in r.published.metadata.get("communities", []))]
+    store = server(request).store
+    records = [r for r in store.indexed_records() if r.published and community in store.included(r.conceptrecid)]
     all_versions = search.truthy(request.query.get("all_versions") or request.query.get("allversions"))
     return _search(request, records, all_versions=all_versions)
 
@@ -149,3 +183,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get(one + "/files/{key:.+}/content", download, name="file_download")
     r.add_get(one + "/files/{key:.+}", record_file, name="record_file")
     r.add_get("/api/communities/{community}/records", community_records, name="community_records")
+    r.add_get(r"/records/{id:\d+}", landing_page, name="record_landing_page")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from zenodo_atlas.zenodo.server.query import TEXT_FIELDS, parse
@@ -134,7 +134,7 @@ def run(entries: list[Entry], *, q: str | None, sort: str | None, page: int, siz
     return Page([e for _, e in matched[start:start + size]], len(matched), page, size)
 
 
-def page_params(query: dict[str, str], default_size: int = DEFAULT_PAGE_SIZE, *, max_size: int = MAX_PAGE_SIZE,
+def page_params(query: Mapping[str, str], default_size: int = DEFAULT_PAGE_SIZE, *, max_size: int = MAX_PAGE_SIZE,
                 max_results: int | None = None) -> tuple[int, int]:
     """`page` and `size`; with `max_results`, pages reaching past that many hits are refused as on zenodo.org."""
     try:

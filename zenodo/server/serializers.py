@@ -183,8 +183,12 @@ def entry_for(record: StoredRecord, store: Store, ctx: Context) -> Entry:
     assert record.published is not None
     versions = store.versions(record.conceptrecid)
     index = next(i for i, v in enumerate(versions) if v.id == record.id)
+    # A record shows (and is found in) only the communities that accepted it, not those it asked for.
+    communities = [{"identifier": c} for c in store.included(record.conceptrecid)]
+    metadata = {k: v for k, v in record.published.metadata.items() if k != "communities"}
     return Entry(
-        record=record, metadata=record.published.metadata, created=record.published.created,
+        record=record, metadata=metadata | ({"communities": communities} if communities else {}),
+        created=record.published.created,
         updated=record.published.updated, version_index=index, is_latest=index == len(versions) - 1,
         doi=ctx.doi(record.id), conceptdoi=ctx.doi(record.conceptrecid),
     )

@@ -30,8 +30,8 @@ class LocalZenodo:
     record_get, record_versions, record_latest, record_files, record_file, file_download,
     draft_file_download, community_records; the RDM API's rdm_create, rdm_draft_get, rdm_draft_update,
     rdm_edit, rdm_draft_delete, rdm_new_version, rdm_draft_files, rdm_files_init, rdm_file_content,
-    rdm_file_commit, rdm_file_delete, rdm_publish, rdm_files_import, user_records; and "unknown"
-    for paths no route matches.
+    rdm_file_commit, rdm_file_delete, rdm_publish, rdm_files_import, user_records, requests_list,
+    request_action; and "unknown" for paths no route matches.
     A request whose connection was cut (fault injection) is logged with status 0.
 
     `realism=Realism(...)` switches on realistic mode (search lag, search budget and page caps,
@@ -60,8 +60,8 @@ class LocalZenodo:
         self._requested_port = port
         self._owned_dir: Path | None = None
         if data_dir is None:
-            self._owned_dir = Path(tempfile.mkdtemp(prefix="local-zenodo-"))
-        self.data_dir = Path(data_dir) if data_dir is not None else self._owned_dir
+            data_dir = self._owned_dir = Path(tempfile.mkdtemp(prefix="local-zenodo-"))
+        self.data_dir = Path(data_dir)
         self._app = create_app(
             data_dir=self.data_dir, tokens=dict(tokens or DEFAULT_TOKENS), doi_prefix=doi_prefix,
             max_record_bytes=max_record_bytes, max_record_files=max_record_files, faults=faults,
@@ -107,18 +107,18 @@ class LocalZenodo:
             raise RuntimeError("LocalZenodo is already running.")
         ready = threading.Event()
         failure: list[BaseException] = []
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
+            asyncio.set_event_loop(loop)
             try:
-                self._loop.run_until_complete(self._listen())
+                loop.run_until_complete(self._listen())
             except BaseException as exc:
                 failure.append(exc)
                 ready.set()
                 return
             ready.set()
-            self._loop.run_forever()
+            loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="local-zenodo", daemon=True)
         self._thread.start()

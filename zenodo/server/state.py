@@ -92,9 +92,25 @@ class StoredRecord(BaseModel):
         return side.files if side else []
 
 
+class InclusionRequest(BaseModel):
+    """A record's request to join a community it names but its owner does not curate."""
+
+    id: str
+    community: str
+    conceptrecid: int
+    record_id: int
+    created: str
+    status: Literal["submitted", "accepted", "declined"] = "submitted"
+
+
 class _Document(BaseModel):
     next_id: int = 100
     records: dict[int, StoredRecord] = {}
+    # community -> its owner (curator); a community is made, owned by the uploader, when first named.
+    communities: dict[str, int] = {}
+    # concept -> the communities it was accepted into (RDM keeps communities on the parent record).
+    included: dict[int, list[str]] = {}
+    requests: dict[str, InclusionRequest] = {}
 
 
 class Quota(BaseModel):
@@ -253,6 +269,7 @@ class Store:
                 raise FieldErrors(problems)
             stamp = now_iso()
             metadata = md.with_publication_date(draft.metadata, date.today())
+            self._ask_inclusion(record, metadata, stamp)
             if record.published is None:
                 record.published = Published(metadata=metadata, files=draft.files, bucket_id=draft.bucket_id,
                                              created=stamp, updated=stamp)
@@ -326,6 +343,52 @@ class Store:
             record.draft.modified = now_iso()
             await self._commit()
             return record
+
+    # -- communities ----------------------------------------------------------------------------
+
+    def included(self, conceptrecid: int) -> list[str]:
+        """The communities whose curators accepted this concept (what listings and records show)."""
+        return self._doc.included.get(conceptrecid, [])
+
+    def requests_for(self, user: int) -> list[InclusionRequest]:
+        """Open inclusion requests of the communities `user` curates, oldest first."""
+        return [r for r in self._doc.requests.values()
+                if r.status == "submitted" and self._doc.communities.get(r.community) == user]
+
+    async def decide(self, user: int, request_id: str, accept: bool) -> InclusionRequest:
+        async with self._lock:
+            found = self._doc.requests.get(request_id)
+            if found is None:
+                raise ApiError(404, "The request does not exist.")
+            if self._doc.communities.get(found.community) != user:
+                raise ApiError(403, "You don't have the permission to access the requested resource.")
+            if found.status != "submitted":
+                raise ApiError(400, f"The request is already {found.status}.")
+            found.status = "accepted" if accept else "declined"
+            if accept:
+                self._include(found.conceptrecid, found.community)
+            await self._commit()
+            return found
+
+    def _ask_inclusion(self, record: StoredRecord, metadata: dict, stamp: str) -> None:
+        """Publishing names communities: the owner's own (or new) ones include it at once; others get a
+        request a curator must accept. Failures never stop the publish, as on zenodo.org (legacy publish
+        swallows inclusion errors: zenodo-rdm site/zenodo_rdm/legacy/services.py)."""
+        for entry in metadata.get("communities") or []:
+            slug = entry.get("identifier") if isinstance(entry, dict) else None
+            if not slug or slug in self.included(record.conceptrecid):
+                continue
+            owner = self._doc.communities.setdefault(slug, record.owner)
+            if owner == record.owner:
+                self._include(record.conceptrecid, slug)
+            elif not any(r.conceptrecid == record.conceptrecid and r.community == slug and r.status == "submitted"
+                         for r in self._doc.requests.values()):
+                request = InclusionRequest(id=_new_id(), community=slug, conceptrecid=record.conceptrecid,
+                                           record_id=record.id, created=stamp)
+                self._doc.requests[request.id] = request
+
+    def _include(self, conceptrecid: int, slug: str) -> None:
+        self._doc.included.setdefault(conceptrecid, []).append(slug)
 
     # -- files ----------------------------------------------------------------------------------
 

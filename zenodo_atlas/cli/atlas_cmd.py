@@ -131,7 +131,7 @@ def export_cmd(
     atlas: AtlasOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage and the Darwin Core archive.
+    """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage, the Darwin Core archive and the map.
 
     Example:
       zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
@@ -154,6 +154,40 @@ def export_cmd(
     for path in paths:
         stdout.print(f"  {path}")
     stdout.print(f"{len(paths)} file(s) written in {(datetime.now() - started).total_seconds():.1f} s.")
+
+
+@app.command("map")
+@one_line_errors(AtlasError)
+def map_cmd(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write (opens offline, no CDN).")],
+    png: Annotated[Path | None, typer.Option("--png", help="Also write a static PNG overview here.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
+    atlas: AtlasOption = None,
+) -> None:
+    """Draw the Atlas: an interactive HTML map (footprints, tracks, frames, filters) and a PNG overview.
+
+    Example:
+      zenodo-atlas atlas map --atlas ./atlas.duckdb --out atlas.html --png atlas.png
+    """
+    from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.atlas.maps import write_map_html, write_overview_png
+
+    targets = [(out, ".html"), *([(png, ".png")] if png else [])]
+    for path, suffix in targets:
+        if path.suffix.lower() != suffix:
+            raise fail(f"{path} must end in {suffix}; choose a name like atlas{suffix}.")
+        if path.exists() and not force:
+            raise fail(f"{path} exists; choose another name or add --force to replace it.")
+    con = open_atlas(_atlas_path(atlas), read_only=True)
+    try:
+        with stderr.status("Drawing the Atlas..."):
+            for path, suffix in targets:
+                partial = path.with_name(f".{path.name}.partial")
+                (write_map_html if suffix == ".html" else write_overview_png)(con, partial)
+                partial.replace(path)
+    finally:
+        con.close()
+    stdout.print(f"Map written to {out}" + (f", overview to {png}." if png else "."))
 
 
 @app.command("annotations")

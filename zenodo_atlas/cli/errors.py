@@ -49,7 +49,7 @@ def report(exc: BaseException, code: int = 1) -> typer.Exit:
 
 def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Report the given exception types (and ValueError/OSError) as one line, exit 1."""
-    caught = (*expected, ValueError, OSError)
+    caught: tuple[type[BaseException], ...] = (*expected, ValueError, OSError)
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)

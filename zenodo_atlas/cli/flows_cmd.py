@@ -111,11 +111,11 @@ def auto_update(
     for outcome in summary.outcomes:
         table.add_row(outcome.session, outcome.status, outcome.detail)
     print_table(table, console)
-    published = summary.publication and summary.publication.published
-    console.print(
-        f"Watermark {summary.watermark_before or '-'} -> {summary.watermark_after}; "
-        f"Atlas {'republished as ' + summary.publication.version if published else 'not republished'}."
-    )
+    publication = summary.publication
+    republished = "not republished"
+    if publication and publication.published:
+        republished = f"republished as {publication.version}"
+    console.print(f"Watermark {summary.watermark_before or '-'} -> {summary.watermark_after}; Atlas {republished}.")
     if summary.count("failed"):
         raise fail(f"{summary.count('failed')} session(s) failed; they will be retried on the next run")
 
@@ -149,5 +149,7 @@ def demo(
     console.print(f"Atlas record: {summary.atlas_record or 'not published'}")
     console.print(f"Auto-update: {summary.auto_update}")
     console.print(f"Exports: {Path(summary.exports[0]).parent if summary.exports else '-'}")
+    for picture in (p for p in summary.exports if p.endswith((".html", ".png"))):
+        console.print(f"Map: {picture}")
     console.print(f"Downloaded back: {summary.downloaded} ({summary.verified_files} files identical)")
     console.print(f"Done in {summary.seconds} s; everything is under {summary.out_dir}")

@@ -77,15 +77,35 @@ def _ours(state: ServerState) -> psutil.Process | None:
     return process if "prefect.server.api.server:create_app" in command and str(state.port) in command else None
 
 
-def running() -> ServerState | None:
-    """The background server of this PREFECT_HOME, if it is alive and answers."""
+def _recorded() -> ServerState | None:
     try:
-        state = ServerState.model_validate_json(_state_path().read_text())
+        return ServerState.model_validate_json(_state_path().read_text())
     except (OSError, ValidationError):
         return None
-    if state.prefect_version != _prefect_version() or _ours(state) is None or not _healthy(state.api_url):
+
+
+def running() -> ServerState | None:
+    """The background server of this PREFECT_HOME, if it is alive, answers and runs this Prefect."""
+    state = _recorded()
+    if state is None or state.prefect_version != _prefect_version() or _ours(state) is None:
         return None
-    return state
+    return state if _healthy(state.api_url, timeout=10.0) else None  # a busy machine answers slowly
+
+
+def _terminate(process: psutil.Process) -> None:
+    with contextlib.suppress(psutil.Error, OSError):
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except psutil.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _server_environment(home: Path) -> dict[str, str]:
+    """The caller's environment minus the project's settings: the server outlives the command, and
+    the Zenodo token (ZENODO_TOKEN) has no business in a Prefect server's environment."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("ZENODO_", "ATLAS_"))}
+    return keep | {"PREFECT_HOME": str(home), "PREFECT_API_URL": ""}
 
 
 def _free_port() -> int:
@@ -110,10 +130,13 @@ def ensure() -> tuple[ServerState, bool]:
         state = running()
         if state is not None:
             return state, False
+        stale = _recorded()
+        if stale is not None and (process := _ours(stale)) is not None:
+            _terminate(process)  # another Prefect version's, or no longer answering
         home = prefect_home()
         port = _free_port()
         log = (home / "zenodo-atlas-server.log").open("ab")
-        env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": ""}
+        env = _server_environment(home)
         command = [
             sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on",
@@ -140,18 +163,12 @@ def ensure() -> tuple[ServerState, bool]:
 def stop() -> ServerState | None:
     """Stop the background server of this PREFECT_HOME; None if none was running."""
     with _locked():
-        try:
-            state = ServerState.model_validate_json(_state_path().read_text())
-        except (OSError, ValidationError):
+        state = _recorded()
+        if state is None:
             return None
         process = _ours(state)
         if process is not None:
-            with contextlib.suppress(psutil.Error):
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except psutil.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+            _terminate(process)
         _state_path().unlink(missing_ok=True)
         return state if process is not None else None
 

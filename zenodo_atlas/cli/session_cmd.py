@@ -27,6 +27,7 @@ from zenodo_atlas.sessions.plan import (
     plan_raw,
 )
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL
 
 app = typer.Typer(help="Sample, check and plan sessions on disk.", no_args_is_help=True)
 stdout = Console(highlight=False, soft_wrap=True)
@@ -158,6 +159,6 @@ def plan(
                    "processed": listed(processed_plan) if processed_plan is not None else None})
         return
     for index, archives in enumerate(versions, start=1):
-        print_table(_archive_table(f"RAW_DATA version {index} of {len(versions)}", archives), stdout)
+        print_table(_archive_table(f"{RAW_LABEL} version {index} of {len(versions)}", archives), stdout)
     if processed_plan is not None:
-        print_table(_archive_table("PROCESSED_DATA", processed_plan), stdout)
+        print_table(_archive_table(PROCESSED_LABEL, processed_plan), stdout)

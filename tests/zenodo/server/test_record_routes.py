@@ -237,3 +237,15 @@ async def test_edit_draft_metadata_does_not_leak_into_record(zenodo_server, http
                json={"metadata": {**METADATA, "title": "Not yet"}})
     _, page = await call(http, "GET", f"{srv.api_url}/records", params={"q": 'title:"Not yet"'})
     assert page["hits"]["total"] == 0
+
+
+async def test_record_landing_page_is_html_so_record_links_work(zenodo_server, http):
+    done = await published(http, zenodo_server)
+    _, rec = await call(http, "GET", f"{zenodo_server.api_url}/records/{done['id']}")
+    async with http.get(rec["links"]["self_html"]) as response:
+        assert response.status == 200 and response.content_type == "text/html"
+        page = await response.text()
+    assert f"<h1>{rec['metadata']['title']}</h1>" in page and f"https://doi.org/{rec['doi']}" in page
+    assert rec["files"][0]["links"]["self"] in page and rec["files"][0]["key"] in page
+    async with http.get(f"{zenodo_server.api_url.removesuffix('/api')}/records/999999") as missing:
+        assert missing.status == 404 and missing.content_type == "text/html"

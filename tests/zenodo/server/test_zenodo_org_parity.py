@@ -91,3 +91,31 @@ async def test_latest_draft_of_published_deposition_points_to_itself(zenodo_serv
     _, again = await call(http, "GET", f"{zenodo_server.api_url}/deposit/depositions/{done['id']}",
                           zenodo_server.token)
     assert again["links"]["latest_draft"].endswith(f"/deposit/depositions/{done['id']}")
+
+
+async def test_community_inclusion_waits_for_the_curator(zenodo_server, http):
+    # A community-submission request needs a curator's acceptance; legacy publish swallows inclusion
+    # errors and still publishes (zenodo-rdm site/zenodo_rdm/legacy/services.py; zenodo-observed.md).
+    srv = zenodo_server
+    own = await published(http, srv)  # owner 1 names seatizen-data first: it is theirs, included at once
+    theirs = await published(http, srv, {**METADATA, "title": "From someone else"}, token=srv.other_token)
+    assert theirs["state"] == "done"
+    listing = f"{srv.api_url}/communities/seatizen-data/records"
+
+    async def listed() -> set[int]:
+        _, page = await call(http, "GET", listing)
+        return {h["id"] for h in page["hits"]["hits"]}
+
+    assert await listed() == {own["id"]}
+    _, record = await call(http, "GET", f"{srv.api_url}/records/{theirs['id']}")
+    assert "communities" not in record["metadata"]
+    assert (await call(http, "GET", f"{srv.api_url}/requests", srv.other_token))[1]["hits"]["total"] == 0
+    _, open_requests = await call(http, "GET", f"{srv.api_url}/requests", srv.token)
+    [pending] = open_requests["hits"]["hits"]
+    assert pending["receiver"] == {"community": "seatizen-data"} and pending["topic"]["record"] == str(theirs["id"])
+    assert (await call(http, "POST", pending["links"]["actions"]["accept"], srv.other_token))[0] == 403
+    status, accepted = await call(http, "POST", pending["links"]["actions"]["accept"], srv.token)
+    assert status == 200 and accepted["status"] == "accepted"
+    assert await listed() == {own["id"], theirs["id"]}
+    _, record = await call(http, "GET", f"{srv.api_url}/records/{theirs['id']}")
+    assert record["metadata"]["communities"] == [{"id": "seatizen-data"}]
