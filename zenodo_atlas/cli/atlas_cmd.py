@@ -163,12 +163,14 @@ def map_cmd(
     png: Annotated[Path | None, typer.Option("--png", help="Also write a static PNG overview here.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
     atlas: AtlasOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Draw the Atlas: an interactive HTML map (footprints, tracks, frames, filters) and a PNG overview.
 
     Example:
       zenodo-atlas atlas map --atlas ./atlas.duckdb --out atlas.html --png atlas.png
     """
+    atlas_file = _atlas_path(atlas)
     from zenodo_atlas.atlas.connection import open_atlas
     from zenodo_atlas.atlas.maps import write_map_html, write_overview_png
 
@@ -178,15 +180,18 @@ def map_cmd(
             raise fail(f"{path} must end in {suffix}; choose a name like atlas{suffix}.")
         if path.exists() and not force:
             raise fail(f"{path} exists; choose another name or add --force to replace it.")
-    con = open_atlas(_atlas_path(atlas), read_only=True)
+    con = open_atlas(atlas_file, read_only=True)
     try:
         with stderr.status("Drawing the Atlas..."):
-            for path, suffix in targets:
-                partial = path.with_name(f".{path.name}.partial")
+            for target, suffix in targets:
+                partial = target.with_name(f".{target.name}.partial")
                 (write_map_html if suffix == ".html" else write_overview_png)(con, partial)
-                partial.replace(path)
+                partial.replace(target)
     finally:
         con.close()
+    if as_json:
+        emit_json({"map": out, "png": png})
+        return
     stdout.print(f"Map written to {out}" + (f", overview to {png}." if png else "."))
 
 
