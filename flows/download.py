@@ -133,8 +133,9 @@ async def download_session(
         summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None, overwrite)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
-          "skipped": ", ".join(summary.skipped_restricted)}],
+          "skipped": ", ".join(summary.skipped_restricted), "kept": ", ".join(summary.kept)}],
         key=artifact_key("download", summary.session),
+        description=f"Download of {summary.session}: files fetched, restricted files skipped, local edits kept",
     )
     return summary
 
