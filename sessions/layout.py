@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from zenodo_atlas.sessions.errors import SessionError, SessionNotReadyError
 from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_float, relative_path_column
 from zenodo_atlas.sessions.ia import jacques_csv_name, multilabel_csv_name
-from zenodo_atlas.sessions.links import escaping_links
+from zenodo_atlas.sessions.links import escaping_links, inside
 from zenodo_atlas.sessions.naming import parse_session_name
 from zenodo_atlas.sessions.plan import archive_name, resolve_in_session
 from zenodo_atlas.sessions.session import Session
@@ -76,8 +76,8 @@ class _Collector:
             self.add(severity, path, f"{len(lines)} row(s) {what} (line {shown})")
 
 
-def _has_files(folder: Path) -> bool:
-    return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
+def _has_files(folder: Path, root: Path) -> bool:
+    return folder.is_dir() and any(inside(p, root) and p.is_file() for p in folder.rglob("*"))
 
 
 def _read(path: Path, rel: str, out: _Collector) -> tuple[list[str], list[dict[str, str]]] | None:
@@ -241,7 +241,7 @@ def check_session(path: Path | str, class_columns: Collection[str] | None = None
         return report
     report.platform = session.name.platform
     root = session.path
-    report.present_folders = [f for f in KNOWN_FOLDERS if _has_files(root / f)]
+    report.present_folders = [f for f in KNOWN_FOLDERS if _has_files(root / f, root)]
     key_files = {
         "METADATA/metadata.csv": session.metadata_csv,
         "METADATA/predictions_gps.csv": session.predictions_csv,
@@ -251,7 +251,9 @@ def check_session(path: Path | str, class_columns: Collection[str] | None = None
         / multilabel_csv_name(session.name.raw, scores=True),
     }
     present = {rel for rel, p in key_files.items() if p.is_file()}
-    root_files = sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    root_files = sorted(
+        p.name for p in root.iterdir() if inside(p, root) and p.is_file() and not p.name.startswith(".")
+    )
     report.present_files = [rel for rel in key_files if rel in present] + root_files
     rel_metadata, rel_predictions, rel_jacques, rel_scores = key_files
 
