@@ -10,7 +10,13 @@ import pytest
 
 from zenodo_atlas.sessions.archive import archive_md5, write_archive
 from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
-from zenodo_atlas.sessions.extract import archive_destination, locate_frame, safe_extract
+from zenodo_atlas.sessions.extract import (
+    EXTRACT_PREFIX,
+    archive_destination,
+    locate_frame,
+    remove_extract_leftovers,
+    safe_extract,
+)
 from zenodo_atlas.sessions.plan import plan_processed, plan_raw
 from zenodo_atlas.sessions.session import Session
 
@@ -181,3 +187,15 @@ def test_local_edits_are_kept_unless_overwrite(tmp_path: Path):
     assert result.files == [(out / "same.txt").resolve()] and (out / "same.txt").stat().st_mtime_ns == before
     forced = safe_extract(zip_path, out, overwrite=True)
     assert forced.kept == [] and (out / "metadata.csv").read_bytes() == b"FileName\na.jpg\n"
+
+
+def test_leftovers_of_a_killed_extraction_are_removed(tmp_path):
+    session = tmp_path / "20231021_REU-ST-LEU_ASV-1_01"
+    kept = session / "DCIM" / "frame.jpg"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"frame")
+    leftover = session / "DCIM" / f"{EXTRACT_PREFIX}k1ll3d"
+    leftover.write_bytes(b"half a frame")
+
+    assert remove_extract_leftovers(session) == [leftover]
+    assert not leftover.exists() and kept.read_bytes() == b"frame"

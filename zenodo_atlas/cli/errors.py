@@ -20,7 +20,7 @@ from rich.markup import escape
 from typer._click import exceptions as usage  # typer vendors click; its usage errors live here
 from typer.core import TyperGroup
 
-from zenodo_atlas.errors import one_line
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.settings import load_settings, use_settings
 
 P = ParamSpec("P")
@@ -48,8 +48,9 @@ def report(exc: BaseException, code: int = 1) -> typer.Exit:
 
 
 def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Report the given exception types (and ValueError/OSError) as one line, exit 1."""
-    caught: tuple[type[BaseException], ...] = (*expected, ValueError, OSError)
+    """Report the given exception types, any project error (ZenodoAtlasError) and ValueError/OSError as
+    one line, exit 1."""
+    caught: tuple[type[BaseException], ...] = (*expected, ZenodoAtlasError, ValueError, OSError)
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
