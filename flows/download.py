@@ -116,6 +116,7 @@ async def download_session(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
           "skipped": ", ".join(summary.skipped_restricted)}],
         key=artifact_key("download", summary.session),
+        description=f"Files of {summary.session} downloaded into {summary.folder}",
     )
     return summary
 
