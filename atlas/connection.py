@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from zenodo_atlas.atlas import spatial_index
 from zenodo_atlas.atlas.errors import (
     AtlasError,
     AtlasLockedError,
@@ -119,13 +120,18 @@ def load_spatial(con: duckdb.DuckDBPyConnection, extension: Path | None = None) 
 
 
 def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Connect with spatial loaded but without touching the schema (for `atlas migrate` and tests)."""
+    """Connect with spatial loaded but without touching the schema (for `atlas migrate` and tests).
+
+    A writer that finds the WAL of an interrupted write rebuilds the R-tree indexes before anything
+    else touches them (see `spatial_index`); a reader refuses such a file.
+    """
     path = Path(path)
     if read_only and not path.is_file():
         raise AtlasNotFoundError(f"No Atlas at {path}; create it with `zenodo-atlas atlas migrate --atlas {path}`.")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     extension = verified_extension()
+    interrupted = spatial_index.interrupted_write(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
     except duckdb.IOException as exc:
@@ -137,8 +143,16 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
     except duckdb.Error as exc:
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
+        if interrupted and read_only:
+            raise AtlasError(
+                f"The Atlas {path} holds an interrupted write; run `zenodo-atlas atlas check --atlas {path}` "
+                "once to repair it, then retry."
+            )
+        rebuild = spatial_index.drop_unbound_rtrees(con) if interrupted else []
         load_spatial(con, extension)
         con.execute(f"SET disabled_compression_methods = '{DISABLED_COMPRESSION}'")
+        if rebuild:
+            spatial_index.create_indexes(con, rebuild)
     except BaseException:
         con.close()
         raise

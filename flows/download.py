@@ -12,10 +12,11 @@ from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
+from zenodo_atlas.sessions.extract import remove_extract_leftovers
 from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key, many, run_name
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
@@ -72,6 +73,8 @@ async def _fetch(
         )
     for path in filter(None, paths):
         await unpack_archive(path, session_dir, members.get(path.name) if members else None)
+    for leftover in remove_extract_leftovers(session_dir):
+        logger.info("Removed %s, left by an interrupted extraction", leftover)
     shutil.rmtree(zip_dir)
     return DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
@@ -110,13 +113,16 @@ async def download_session(
         resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
         if not resolved.versions:
             kinds = " and ".join(k for k, on in (("raw", raw), ("processed", processed)) if on)
-            raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo")
+            reason = f" ({resolved.note})" if resolved.note else ""
+            raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo{reason}")
+        if resolved.note:
+            get_run_logger().warning("%s: %s", resolved.session_name, resolved.note)
         summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
           "skipped": ", ".join(summary.skipped_restricted)}],
         key=artifact_key("download", summary.session),
-        description=f"Files of {summary.session} downloaded into {summary.folder}",
+        description=f"Files of {summary.session} downloaded into {summary.folder}, and restricted files skipped",
     )
     return summary
 
@@ -125,7 +131,9 @@ class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
 
-@flow(name="download-sessions")
+@flow(name="download-sessions", flow_run_name=run_name(
+    lambda p: f"download {many([*(p.get('names') or []), *(p.get('dois') or [])], 'sessions')}"
+    + (" + CSV" if p.get("csv_file") else "")))
 async def download_sessions(
     out_dir: str,
     names: list[str] | None = None,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from zenodo_atlas.atlas.publication import atlas_metadata, fingerprint_on_record, next_label
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
+from zenodo_atlas.sessions.template import load_atlas_template
 from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import current_settings
@@ -18,7 +19,7 @@ from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
 from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
-from zenodo_atlas.tasks.progress import artifact_key
+from zenodo_atlas.tasks.progress import artifact_key, run_name
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
@@ -32,7 +33,7 @@ class AtlasPublication(BaseModel):
     concept_doi: str | None = None
 
 
-@flow(name="publish-atlas")
+@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")))
 async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> AtlasPublication:
     """Upload the database, its exports and its fingerprint as the next Atlas version.
 
@@ -63,8 +64,11 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
             label=label,
-            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas),
-                                    snapshot.locations),
+            metadata=atlas_metadata(
+                settings.atlas_urn, label, settings.communities, await count_sessions(atlas), snapshot.locations,
+                template=load_atlas_template(settings.atlas_template) if settings.atlas_template else None,
+                latest=state.latest,
+            ),
             archives=[plain_file(path) for path in snapshot.files],
             drop_all_carried=True,
         )

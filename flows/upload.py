@@ -18,7 +18,7 @@ from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
-from zenodo_atlas.tasks.progress import artifact_key
+from zenodo_atlas.tasks.progress import artifact_key, many, run_name
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -37,25 +37,9 @@ def parts_label(raw: bool, processed: str | None, custom: str | None) -> str:
     return "+".join(name for name, wanted in (("raw", raw), ("processed", processed), ("custom", custom)) if wanted)
 
 
-def _run_name(what: str) -> str:
-    from prefect.runtime import flow_run
-
-    p = flow_run.parameters
+def _upload_name(what: str, p: dict) -> str:
     name = f"upload {what} {parts_label(p.get('raw', False), p.get('processed'), p.get('custom'))}"
     return f"{name} (dry run)" if p.get("dry_run") else name
-
-
-def _upload_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    return _run_name(Path(str(flow_run.parameters.get("session_path", ""))).name)
-
-
-def _batch_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    p = flow_run.parameters
-    return _run_name(f"{len(p.get('sessions') or [])} path(s){' + CSV' if p.get('csv_file') else ''}")
 
 
 async def _report_plan(summary: UploadSummary) -> None:
@@ -88,7 +72,8 @@ async def _report(summary: UploadSummary) -> None:
             )
 
 
-@flow(name="upload-session", flow_run_name=_upload_run_name)
+@flow(name="upload-session",
+      flow_run_name=run_name(lambda p: _upload_name(Path(str(p.get("session_path", ""))).name, p)))
 async def upload_session(
     session_path: str,
     raw: bool = False,
@@ -184,7 +169,8 @@ class BatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some sessions of a batch failed; the others were published."""
 
 
-@flow(name="upload-sessions", flow_run_name=_batch_run_name)
+@flow(name="upload-sessions", flow_run_name=run_name(lambda p: _upload_name(
+    many(p.get("sessions"), "paths") + (" + CSV" if p.get("csv_file") else ""), p)))
 async def upload_sessions(
     sessions: list[str],
     csv_file: str | None = None,

@@ -17,6 +17,8 @@ from zenodo_atlas.sessions.plan import archive_name, frame_folder
 
 _DCIM_PART = re.compile(r"DCIM(_p\d+)?\.zip", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
+EXTRACT_PREFIX = ".extract."
+"""Each member is written to such a temporary beside its destination, then renamed into place."""
 
 
 def archive_destination(archive_name: str, session_dir: Path) -> Path:
@@ -87,7 +89,7 @@ def safe_extract(
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".extract.", dir=destination.parent)
+            fd, tmp = tempfile.mkstemp(prefix=EXTRACT_PREFIX, dir=destination.parent)
             try:
                 with os.fdopen(fd, "wb") as out, archive.open(info) as source:
                     shutil.copyfileobj(source, out, 1 << 20)
@@ -98,6 +100,15 @@ def safe_extract(
             _restore_times_and_mode(destination, info)
             extracted.append(destination)
     return extracted
+
+
+def remove_extract_leftovers(session_dir: Path) -> list[Path]:
+    """Delete the `.extract.*` temporaries a killed extraction left in the session (call once the
+    session's own extractions are done); returns what was removed."""
+    leftovers = [p for p in Path(session_dir).rglob(f"{EXTRACT_PREFIX}*") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
 
 
 def locate_frame(relative_file_path: str) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from zenodo_atlas.sessions.errors import SessionError
-from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_float, relative_path_column
+from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_fix, parse_float, relative_path_column
 from zenodo_atlas.sessions.ia import jacques_csv_name, multilabel_csv_name
 from zenodo_atlas.sessions.naming import parse_session_name
 from zenodo_atlas.sessions.plan import archive_name, resolve_in_session
@@ -26,8 +26,10 @@ KNOWN_FOLDERS = (
     "PROCESSED_DATA/BATHY", "PROCESSED_DATA/PHOTOGRAMMETRY", "PROCESSED_DATA/CPCE_ANNOTATION",
 )
 REQUIRED_METADATA_COLUMNS = ("FileName", "GPSLatitude", "GPSLongitude")
-OPTIONAL_METADATA_COLUMNS = ("OriginalFileName", "GPSAltitude", "GPSPitch", "GPSRoll", "GPSTrack", "GPSfix")
+# OriginalFileName is not among them: plancha never writes it and FileName stands in for it.
+OPTIONAL_METADATA_COLUMNS = ("GPSAltitude", "GPSPitch", "GPSRoll", "GPSTrack", "GPSfix")
 _EXAMPLES = 3
+_CSV_FOLDERS = ("METADATA/", "PROCESSED_DATA/")
 
 
 class Problem(BaseModel):
@@ -57,8 +59,15 @@ class LayoutReport(BaseModel):
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
 
+    def blocking(self, operation: Operation) -> list[Problem]:
+        """The errors that stop `operation`: raw uploads archive folders as they are, so the frame
+        CSVs (METADATA, PROCESSED_DATA) cannot block them."""
+        if operation != "raw":
+            return self.errors
+        return [p for p in self.errors if not p.path.startswith(_CSV_FOLDERS)]
+
     def ready_for(self, operation: Operation) -> bool:
-        return self.ok and not self.missing_for.get(operation)
+        return not self.blocking(operation) and not self.missing_for.get(operation)
 
 
 class _Collector:
@@ -151,7 +160,7 @@ def _check_metadata_csv(session: Session, out: _Collector) -> set[str]:
         if has_coordinates:
             _check_coordinates(row, line, bad_coords, no_gps, null_island)
         fix = (row.get("GPSfix") or "").strip()
-        if fix and not fix.isdigit():
+        if fix and parse_fix(fix) is None:
             bad_fix.append(line)
         for column in date_columns:
             value = (row.get(column) or "").strip()
@@ -170,7 +179,7 @@ def _check_metadata_csv(session: Session, out: _Collector) -> set[str]:
     out.counted("error", rel, "have GPSLatitude/GPSLongitude outside [-90, 90]/[-180, 180] or not numbers",
                 bad_coords)
     out.counted("error", rel, f"have a date that does not parse ({', '.join(date_columns)}; "
-                "expected YYYY:MM:DD HH:MM:SS[.fff][+hh:mm])", bad_dates)
+                "expected YYYY:MM:DD HH:MM:SS[.fraction][Z|+hh:mm])", bad_dates)
     out.counted("error", rel, "have a relative_file_path that leaves the session (absolute or '..')", escaping)
     out.counted("warning", rel, "have no GPS position", no_gps)
     out.counted("warning", rel, "sit at latitude 0, longitude 0 (no fix)", null_island)

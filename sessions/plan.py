@@ -169,7 +169,11 @@ def _raw_folder(session: Session, folder: str, dcim_part_bytes: float) -> list[P
     source = session.path / folder
     if folder == "DCIM":
         return split_dcim(folder_members(source), dcim_part_bytes)
-    members = folder_members(source, include=GPS_RAW_SELECTION if folder == "GPS" else None)
+    # The predecessor filters raw GPS for ASV-like sessions only; its UAV manager zips the whole GPS
+    # folder, PPK solution included (SeatizenDOI/zenodo-tools,
+    # src/seatizen_session/manager/ssm_uav_session.py: prepare_raw_data zips GPS as it is).
+    select = folder == "GPS" and session.rules.group != "UAV"
+    members = folder_members(source, include=GPS_RAW_SELECTION if select else None)
     return [make_archive(archive_name(folder), folder, members)] if members else []
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.sessions.errors import SessionNotReadyError
 from zenodo_atlas.sessions.iso19115 import write_iso19115
-from zenodo_atlas.sessions.layout import check_session
+from zenodo_atlas.sessions.layout import Operation, check_session
 from zenodo_atlas.sessions.metadata import (
     MetadataTemplate,
     People,
@@ -48,11 +48,11 @@ def load_metadata_inputs(template_path: str | None) -> tuple[MetadataTemplate, P
     return template, template_people(template)
 
 
-def require_ready(session: Session, operation: str) -> None:
+def require_ready(session: Session, operation: Operation) -> None:
     """Refuse to plan an upload the session check says cannot succeed, naming every reason."""
     report = check_session(session.path)
     missing = report.missing_for.get(operation, [])
-    errors = [p for p in report.problems if p.severity == "error"]
+    errors = report.blocking(operation)
     if missing or errors:
         reasons = [f"missing {m}" for m in missing] + [f"{p.path}: {p.message}" for p in errors]
         raise SessionNotReadyError(

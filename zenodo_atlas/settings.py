@@ -41,6 +41,11 @@ def read_token_file(path: Path, *, sandbox: bool = False) -> SecretStr | None:
     return None
 
 
+LEASES_ON_DISK = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem"}
+"""Server setting: Prefect's default keeps global-concurrency leases in memory, so a server crash leaks
+every transfer slot held; on disk, the restarted server revokes them once they expire."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ATLAS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -68,13 +73,25 @@ class Settings(BaseSettings):
     atlas_urn: str = Field(default=session_urn("seatizen-atlas"), description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
+    atlas_template: Path | None = Field(
+        default=None, description="Atlas record metadata (the predecessor's metadata_seatizen_atlas.json format)."
+    )
 
     upload_concurrency: int = Field(default=4, ge=1, le=32, description="Uploads in flight per run.")
     download_concurrency: int = Field(default=4, ge=1, le=32, description="Downloads in flight per run.")
     global_transfer_slots: int = Field(
         default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
     )
+    slot_wait_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest a run waits for global transfer slots before failing."
+    )
     rate_limit_per_minute: int = Field(default=100, ge=1)
+    request_deadline_seconds: float = Field(
+        default=600.0, gt=0, description="Longest one Zenodo API call may take, retries included."
+    )
+    stall_seconds: float = Field(
+        default=120.0, gt=0, description="Longest wait for the next byte from Zenodo (answers and transfers)."
+    )
     search_lag: float = Field(
         default=5.0, ge=0,
         description="Seconds Zenodo's search may miss a write; an empty search is trusted only after this long.",

@@ -9,6 +9,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
+from tests.fixtures.sessions import write_predecessor_metadata
 from tests.flows.helpers import owner_client, session_records, successful_puts
 from zenodo_atlas.flows.maintenance import clean_drafts, update_metadata
 from zenodo_atlas.flows.upload import BatchFailedError, upload_session, upload_sessions
@@ -40,9 +41,9 @@ async def test_dry_run_says_what_runs_and_leaves_a_plan_never_published(zenodo_e
         artifacts = await client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[r.id for r in runs]))
         )
-    names = {r.name for r in runs}
-    assert f"upload {sample_session.name} raw+processed (dry run)" in names
-    assert "upload 1 path(s) raw+processed (dry run)" in names
+    expected = f"upload {sample_session.name} raw+processed (dry run)"
+    batch_run = next(r for r in runs if r.id == state.state_details.flow_run_id)
+    assert batch_run.name == expected and [r.name for r in runs].count(expected) >= 2  # the batch and its session
     mine = {a.key: a for a in artifacts if a.key and sample_session.name.lower().replace("_", "-") in a.key}
     plan = mine[artifact_key("plan", sample_session.name)]
     assert {"DCIM.zip", "METADATA.zip"} <= {row["archive"] for row in json.loads(plan.data)}
@@ -175,3 +176,18 @@ async def test_iso19115_file_travels_in_the_processed_metadata_archive(zenodo_en
         archive = await client.download_record_file(record, "METADATA.zip", tmp_path)
     with zipfile.ZipFile(archive) as zipped:
         assert zipped.read(iso.name) == iso.read_bytes()
+
+
+async def test_the_predecessors_metadata_json_and_people_files_upload_unchanged(
+    zenodo_env, sample_session, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the predecessor names its people files from the working folder
+    template = write_predecessor_metadata(tmp_path)
+
+    await upload_session(str(sample_session), raw=True, processed="mi", metadata_template=str(template))
+
+    raw, processed = await session_records(zenodo_env, sample_session.name)
+    for record in (raw, processed):
+        assert [c["name"] for c in record.metadata["creators"]] == ["Josiah Carberry", "Marie Rivière"]
+        typed = {(c["name"], c["type"]) for c in record.metadata["contributors"]}
+        assert {("Alex Smith", "DataManager"), ("Marie Rivière", "DataCollector")} <= typed

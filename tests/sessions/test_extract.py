@@ -10,7 +10,13 @@ import pytest
 
 from zenodo_atlas.sessions.archive import archive_md5, write_archive
 from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
-from zenodo_atlas.sessions.extract import archive_destination, locate_frame, safe_extract
+from zenodo_atlas.sessions.extract import (
+    EXTRACT_PREFIX,
+    archive_destination,
+    locate_frame,
+    remove_extract_leftovers,
+    safe_extract,
+)
 from zenodo_atlas.sessions.plan import plan_processed, plan_raw
 from zenodo_atlas.sessions.session import Session
 
@@ -166,3 +172,15 @@ def test_locate_frame_agrees_with_the_frames_archive(sample_session: Path, tmp_p
     assert archive == zip_path.name
     assert safe_extract(zip_path, tmp_path / "frames", members=[member])[0].read_bytes() == \
         frames.members[3].source.read_bytes()
+
+
+def test_leftovers_of_a_killed_extraction_are_removed(tmp_path):
+    session = tmp_path / "20231021_REU-ST-LEU_ASV-1_01"
+    kept = session / "DCIM" / "frame.jpg"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"frame")
+    leftover = session / "DCIM" / f"{EXTRACT_PREFIX}k1ll3d"
+    leftover.write_bytes(b"half a frame")
+
+    assert remove_extract_leftovers(session) == [leftover]
+    assert not leftover.exists() and kept.read_bytes() == b"frame"

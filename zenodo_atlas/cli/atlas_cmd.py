@@ -67,6 +67,38 @@ def migrate_cmd(atlas: AtlasOption = None) -> None:
         stdout.print(f"{path}: already at schema {latest_version()}.")
 
 
+@app.command("check")
+@one_line_errors(AtlasError)
+def check_cmd(atlas: AtlasOption = None) -> None:
+    """Verify the spatial index against a scan for every session; rebuild it if they disagree.
+
+    Opening the Atlas for writing already repairs an interrupted write; this also catches an index
+    damaged earlier. The nightly auto-update runs the same check.
+
+    Example:
+      zenodo-atlas atlas check --atlas ./atlas.duckdb
+    """
+    from zenodo_atlas.atlas import spatial_index
+    from zenodo_atlas.atlas.connection import open_atlas
+
+    path = _atlas_path(atlas)
+    con = open_atlas(path)
+    try:
+        with stderr.status("Checking the spatial index..."):
+            report = spatial_index.check(con)
+            after = spatial_index.check(con, repair=False) if report.rebuilt else report
+    finally:
+        con.close()
+    for session, (via_index, by_scan) in report.mismatches.items():
+        stdout.print(f"  {session}: {via_index} frame(s) through the index, {by_scan} by scan")
+    if not after.healthy:
+        raise fail(f"{path}: the spatial index still disagrees with a scan after a rebuild; restore a backup.")
+    if report.rebuilt:
+        stdout.print(f"{path}: rebuilt {', '.join(report.rebuilt)}; the index now agrees with a scan.")
+    else:
+        stdout.print(f"{path}: the spatial index agrees with a scan for {report.sessions_checked} session(s).")
+
+
 @app.command("query")
 @one_line_errors(AtlasError)
 def query_cmd(

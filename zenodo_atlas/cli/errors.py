@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from zenodo_atlas.errors import one_line
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.settings import load_settings, use_settings
 
 P = ParamSpec("P")
@@ -26,8 +26,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Report the given exception types (and ValueError/OSError) as one line, exit 1."""
-    caught: tuple[type[BaseException], ...] = (*expected, ValueError, OSError)
+    """Report the given exception types, any project error (ZenodoAtlasError) and ValueError/OSError as
+    one line, exit 1."""
+    caught: tuple[type[BaseException], ...] = (*expected, ZenodoAtlasError, ValueError, OSError)
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)

@@ -46,6 +46,29 @@ def register(
     console.print(table)
 
 
+def migrate_check(
+    community: Annotated[list[str] | None, typer.Option(
+        "--community", help="Community to check (repeatable; default: ATLAS_COMMUNITIES).")] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Check the token's own published records instead.")]
+    = False,
+) -> None:
+    """Check, before switching from zenodo-tools, that every published record can be downloaded and
+    registered; one line per record and a summary. Writes nothing on Zenodo or in the Atlas.
+
+    Examples:
+      zenodo-atlas migrate-check --community seatizen-data
+      zenodo-atlas migrate-check --mine
+    """
+    from zenodo_atlas.flows.migrate_check import migrate_check as check
+
+    result = run_flow(check(communities=community or None, mine=mine))
+    for record in result.records:
+        console.print(record.line(), markup=False)
+    console.print(result.summary(), markup=False)
+    if not all(r.can_download and r.can_register for r in result.records):
+        raise typer.Exit(1)
+
+
 def publish(
     atlas: AtlasOption = None,
     force: Annotated[bool, typer.Option("--force", help="Publish even if the content did not change.")] = False,
