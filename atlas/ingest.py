@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from zenodo_atlas.atlas import spatial_index
-from zenodo_atlas.atlas.connection import fetch_row
+from zenodo_atlas.atlas.connection import fetch_row, rollback
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
 from zenodo_atlas.atlas.session_files import ScoreFile, read_session
 from zenodo_atlas.sessions.naming import read_session_name
@@ -401,7 +401,7 @@ def register_session(
                 _insert_predictions(con, frames_record, ia_record, score, report)
         con.commit()
     except BaseException:
-        con.rollback()
+        rollback(con)
         raise
     spatial_index.checkpoint(con)  # the new frames' R-tree entries must not be left in the WAL
     if report.unknown_columns:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from zenodo_atlas.atlas.errors import AtlasError
 from zenodo_atlas.atlas.ingest import IA_ARCHIVE, METADATA_ARCHIVE
 from zenodo_atlas.atlas.session_files import read_session
+from zenodo_atlas.errors import one_line
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.naming import parse_session_name
 from zenodo_atlas.sessions.zenodo_record import (
@@ -71,7 +72,7 @@ async def _zip_lists(client: ZenodoClient, record: Record, key: str, wanted: str
     try:
         entries = await client.zip_entries(content_url(record, f), f.size)
     except ZenodoError as exc:
-        return f"{key} of version {record.id} is unreadable ({str(exc).splitlines()[0]})"
+        return f"{key} of version {record.id} is unreadable ({one_line(exc)})"
     if not any(e.name.rsplit("/", 1)[-1].endswith(wanted) for e in entries):
         return f"{key} of version {record.id} holds no *{wanted}"
     return None
@@ -125,7 +126,7 @@ async def check_concept(
         source = await remote_source(client, name, versions, work_dir, slots)
     except ZenodoError as exc:
         return RecordCheck(name=name, can_download=download, can_register=False,
-                           reason=f"{why}; {str(exc).splitlines()[0]}", **base)
+                           reason=f"{why}; {one_line(exc)}", **base)
     try:
         files = await asyncio.to_thread(read_session, source.session_dir, name)
         useful = int(files.frames["useful"].sum())
@@ -133,7 +134,7 @@ async def check_concept(
                            reason=f"{why}; {useful} frame(s) from version {holder.id}", **base)
     except (AtlasError, SessionError) as exc:
         return RecordCheck(name=name, can_download=download, can_register=False,
-                           reason=f"{why}; {str(exc).splitlines()[0]}", **base)
+                           reason=f"{why}; {one_line(exc)}", **base)
     finally:
         shutil.rmtree(source.session_dir.parent, ignore_errors=True)
 

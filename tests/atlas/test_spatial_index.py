@@ -100,3 +100,18 @@ def test_a_register_killed_after_commit_leaves_a_sound_atlas(
         assert spatial_index.check(con, repair=False).healthy
     finally:
         con.close()
+
+
+def test_a_write_failing_for_lack_of_space_reports_that_not_the_rollback(
+    atlas_path: Path, atlas_template: Path, published_session: Callable[..., Published]
+) -> None:
+    atlas_path.parent.mkdir(parents=True)
+    shutil.copyfile(atlas_template, atlas_path)
+    session = published_session(frames=200, seed=4)
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.atlas.full_disk_register", str(atlas_path), str(session[0])],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert child.returncode == 1, child.stderr
+    assert "File too large" in child.stdout and str(atlas_path) in child.stdout, child.stdout
+    assert "no transaction is active" not in child.stdout
