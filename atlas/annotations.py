@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from zenodo_atlas.atlas.connection import fetch_row
+from zenodo_atlas.atlas.connection import fetch_row, rollback
 from zenodo_atlas.atlas.errors import AnnotationError
 from zenodo_atlas.errors import one_line
 
@@ -194,6 +194,6 @@ def import_annotations(con: duckdb.DuckDBPyConnection, path: Path) -> Annotation
             report.files_imported.append(parsed.path.name)
         con.commit()
     except BaseException:
-        con.rollback()
+        rollback(con)
         raise
     return report

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from zenodo_atlas.atlas import spatial_index
 from zenodo_atlas.atlas.errors import (
     AtlasError,
     AtlasLockedError,
@@ -32,6 +33,17 @@ __all__ = [
     "open_atlas",
     "spatial_extension_path",
 ]
+
+
+def sql_string(value: str | Path) -> str:
+    """A SQL string literal for what DuckDB cannot bind (COPY ... TO targets): quotes doubled."""
+    text = value.as_posix() if isinstance(value, Path) else value
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier (class and label names become column names)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def spatial_extension_path() -> Path:
@@ -119,13 +131,23 @@ def load_spatial(con: duckdb.DuckDBPyConnection, extension: Path | None = None) 
 
 
 def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Connect with spatial loaded but without touching the schema (for `atlas migrate` and tests)."""
+    """Connect with spatial loaded but without touching the schema (for `atlas migrate` and tests).
+
+    A writer that finds the WAL of an interrupted write rebuilds the R-tree indexes before anything
+    else touches them (see `spatial_index`); a reader refuses such a file.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise AtlasError(
+            f"--atlas {path} is a folder, not an Atlas file; give the .duckdb file, e.g. "
+            f"--atlas {path / 'seatizen_atlas.duckdb'}"
+        )
     if read_only and not path.is_file():
         raise AtlasNotFoundError(f"No Atlas at {path}; create it with `zenodo-atlas atlas migrate --atlas {path}`.")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     extension = verified_extension()
+    interrupted = spatial_index.interrupted_write(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
     except duckdb.IOException as exc:
@@ -133,12 +155,22 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
             raise AtlasLockedError(
                 f"The Atlas {path} is open in another process; close that process (or open read-only) and retry."
             ) from exc
-        raise AtlasError(f"Cannot open the Atlas {path}: {exc}") from exc
+        if "not a valid DuckDB database" in str(exc):
+            raise AtlasError(f"{path} is not a DuckDB Atlas file; point --atlas at an Atlas .duckdb file.") from exc
+        raise AtlasError(f"Cannot open the Atlas {path}: {exc}; check the path and its permissions.") from exc
     except duckdb.Error as exc:
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
+        if interrupted and read_only:
+            raise AtlasError(
+                f"The Atlas {path} holds an interrupted write; run `zenodo-atlas atlas check --atlas {path}` "
+                "once to repair it, then retry."
+            )
+        rebuild = spatial_index.drop_unbound_rtrees(con) if interrupted else []
         load_spatial(con, extension)
-        con.execute(f"SET disabled_compression_methods = '{DISABLED_COMPRESSION}'")
+        con.execute(f"SET disabled_compression_methods = {sql_string(DISABLED_COMPRESSION)}")
+        if rebuild:
+            spatial_index.create_indexes(con, rebuild)
     except BaseException:
         con.close()
         raise
@@ -165,6 +197,14 @@ def open_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
         con.close()
         raise
     return con
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back what is left of a failed transaction. After a failed COMMIT (a full disk) DuckDB has no
+    transaction any more, and the rollback's own error ("no transaction is active") must not replace the
+    real one, which names the file and says "No space left on device"."""
+    with contextlib.suppress(duckdb.Error):
+        con.rollback()
 
 
 def fetch_row(

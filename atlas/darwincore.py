@@ -16,11 +16,12 @@ import csv
 import io
 import math
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import duckdb
@@ -50,7 +51,8 @@ EVENT_TERMS: tuple[tuple[str, str], ...] = (
 OCCURRENCE_TERMS: tuple[tuple[str, str], ...] = (
     ("eventID", DWC), ("occurrenceID", DWC), ("basisOfRecord", DWC), ("occurrenceStatus", DWC),
     ("scientificName", DWC), ("scientificNameID", DWC), ("taxonID", DWC), ("kingdom", DWC), ("taxonRank", DWC),
-    ("verbatimIdentification", DWC), ("identifiedBy", DWC), ("dateIdentified", DWC), ("associatedMedia", DWC),
+    ("verbatimIdentification", DWC), ("recordedBy", DWC), ("identifiedBy", DWC), ("dateIdentified", DWC),
+    ("associatedMedia", DWC),
 )
 
 # Position uncertainty by GNSS fix quality (plancha GPS files: 1 = RTK fixed, 2 = RTK float, 5 = single):
@@ -166,6 +168,7 @@ habitats AS (
 )
 SELECT f.file_name, f.relative_file_path, f.latitude, f.longitude, f.depth, f.fix, f.datetime_utc,
        d.concept_recid, d.session_name, d.country, d.country_code, d.place, d.session_date, d.platform,
+       d.recorded_by,
        ST_AsText(d.footprint) AS footprint, h.habitat,
        t.gbif_key, t.present, t.identified, t.identified_by, t.labels_present
 FROM taxon_values AS t
@@ -234,7 +237,7 @@ def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 @dataclass
 class _Session:
-    row: dict[str, object]
+    row: dict[str, Any]
     frames: set[str] = field(default_factory=set)
     times: list[datetime] = field(default_factory=list)
     habitats: set[str] = field(default_factory=set)
@@ -265,35 +268,36 @@ def _session_event(ns: str, s: _Session, protocol: str, rights: tuple[str, str])
         digits = _decimals(uncertainty)
         lat, lon, precision = round(centre.y, digits), round(centre.x, digits), 10.0**-digits
     times = sorted(s.times)
+    when: str | None
     if times:
         when = _utc(times[0]) if times[0] == times[-1] else f"{_utc(times[0])}/{_utc(times[-1])}"
     else:
-        when = row["session_date"].isoformat() if row["session_date"] else None  # type: ignore[attr-defined]
+        when = row["session_date"].isoformat() if row["session_date"] else None
     return [
         f"{ns}{row['session_name']}", None, "Survey", when, protocol, len(s.frames), "image",
         f"{len(s.frames)} images identified by {len(s.annotators)} expert(s)",
         " | ".join(sorted(s.habitats)) or None, lat, lon, "EPSG:4326", uncertainty, precision,
         row["footprint"], "EPSG:4326" if row["footprint"] else None, None, None, row["country"],
-        country_alpha2(row["country_code"]), row["place"], *rights,  # type: ignore[arg-type]
+        country_alpha2(row["country_code"]), row["place"], *rights,
     ]
 
 
-def _frame_event(ns: str, row: dict[str, object], identified_by: set[str], protocol: str,
+def _frame_event(ns: str, row: dict[str, Any], identified_by: set[str], protocol: str,
                  rights: tuple[str, str]) -> list[object]:
     lat, lon = row["latitude"], row["longitude"]
     has_point = lat is not None and lon is not None
-    uncertainty = FIX_UNCERTAINTY_M.get(row["fix"], SINGLE_FIX_UNCERTAINTY_M)  # type: ignore[arg-type]
+    uncertainty = FIX_UNCERTAINTY_M.get(row["fix"], SINGLE_FIX_UNCERTAINTY_M)
     digits = _decimals(uncertainty)
     when = row["datetime_utc"]
-    depth = round(float(row["depth"]), 1) if row["depth"] is not None else None  # type: ignore[arg-type]
+    depth = round(float(row["depth"]), 1) if row["depth"] is not None else None
     return [
         f"{ns}{Path(str(row['file_name'])).stem}", f"{ns}{row['session_name']}", "Sample",
         _utc(when) if isinstance(when, datetime) else None, protocol, 1, "image",
         f"1 image identified by {len(identified_by)} expert(s)", row["habitat"],
-        round(float(lat), digits) if has_point else None, round(float(lon), digits) if has_point else None,  # type: ignore[arg-type]
+        round(float(lat), digits) if has_point else None, round(float(lon), digits) if has_point else None,
         "EPSG:4326", uncertainty if has_point else None, 10.0**-digits if has_point else None,
-        f"POINT ({round(float(lon), digits)} {round(float(lat), digits)})" if has_point else None,  # type: ignore[arg-type]
-        "EPSG:4326" if has_point else None, depth, depth, row["country"], country_alpha2(row["country_code"]),  # type: ignore[arg-type]
+        f"POINT ({round(float(lon), digits)} {round(float(lat), digits)})" if has_point else None,
+        "EPSG:4326" if has_point else None, depth, depth, row["country"], country_alpha2(row["country_code"]),
         row["place"], *rights,
     ]
 
@@ -311,7 +315,7 @@ def build_archive(
     cursor = con.execute(_ROWS_SQL)
     names = [d[0] for d in cursor.description]
     sessions: dict[str, _Session] = {}
-    frames: dict[str, list[object]] = {}
+    frames: dict[str, dict[str, Any]] = {}
     frame_annotators: dict[str, set[str]] = {}
     occurrences: list[list[object]] = []
     used: dict[int, Taxon] = {}
@@ -337,7 +341,7 @@ def build_archive(
         occurrences.append([
             event_id, f"{event_id}:gbif-{taxon.gbif_key}", "HumanObservation",
             "present" if row["present"] == 1 else "absent", taxon.scientific_name, taxon.name_id, taxon.gbif_url,
-            taxon.kingdom, taxon.rank, row["labels_present"], row["identified_by"],
+            taxon.kingdom, taxon.rank, row["labels_present"], row["recorded_by"], row["identified_by"],
             row["identified"].date().isoformat(),
             _media_url(media, archives, zenodo_url, row),
         ])
@@ -352,7 +356,7 @@ def build_archive(
 
 
 def _media_url(media: MediaLocator | None, archives: dict[tuple[str, str], int], zenodo_url: str,
-               row: dict[str, object]) -> str | None:
+               row: dict[str, Any]) -> str | None:
     """The image's own URL: the Zenodo file URL of its archive plus the path inside it (InvenioRDM
     serves archive members at `<record>/files/<key>/container/<path>`, inveniosoftware/rfcs#106)."""
     located = media(str(row["relative_file_path"] or "")) if media else None
@@ -370,12 +374,15 @@ def _bbox(con: duckdb.DuckDBPyConnection) -> tuple[float, float, float, float] |
         "SELECT min(ST_XMin(footprint)), max(ST_XMax(footprint)), min(ST_YMin(footprint)), max(ST_YMax(footprint))"
         " FROM deposit WHERE footprint IS NOT NULL"
     ).fetchone()
-    return tuple(round(v, 5) for v in box) if box and box[0] is not None else None  # type: ignore[return-value]
+    if not box or box[0] is None:
+        return None
+    west, east, south, north = (round(float(v), 5) for v in box)
+    return west, east, south, north
 
 
-def _period(sessions: object) -> tuple[date, date] | None:
-    days = [t.date() for s in sessions for t in s.times]  # type: ignore[attr-defined]
-    days += [s.row["session_date"] for s in sessions if not s.times and s.row["session_date"]]  # type: ignore[attr-defined]
+def _period(sessions: Collection[_Session]) -> tuple[date, date] | None:
+    days = [t.date() for s in sessions for t in s.times]
+    days += [s.row["session_date"] for s in sessions if not s.times and s.row["session_date"]]
     return (min(days), max(days)) if days else None
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import AtlasError
+from zenodo_atlas.atlas.fingerprint import content_fingerprint
 from zenodo_atlas.atlas.migrate import schema_version
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
@@ -92,6 +93,14 @@ def last_run(con: duckdb.DuckDBPyConnection) -> EtlRun | None:
 def last_published(con: duckdb.DuckDBPyConnection) -> EtlRun | None:
     """The latest successful run that published an Atlas version."""
     return _fetch(con, "WHERE status = 'success' AND published_version IS NOT NULL", [])
+
+
+def publication_pending(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the Atlas holds sessions its last published version lacks (e.g. that publication failed)."""
+    if fetch_row(con, "SELECT count(*) FROM deposit")[0] == 0:
+        return False
+    published = last_published(con)
+    return published is None or published.content_fingerprint != content_fingerprint(con)
 
 
 def harvest_watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:

@@ -5,7 +5,8 @@ INSERT ... SELECT from registered DataFrames, so a failure leaves the Atlas exac
 Re-registering adds only what is new. Frames and predictions are filtered against the rows of
 their own version first (an anti-join on record_id, which zone maps narrow to that version's
 blocks) and then plainly inserted: ON CONFLICT DO NOTHING probes the key index per row and grew
-from 13 ms to 3 s per 1,000 frames between an empty Atlas and one of 1M frames.
+from 13 ms to 3 s per 1,000 frames between an empty Atlas and one of 1M frames. A session holds one
+set of frames: a newer processed version replaces the frames and predictions of an older one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from zenodo_atlas.atlas.connection import fetch_row
+from zenodo_atlas.atlas import spatial_index
+from zenodo_atlas.atlas.connection import fetch_row, rollback
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
 from zenodo_atlas.atlas.session_files import ScoreFile, read_session
 from zenodo_atlas.sessions.naming import read_session_name
@@ -45,12 +47,14 @@ class DepositRef(BaseModel):
     concept_recid: str
     concept_doi: str | None = None
     versions: list[VersionRef]
+    recorded_by: list[str] = Field(default_factory=list, description="DataCollector contributors, latest version")
 
 
 class RegistrationReport(BaseModel):
     session: str
     versions_added: int = 0
     frames_added: int = 0
+    frames_replaced: int = 0
     predictions_added: int = 0
     unknown_columns: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -85,6 +89,10 @@ def deposit_ref_from_records(records: list[Record]) -> DepositRef:
         concept_recid=records[0].conceptrecid,
         concept_doi=next((r.conceptdoi for r in reversed(records) if r.conceptdoi), None),
         versions=versions,
+        recorded_by=[
+            str(c["name"]) for c in records[-1].metadata.get("contributors") or []
+            if isinstance(c, dict) and c.get("type") == "DataCollector" and c.get("name")
+        ],
     )
 
 
@@ -128,18 +136,20 @@ def _upsert_deposit(con: duckdb.DuckDBPyConnection, deposit: DepositRef) -> int:
     con.execute(
         """
         INSERT INTO deposit (concept_recid, session_name, concept_doi, have_raw, have_processed,
-                             session_date, country_code, country, place, platform)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             session_date, country_code, country, place, platform, recorded_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (concept_recid) DO UPDATE SET
             concept_doi = coalesce(excluded.concept_doi, deposit.concept_doi),
             have_raw = excluded.have_raw, have_processed = excluded.have_processed,
             session_date = excluded.session_date, country_code = excluded.country_code,
-            country = excluded.country, place = excluded.place, platform = excluded.platform
+            country = excluded.country, place = excluded.place, platform = excluded.platform,
+            recorded_by = coalesce(excluded.recorded_by, deposit.recorded_by)
         """,
         [
             deposit.concept_recid, deposit.session_name, deposit.concept_doi,
             have_raw, have_processed,
             name.date, name.country_code, name.country_name, name.place, name.platform,
+            " | ".join(deposit.recorded_by) or None,
         ],
     )
     versions = pd.DataFrame(
@@ -225,6 +235,48 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> 
         """,
         {"rid": record_id},
     )[0]
+
+
+def _frame_records(con: duckdb.DuckDBPyConnection, concept_recid: str) -> list[int]:
+    return [r for (r,) in con.execute(
+        "SELECT DISTINCT f.record_id FROM frame f JOIN version v ON v.record_id = f.record_id"
+        " WHERE v.concept_recid = ? ORDER BY 1", [concept_recid],
+    ).fetchall()]
+
+
+def _drop_older_frames(con: duckdb.DuckDBPyConnection, older: list[int]) -> pd.DataFrame:
+    """Delete the frames of older versions and their predictions; returns (old id, file_name) so
+    that annotations can follow their frame to the new version."""
+    old = con.execute(
+        "SELECT id AS old_id, file_name FROM frame WHERE list_contains(?, record_id)", [older]
+    ).df()
+    con.execute(
+        "DELETE FROM multilabel_prediction WHERE frame_id IN"
+        " (SELECT id FROM frame WHERE list_contains(?, record_id))", [older],
+    )
+    con.execute("DELETE FROM frame WHERE list_contains(?, record_id)", [older])
+    return old
+
+
+def _move_annotations(
+    con: duckdb.DuckDBPyConnection, old: pd.DataFrame, record_id: int, report: RegistrationReport
+) -> None:
+    """Annotations are people's work: they move to the same file name in the new frames; those whose
+    frame is gone from the new version are dropped, and said so."""
+    with _registered(con, old) as src:
+        con.execute(
+            f"""
+            UPDATE annotation SET frame_id = m.new_id
+            FROM (SELECT o.old_id, f.id AS new_id FROM {src} o
+                  JOIN frame f ON f.record_id = $rid AND f.file_name = o.file_name) AS m
+            WHERE annotation.frame_id = m.old_id
+            """,
+            {"rid": record_id},
+        )
+        deleted = con.execute(f"DELETE FROM annotation WHERE frame_id IN (SELECT old_id FROM {src})").fetchone()
+        lost = deleted[0] if deleted else 0
+    if lost:
+        report.warnings.append(f"{lost} annotation(s) named frames absent from the new version; dropped.")
 
 
 def _model_for(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
@@ -324,16 +376,34 @@ def register_session(
     con.begin()
     try:
         report.versions_added = _upsert_deposit(con, deposit)
+        held = _frame_records(con, deposit.concept_recid)
+        if any(r > frames_record for r in held):
+            report.warnings.append(
+                f"The Atlas holds frames of a newer version ({max(held)}) than {frames_record}; kept those."
+            )
+            con.commit()
+            return report
+        older = [r for r in held if r < frames_record]
+        old = _drop_older_frames(con, older) if older else None
         with _registered(con, files.frames) as src:
             report.warnings += _write_footprint(con, deposit.concept_recid, src)
             report.frames_added = _insert_frames(con, frames_record, src)
+        if old is not None:
+            report.frames_replaced = len(old)
+            _move_annotations(con, old, frames_record, report)
         if ia_record is not None:  # set exactly when there are score files
+            # predictions of an older IA version give way to the newer ones
+            con.execute(
+                "DELETE FROM multilabel_prediction WHERE record_id < $ia AND frame_id IN"
+                " (SELECT id FROM frame WHERE record_id = $frames)", {"ia": ia_record, "frames": frames_record},
+            )
             for score in files.scores:
                 _insert_predictions(con, frames_record, ia_record, score, report)
         con.commit()
     except BaseException:
-        con.rollback()
+        rollback(con)
         raise
+    spatial_index.checkpoint(con)  # the new frames' R-tree entries must not be left in the WAL
     if report.unknown_columns:
         report.warnings.append(f"Score columns matching no class were ignored: {', '.join(report.unknown_columns)}.")
     return report

@@ -18,7 +18,9 @@ from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.etl import next_version_label
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.fingerprint import content_fingerprint
+from zenodo_atlas.atlas.legacy_db import LEGACY_DB, write_legacy_db
 from zenodo_atlas.atlas.maps import session_centroids
+from zenodo_atlas.sessions.template import AtlasRecordTemplate
 from zenodo_atlas.zenodo.models import Community, Creator, DepositMetadata, Location, Record, RelatedIdentifier
 
 FINGERPRINT_FILE = "ATLAS_CONTENT_SHA256.txt"
@@ -57,6 +59,8 @@ def snapshot(committed: Path, name: str, folder: Path) -> AtlasSnapshot:
     try:
         fingerprint = content_fingerprint(con)
         exports = export_all(con, folder / "exports")
+        # The predecessor's readers download this file by name: it stays, next to the new exports.
+        exports.append(write_legacy_db(con, folder / "exports" / LEGACY_DB))
         locations = [Location(lat=lat, lon=lon, place=name) for name, lat, lon in session_centroids(con)]
     finally:
         con.close()
@@ -67,14 +71,8 @@ def snapshot(committed: Path, name: str, folder: Path) -> AtlasSnapshot:
     )
 
 
-def atlas_metadata(
-    urn: str, version: str, communities: list[str], sessions: int, locations: list[Location] | None = None
-) -> DepositMetadata:
-    """The Zenodo metadata of one Atlas version; `urn` finds the Atlas concept like a session's, and
-    `locations` (session centroids) let Zenodo show where the sessions are."""
-    return DepositMetadata(
-        upload_type="dataset",
-        title="Seatizen Atlas",
+def _default_template(sessions: int, communities: list[str]) -> AtlasRecordTemplate:
+    return AtlasRecordTemplate(
         creators=[Creator(name="Seatizen programme", affiliation="Ifremer")],
         description=(
             "<p>The Seatizen Atlas: a spatial catalogue of every published Seatizen session "
@@ -84,12 +82,52 @@ def atlas_metadata(
             "GeoParquet, CSV and Parquet tables, a Darwin Core archive of the annotations, an interactive "
             "HTML map (opens offline) and a PNG overview.</p>"
         ),
-        access_right="open",
-        license="cc-by-4.0",
         keywords=["Seatizen", "Atlas", "marine science", "coral reef", "georeferenced images"],
+        communities=communities,
+    )
+
+
+def _from_record(record: Record, communities: list[str]) -> AtlasRecordTemplate:
+    """What the published Atlas already says about itself: people curated its creators, keep them."""
+    meta = record.metadata
+    licence = meta.get("license")
+    return AtlasRecordTemplate(
+        title=meta.get("title") or "Seatizen Atlas",
+        creators=[Creator.model_validate(c) for c in meta.get("creators") or []],
+        description=meta.get("description") or "",
+        related_identifiers=[RelatedIdentifier.model_validate(r) for r in meta.get("related_identifiers") or []],
+        license=(licence.get("id") if isinstance(licence, dict) else licence) or "cc-by-4.0",
+        keywords=meta.get("keywords") or [],
+        communities=communities,
+    )
+
+
+def atlas_metadata(
+    urn: str, version: str, communities: list[str], sessions: int, locations: list[Location] | None = None,
+    *, template: AtlasRecordTemplate | None = None, latest: Record | None = None,
+) -> DepositMetadata:
+    """The Zenodo metadata of one Atlas version; `urn` finds the Atlas concept like a session's, and
+    `locations` (session centroids) let Zenodo show where the sessions are. The descriptive part is
+    the template file's when given, else the published record's own (people curated its creators
+    and description), else a default for a first publication."""
+    if template is None:
+        template = (
+            _from_record(latest, communities) if latest is not None and latest.metadata.get("creators")
+            else _default_template(sessions, communities)
+        )
+    related = [r for r in template.related_identifiers if r.identifier != urn]
+    chosen = template.communities if template.communities is not None else communities
+    return DepositMetadata(
+        upload_type="dataset",
+        title=template.title,
+        creators=template.creators,
+        description=template.description,
+        access_right=template.access_right,
+        license=template.license,
+        keywords=template.keywords or None,
         version=version,
-        related_identifiers=[RelatedIdentifier(identifier=urn, relation="isAlternateIdentifier")],
-        communities=[Community(identifier=c) for c in communities] or None,
+        related_identifiers=[RelatedIdentifier(identifier=urn, relation="isAlternateIdentifier"), *related],
+        communities=[Community(identifier=c) for c in chosen] or None,
         publication_date=datetime.now(UTC).date(),
         locations=locations or None,
     )

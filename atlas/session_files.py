@@ -20,6 +20,9 @@ from zenodo_atlas.sessions.session import ia_folder
 
 _EXIF_DATE = r"^(\d{4}):(\d{2}):(\d{2})"
 _TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# plancha-workflow stamps frames with GPS time in numpy's nanosecond form and no zone
+# (SeatizenDOI/plancha-workflow, src/lib/lib_dcim.py): that form is UTC by construction.
+_PLANCHA_UTC = r"^\d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2}\.\d{9}$"
 _GPS_COLUMNS = {
     "latitude": "GPSLatitude",
     "longitude": "GPSLongitude",
@@ -80,12 +83,15 @@ def _numeric(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
 
 
 def _timestamps(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """EXIF `YYYY:MM:DD HH:MM:SS[.fff][±hh:mm]` to naive UTC; also says which values carried an offset."""
-    text = raw.astype("string").str.strip().str.replace(_EXIF_DATE, r"\1-\2-\3", regex=True)
-    aware = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).astype(bool)
+    """EXIF `YYYY:MM:DD HH:MM:SS[.fff][±hh:mm]` to naive UTC; also says which values are known to be
+    UTC (an offset, or plancha's form)."""
+    stripped = raw.astype("string").str.strip()
+    text = stripped.str.replace(_EXIF_DATE, r"\1-\2-\3", regex=True)
+    aware = (text.str.contains(_TZ_SUFFIX, regex=True) | stripped.str.contains(_PLANCHA_UTC, regex=True))
+    aware = aware.fillna(False).astype(bool)
     parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
     parsed = parsed.where(parsed.dt.year >= 1980)  # unset camera clocks read 1970
-    return parsed.dt.tz_localize(None), aware
+    return parsed.dt.tz_localize(None).astype("datetime64[us]"), aware
 
 
 def best_datetimes(table: pd.DataFrame) -> tuple[pd.Series, int]:

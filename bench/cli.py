@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -42,11 +43,22 @@ def spread(values: list[float]) -> str:
     return f"min={min(values):.2f} median={statistics.median(values):.2f} max={max(values):.2f}"
 
 
-def timed(command: list[str] | str, env: dict[str, str], *, shell: bool = False) -> float:
-    started = time.perf_counter()
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU: dict[str, list[float]] = {}
+"""CPU seconds of each command's own processes (not the background server's, not the local Zenodo's)."""
+
+
+def timed(command: list[str] | str, env: dict[str, str], *, shell: bool = False, label: str = "") -> float:
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, env=env, shell=shell, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {command}\n{done.stderr[-2000:]}")
+    if label:
+        CPU.setdefault(label, []).append(children_cpu() - cpu)
     return time.perf_counter() - started
 
 
@@ -118,7 +130,7 @@ async def main(args: argparse.Namespace) -> None:
                 }
                 for r in range(args.rounds):
                     for name, command in fixed.items():
-                        results.setdefault(name, []).append(timed(command, env))
+                        results.setdefault(name, []).append(timed(command, env, label=name))
                     results.setdefault("upload CLI", []).append(timed([*zenodo_atlas("upload"), str(uploads[r]),
                                                                        "--raw"], env))
                     results.setdefault("upload limit", []).append(timed(
@@ -140,7 +152,8 @@ async def main(args: argparse.Namespace) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"{args.rounds} alternated rounds; upload {args.upload_mb} MiB DCIM, download {args.download_mb} MiB DCIM")
     for name, values in results.items():
-        print(f"{name}: wall_s {spread(values)}")
+        cpu = f"  cpu_s {spread(CPU[name])}" if name in CPU else ""
+        print(f"{name}: wall_s {spread(values)}{cpu}")
     median = {name: statistics.median(values) for name, values in results.items()}
     print(f"upload_cli_ratio={median['upload CLI'] / median['upload limit']:.2f} (target <= 3, vs curl + md5sum)")
     print(f"download_cli_ratio={median['download CLI'] / median['download limit']:.2f} (target <= 2, vs curl + md5sum)")

@@ -15,8 +15,16 @@ from zenodo_atlas.errors import one_line
 from zenodo_atlas.flows.publish_atlas import AtlasPublication, publish_atlas
 from zenodo_atlas.sessions.zenodo_record import new_session_versions, session_name_of, versions_by_concept
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.atlas_db import known_versions, overview_artifact, read_watermark, record_harvest
+from zenodo_atlas.tasks.atlas_db import (
+    check_spatial_index,
+    known_versions,
+    overview_artifact,
+    publication_pending,
+    read_watermark,
+    record_harvest,
+)
 from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.progress import run_name
 from zenodo_atlas.tasks.register import register_remote
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -50,7 +58,8 @@ async def _harvest(client: ZenodoClient, communities: list[str], since: datetime
     )
 
 
-@flow(name="auto-update")
+@flow(name="auto-update", flow_run_name=run_name(
+    lambda p: f"auto-update {', '.join(p.get('communities') or []) or 'configured communities'}"))
 async def auto_update(
     communities: list[str] | None = None,
     atlas_path: str | None = None,
@@ -72,6 +81,7 @@ async def auto_update(
     logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     started = datetime.now(UTC)
+    await check_spatial_index(atlas)
     watermark = await read_watermark(atlas)
     known = await known_versions(atlas)
     outcomes: list[Outcome] = []
@@ -125,7 +135,8 @@ async def auto_update(
         registered=summary.count("added") + summary.count("updated"),
         notes=", ".join(f"{s}: {summary.count(s)}" for s in ("added", "updated", "skipped", "failed")),
     )
-    if publish and (summary.count("added") or summary.count("updated")):
+    # Also when nothing is new but the last publication failed: its sessions must not wait for the next one.
+    if publish and (summary.count("added") or summary.count("updated") or await publication_pending(atlas)):
         summary.publication = await publish_atlas(str(atlas), unless_published_since=started)
     await acreate_table_artifact(
         [o.model_dump() for o in outcomes] or [{"session": "-", "status": "nothing new", "detail": ""}],

@@ -13,10 +13,12 @@ from pydantic import BaseModel
 from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
+from zenodo_atlas.sessions.errors import UnsafeArchiveError
+from zenodo_atlas.sessions.extract import remove_extract_leftovers
 from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
+from zenodo_atlas.tasks.progress import TransferProgress, artifact_key, many, run_name
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
@@ -31,6 +33,8 @@ class DownloadSummary(BaseModel):
     versions: list[int]
     files: list[str]
     skipped_restricted: list[str] = []
+    kept: list[str] = []
+    """Local files that differ from the record, left as they were (no `overwrite`), session-relative."""
 
 
 async def _fetch(
@@ -40,9 +44,11 @@ async def _fetch(
     concurrency: int,
     global_limit: int,
     members: dict[str, set[str]] | None,
+    overwrite: bool = False,
 ) -> DownloadSummary:
     logger = get_run_logger()
     session_dir = out / resolved.session_name
+    new_session = not session_dir.exists()
     zip_dir = session_dir / "ZIP"
     zip_dir.mkdir(parents=True, exist_ok=True)
     wanted = [(r, f) for r, f in files_to_fetch(resolved.versions) if members is None or f.key in members]
@@ -71,12 +77,27 @@ async def _fetch(
             "%s: %d restricted file(s) skipped (%s): they need the owner's token in ZENODO_TOKEN",
             resolved.session_name, len(skipped), ", ".join(skipped),
         )
-    for path in filter(None, paths):
-        await unpack_archive(path, session_dir, members.get(path.name) if members else None)
+    kept: list[str] = []
+    try:
+        for path in filter(None, paths):
+            extracted = await unpack_archive(path, session_dir, members.get(path.name) if members else None, overwrite)
+            kept += [p.relative_to(session_dir.resolve()).as_posix() for p in extracted.kept]
+    except UnsafeArchiveError:
+        # A refused archive must not stay on disk, nor a session folder this run created for it.
+        shutil.rmtree(zip_dir)
+        if new_session and not any(session_dir.iterdir()):
+            session_dir.rmdir()
+        raise
+    for leftover in remove_extract_leftovers(session_dir):
+        logger.info("Removed %s, left by an interrupted extraction", leftover)
     shutil.rmtree(zip_dir)
+    if kept:
+        logger.warning("%s: kept %d local file(s) that differ from the record: %s", resolved.session_name,
+                       len(kept), ", ".join(kept))
     return DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
         files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
+        kept=kept,
     )
 
 
@@ -88,7 +109,8 @@ def _run_name() -> str:
 
 @flow(name="download-session", flow_run_name=_run_name)
 async def download_session(
-    out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
+    out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True,
+    overwrite: bool = False,
 ) -> DownloadSummary:
     """Fetch a session by name or DOI (a version DOI is honoured exactly) and rebuild its folders.
 
@@ -111,12 +133,17 @@ async def download_session(
         resolved = await resolve_session(client, name=name, doi=doi, raw=raw, processed=processed)
         if not resolved.versions:
             kinds = " and ".join(k for k, on in (("raw", raw), ("processed", processed)) if on)
-            raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo")
-        summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None)
+            reason = f" ({resolved.note})" if resolved.note else ""
+            raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo{reason}")
+        if resolved.note:
+            get_run_logger().warning("%s: %s", resolved.session_name, resolved.note)
+        summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None, overwrite)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
-          "skipped": ", ".join(summary.skipped_restricted)}],
+          "skipped": ", ".join(summary.skipped_restricted), "kept": ", ".join(summary.kept)}],
         key=artifact_key("download", summary.session),
+        description=f"Files of {summary.session} downloaded into {summary.folder}, restricted files skipped, "
+                    "local edits kept",
     )
     return summary
 
@@ -125,7 +152,9 @@ class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some downloads of a batch failed; the others completed."""
 
 
-@flow(name="download-sessions")
+@flow(name="download-sessions", flow_run_name=run_name(
+    lambda p: f"download {many([*(p.get('names') or []), *(p.get('dois') or [])], 'sessions')}"
+    + (" + CSV" if p.get("csv_file") else "")))
 async def download_sessions(
     out_dir: str,
     names: list[str] | None = None,
@@ -133,6 +162,7 @@ async def download_sessions(
     csv_file: str | None = None,
     raw: bool = True,
     processed: bool = True,
+    overwrite: bool = False,
 ) -> list[DownloadSummary]:
     """Download several sessions (names, DOIs or a CSV), `parallel_sessions` at once; one failure does
     not stop the others.
@@ -149,7 +179,7 @@ async def download_sessions(
     requests += requests_from_csv(csv_file) if csv_file else []
 
     async def one(request: dict[str, str]) -> DownloadSummary:
-        return await download_session(out_dir, raw=raw, processed=processed, **request)
+        return await download_session(out_dir, raw=raw, processed=processed, overwrite=overwrite, **request)
 
     done, failures = await run_each(requests, current_settings().parallel_sessions, one)
     failed = {next(iter(request.values())): why for request, why in failures}

@@ -13,6 +13,7 @@ from zenodo_atlas.atlas.publication import atlas_metadata, fingerprint_on_record
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
+from zenodo_atlas.sessions.template import load_atlas_template
 from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import current_settings
@@ -20,7 +21,7 @@ from zenodo_atlas.tasks.atlas_db import count_sessions, last_publication, record
 from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
-from zenodo_atlas.tasks.progress import artifact_key
+from zenodo_atlas.tasks.progress import artifact_key, run_name
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
@@ -48,7 +49,7 @@ async def _record_if_missing(atlas: Path, version: str | None, fingerprint: str,
         await record_publication(atlas, version=version, fingerprint=fingerprint, doi=doi)
 
 
-@flow(name="publish-atlas")
+@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")))
 async def publish_atlas(
     atlas_path: str | None = None, force: bool = False, unless_published_since: datetime | None = None
 ) -> AtlasPublication:
@@ -95,8 +96,11 @@ async def publish_atlas(
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
         plan = VersionPlan(
             label=label,
-            metadata=atlas_metadata(settings.atlas_urn, label, settings.communities, await count_sessions(atlas),
-                                    snapshot.locations),
+            metadata=atlas_metadata(
+                settings.atlas_urn, label, settings.communities, await count_sessions(atlas), snapshot.locations,
+                template=load_atlas_template(settings.atlas_template) if settings.atlas_template else None,
+                latest=state.latest,
+            ),
             archives=[plain_file(path) for path in snapshot.files],
             drop_all_carried=True,
         )

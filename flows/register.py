@@ -16,6 +16,7 @@ from zenodo_atlas.sessions.zenodo_record import names_a_record
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.atlas_db import overview_artifact
 from zenodo_atlas.tasks.connections import open_client
+from zenodo_atlas.tasks.progress import many, run_name
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
 from zenodo_atlas.tasks.resolve import resolve_session
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
@@ -38,17 +39,19 @@ async def register_one(
                 f"{session.name.raw} is not published on Zenodo; upload it first "
                 f"(zenodo-atlas upload {item} --raw --processed fmgbi)"
             )
-        source = await local_source(item)
+        source = await local_source(client, item, records)
     else:
         by_doi = names_a_record(item)
         resolved = await resolve_session(client, doi=item if by_doi else None, name=None if by_doi else item)
-        records = await client.record_versions(resolved.versions[-1].id) if by_doi else resolved.versions
+        # Every version, not only the selected ones: the Atlas keeps the history, and DEPRECATED
+        # versions explain a missing METADATA.zip.
+        records = await client.record_versions(resolved.versions[-1].id)
         return await register_remote(client, atlas_path, resolved.session_name, records, work_dir, slots,
                                      all_frames=all_frames)
     return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
 
 
-@flow(name="register-sessions")
+@flow(name="register-sessions", flow_run_name=run_name(lambda p: f"register {many(p.get('sessions'), 'sessions')}"))
 async def register_sessions(
     sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
 ) -> list[RegistrationReport]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -12,14 +11,14 @@ from pydantic import BaseModel
 from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
-from zenodo_atlas.sessions.layout import expand_session_paths
+from zenodo_atlas.sessions.listing import sessions_from
 from zenodo_atlas.sessions.plan import folders_from_letters
-from zenodo_atlas.sessions.zenodo_record import RAW_LABEL, raw_parts_published
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL, raw_parts_published
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import find_session
-from zenodo_atlas.tasks.progress import artifact_key
+from zenodo_atlas.tasks.deposit import find_session, unchanged_version
+from zenodo_atlas.tasks.progress import artifact_key, many, run_name
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -31,6 +30,8 @@ class UploadSummary(BaseModel):
     dry_run: bool = False
     versions: list[PublishedVersion] = []
     planned: list[dict] = []
+    unchanged: list[str] = []
+    """Versions already on Zenodo with exactly the planned content: nothing was sent for them."""
 
 
 def parts_label(raw: bool, processed: str | None, custom: str | None) -> str:
@@ -38,25 +39,9 @@ def parts_label(raw: bool, processed: str | None, custom: str | None) -> str:
     return "+".join(name for name, wanted in (("raw", raw), ("processed", processed), ("custom", custom)) if wanted)
 
 
-def _run_name(what: str) -> str:
-    from prefect.runtime import flow_run
-
-    p = flow_run.parameters
+def _upload_name(what: str, p: dict) -> str:
     name = f"upload {what} {parts_label(p.get('raw', False), p.get('processed'), p.get('custom'))}"
     return f"{name} (dry run)" if p.get("dry_run") else name
-
-
-def _upload_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    return _run_name(Path(str(flow_run.parameters.get("session_path", ""))).name)
-
-
-def _batch_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    p = flow_run.parameters
-    return _run_name(f"{len(p.get('sessions') or [])} path(s){' + CSV' if p.get('csv_file') else ''}")
 
 
 async def _report_plan(summary: UploadSummary) -> None:
@@ -89,7 +74,8 @@ async def _report(summary: UploadSummary) -> None:
             )
 
 
-@flow(name="upload-session", flow_run_name=_upload_run_name)
+@flow(name="upload-session",
+      flow_run_name=run_name(lambda p: _upload_name(Path(str(p.get("session_path", ""))).name, p)))
 async def upload_session(
     session_path: str,
     raw: bool = False,
@@ -151,7 +137,15 @@ async def upload_session(
                 raw_part += 1
                 if raw_part <= raw_parts_published(state.labels()):
                     logger.info("%s: RAW_DATA part %d is already published: skipped", session.name.raw, raw_part)
+                    summary.unchanged.append(f"{RAW_LABEL} part {raw_part}")
                     continue
+            elif plan.label == PROCESSED_LABEL and state.draft is None and (
+                same := await unchanged_version(state, PROCESSED_LABEL, plan.archives)
+            ):
+                logger.info("%s: PROCESSED_DATA %s already holds these archives: nothing to do",
+                            session.name.raw, same.doi)
+                summary.unchanged.append(f"{PROCESSED_LABEL} {same.doi}")
+                continue
             version = await publish_version(
                 client, session.name.raw, session.rules, plan, state, concurrency=settings.upload_concurrency,
                 global_limit=global_limit,
@@ -165,17 +159,6 @@ async def upload_session(
     return summary
 
 
-def sessions_from(paths: list[str], csv_file: str | None) -> list[str]:
-    """Expand folders of sessions and `root_folder,session_name` CSV rows into session paths."""
-    found = [str(p) for p in expand_session_paths(paths)]
-    if csv_file:
-        with open(csv_file, newline="") as handle:
-            found += [str(Path(row["root_folder"]) / row["session_name"]) for row in csv.DictReader(handle)]
-    if not found:
-        raise FileNotFoundError("no session given: pass session folders, folders of sessions or a CSV")
-    return found
-
-
 class BatchSummary(BaseModel):
     succeeded: list[UploadSummary] = []
     failed: dict[str, str] = {}
@@ -185,7 +168,8 @@ class BatchFailedError(ZenodoAtlasError, RuntimeError):
     """Some sessions of a batch failed; the others were published."""
 
 
-@flow(name="upload-sessions", flow_run_name=_batch_run_name)
+@flow(name="upload-sessions", flow_run_name=run_name(lambda p: _upload_name(
+    many(p.get("sessions"), "paths") + (" + CSV" if p.get("csv_file") else ""), p)))
 async def upload_sessions(
     sessions: list[str],
     csv_file: str | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,19 @@ def archive_md5(archive: PlannedArchive) -> str:
     for chunk in iter_archive(archive, None):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def member_signature(archive: PlannedArchive) -> frozenset[tuple[str, int, int]]:
+    """(arcname, size, CRC-32) of every member: what any zip of the same files records, whatever its
+    compression or timestamps, so a folder is recognised in an archive another tool made."""
+    signature = set()
+    for member in archive.members:
+        crc = 0
+        with member.source.open("rb") as source:
+            while chunk := source.read(CHUNK_SIZE):
+                crc = zlib.crc32(chunk, crc)
+        signature.add((member.arcname, member.size, crc))
+    return frozenset(signature)
 
 
 def write_archive(archive: PlannedArchive, dest_dir: Path) -> tuple[Path, str]:

@@ -9,14 +9,18 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
 from zenodo_atlas.sessions.plan import archive_name, frame_folder
 
 _DCIM_PART = re.compile(r"DCIM(_p\d+)?\.zip", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
+EXTRACT_PREFIX = ".extract."
+"""Each member is written to such a temporary beside its destination, then renamed into place."""
 
 
 def archive_destination(archive_name: str, session_dir: Path) -> Path:
@@ -67,10 +71,32 @@ def _restore_times_and_mode(path: Path, info: zipfile.ZipInfo) -> None:
         path.chmod(mode)
 
 
+def _same_content(path: Path, info: zipfile.ZipInfo) -> bool:
+    """Whether the file on disk already holds the member's bytes (size, then the zip's CRC-32)."""
+    if path.stat().st_size != info.file_size:
+        return False
+    crc = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc == info.CRC
+
+
+class Extracted(NamedTuple):
+    files: list[Path]
+    """Members now on disk with the archive's bytes (written, or already identical)."""
+    kept: list[Path]
+    """Local files that differ from the archive and were left as they are (no `overwrite`)."""
+
+
 def safe_extract(
-    zip_path: Path, target_dir: Path, members: Collection[str] | None = None
-) -> list[Path]:
-    """Extract `members` (default all) under `target_dir`; every member is vetted before any write."""
+    zip_path: Path, target_dir: Path, members: Collection[str] | None = None, *, overwrite: bool = False
+) -> Extracted:
+    """Extract `members` (default all) under `target_dir`; every member is vetted before any write.
+
+    A file already there with the same bytes is left untouched; one that differs (a local edit) is
+    kept unless `overwrite`, and reported in `kept`.
+    """
     zip_path, target = Path(zip_path), Path(target_dir).resolve()
     with zipfile.ZipFile(zip_path) as archive:
         infos = archive.infolist()
@@ -81,13 +107,17 @@ def safe_extract(
                 raise MemberNotFoundError(f"{zip_path.name} has no member {missing[0]!r}")
             infos = [by_name[m] for m in members]
         plan = [(info, _safe_target(info, target, zip_path)) for info in infos]
-        extracted = []
+        result = Extracted([], [])
         for info, destination in plan:
             if info.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
+            if destination.is_file() and not overwrite:
+                same = _same_content(destination, info)
+                (result.files if same else result.kept).append(destination)
+                continue
             destination.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".extract.", dir=destination.parent)
+            fd, tmp = tempfile.mkstemp(prefix=EXTRACT_PREFIX, dir=destination.parent)
             try:
                 with os.fdopen(fd, "wb") as out, archive.open(info) as source:
                     shutil.copyfileobj(source, out, 1 << 20)
@@ -96,8 +126,17 @@ def safe_extract(
                 Path(tmp).unlink(missing_ok=True)
                 raise
             _restore_times_and_mode(destination, info)
-            extracted.append(destination)
-    return extracted
+            result.files.append(destination)
+    return result
+
+
+def remove_extract_leftovers(session_dir: Path) -> list[Path]:
+    """Delete the `.extract.*` temporaries a killed extraction left in the session (call once the
+    session's own extractions are done); returns what was removed."""
+    leftovers = [p for p in Path(session_dir).rglob(f"{EXTRACT_PREFIX}*") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
 
 
 def locate_frame(relative_file_path: str) -> tuple[str, str]:

@@ -16,12 +16,16 @@ from zenodo_atlas.sessions.session import Session, ia_folder
 
 _EXIF_DATE = re.compile(
     r"(?P<y>\d{4})[:\-](?P<mo>\d{2})[:\-](?P<d>\d{2})[ T](?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})"
-    r"(?:\.(?P<frac>\d{1,6}))?\s*(?P<tz>Z|[+\-]\d{2}:?\d{2})?"
+    r"(?:\.(?P<frac>\d+))?\s*(?P<tz>Z|[+\-]\d{2}:?\d{2})?"
 )
 
 
 def parse_exif_datetime(value: str) -> datetime | None:
-    """`2023:10:21 09:30:00.000+04:00`, `2023:10:21 05:30:00Z`, `2023-10-21 09:30:00`; else None."""
+    """`2023:10:21 09:30:00.000+04:00`, `2023:10:21 05:30:00Z`, `2023-10-21 09:30:00`; else None.
+
+    Fractions of any length are accepted and cut to microseconds: plancha-workflow writes numpy's
+    nanosecond form, `2023:10:18 06:12:00.000000000`, without a zone (SeatizenDOI/plancha-workflow,
+    src/lib/lib_dcim.py, time_calibration_and_geotag)."""
     match = _EXIF_DATE.fullmatch(value.strip())
     if not match:
         return None
@@ -36,7 +40,7 @@ def parse_exif_datetime(value: str) -> datetime | None:
     try:
         return datetime(
             int(g["y"]), int(g["mo"]), int(g["d"]), int(g["h"]), int(g["mi"]), int(g["s"]),
-            int((g["frac"] or "0").ljust(6, "0")), tzinfo=tz,
+            int((g["frac"] or "0")[:6].ljust(6, "0")), tzinfo=tz,
         )
     except ValueError:
         return None
@@ -48,6 +52,15 @@ def parse_float(value: str | None) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def parse_fix(value: str | None) -> int | None:
+    """A GPS fix code; plancha interpolates it with numpy and writes `1.0`, `2.0`, `5.0`."""
+    try:
+        number = parse_float(value)
+    except ValueError:
+        return None
+    return int(number) if number is not None and number.is_integer() and 0 <= number <= 255 else None
 
 
 def relative_path_column(fieldnames: Iterable[str] | None) -> str | None:
@@ -155,9 +168,9 @@ def summarize_frames(session: Session) -> FrameSummary:
             summary.north = lat if summary.north is None else max(summary.north, lat)
             summary.west = lon if summary.west is None else min(summary.west, lon)
             summary.east = lon if summary.east is None else max(summary.east, lon)
-        fix = (row.get("GPSfix") or "").strip()
-        if fix.isdigit():
-            summary.fix_counts[int(fix)] = summary.fix_counts.get(int(fix), 0) + 1
+        fix = parse_fix(row.get("GPSfix"))
+        if fix is not None:
+            summary.fix_counts[fix] = summary.fix_counts.get(fix, 0) + 1
         try:
             altitude = parse_float(row.get("GPSAltitude"))
         except ValueError:

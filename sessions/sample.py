@@ -34,7 +34,14 @@ LOCAL_TZ = timezone(timedelta(hours=4))
 PINNED_MTIME = 1_704_067_200  # 2024-01-01T00:00:00Z
 _METRES_PER_DEGREE = 111_320.0
 
+# plancha-workflow keeps a fixed list of exiftool tags, adds relative_file_path and sorts the columns
+# by name (SeatizenDOI/plancha-workflow, src/lib/lib_dcim.py, time_calibration_and_geotag).
 METADATA_COLUMNS = (
+    "FileName", "GPSAltitude", "GPSLatitude", "GPSLongitude", "GPSPitch", "GPSRoll", "GPSTrack",
+    "GPSfix", "GPSsde", "GPSsdn", "Model", "SubSecDateTimeOriginal", "relative_file_path",
+)
+# UAV photos keep the camera's own tags (DJI writes a zone-less local DateTimeOriginal).
+UAV_METADATA_COLUMNS = (
     "FileName", "relative_file_path", "OriginalFileName", "GPSLatitude", "GPSLongitude",
     "GPSAltitude", "GPSPitch", "GPSRoll", "GPSTrack", "GPSfix", "SubSecDateTimeOriginal",
     "DateTimeOriginal", "GPSDateTime",
@@ -142,11 +149,9 @@ def _jpeg(fix: _Fix, platform: str, rng: random.Random) -> bytes:
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = make
     exif[ExifTags.Base.Model] = model
-    local = fix.when.strftime("%Y:%m:%d %H:%M:%S")
     details = exif.get_ifd(ExifTags.IFD.Exif)
-    details[ExifTags.Base.DateTimeOriginal] = local
+    details[ExifTags.Base.DateTimeOriginal] = _exif_time(fix, platform)
     details[ExifTags.Base.SubsecTimeOriginal] = "000"
-    details[ExifTags.Base.OffsetTimeOriginal] = "+04:00"
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     gps[ExifTags.GPS.GPSLatitudeRef] = "S" if fix.lat < 0 else "N"
     gps[ExifTags.GPS.GPSLatitude] = _dms(fix.lat)
@@ -164,10 +169,22 @@ def _jpeg(fix: _Fix, platform: str, rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
+def _plancha(platform: str) -> bool:
+    """Sessions processed by plancha-workflow: videos in DCIM, frames extracted and geotagged."""
+    return rules_for(platform).group in ("ASV", "default")
+
+
+def _exif_time(fix: _Fix, platform: str) -> str:
+    """Cameras write their local clock; plancha geotags frames with GPS (UTC) time."""
+    when = fix.when.astimezone(UTC) if _plancha(platform) else fix.when
+    return when.strftime("%Y:%m:%d %H:%M:%S")
+
+
 def _write_images(
     root: Path, name: str, platform: str, fixes: list[_Fix], rng: random.Random
 ) -> tuple[list[str], list[str], list[str]]:
-    """DCIM originals, plus extracted frames under PROCESSED_DATA/FRAMES except for UAV photos."""
+    """UAV photos in DCIM; plancha frames under PROCESSED_DATA/FRAMES (their video is written by
+    `_pad_dcim`); other platforms keep their photos in DCIM/GOPRO1 beside the extracted frames."""
     width = max(3, len(str(len(fixes))))
     frame_names, originals, rel_paths = [], [], []
     for i, fix in enumerate(fixes, start=1):
@@ -177,9 +194,11 @@ def _write_images(
             _write(root / "DCIM" / original, data)
             frame, rel = original, f"{name}/DCIM/{original}"
         else:
-            original = f"G001{i:04d}.JPG"
-            _write(root / "DCIM" / "GOPRO1" / original, data)
             frame = f"{name}_1_{i:0{width}d}.jpeg"
+            original = frame
+            if not _plancha(platform):
+                original = f"G001{i:04d}.JPG"
+                _write(root / "DCIM" / "GOPRO1" / original, data)
             _write(root / "PROCESSED_DATA" / "FRAMES" / frame, data)
             rel = f"{name}/PROCESSED_DATA/FRAMES/{frame}"
         frame_names.append(frame)
@@ -189,22 +208,35 @@ def _write_images(
 
 
 def _pad_dcim(root: Path, platform: str, frames: int, dcim_mb: float, rng: random.Random) -> None:
-    """Bring DCIM to about `dcim_mb` MB with a video-like file (a repeated random block)."""
+    """Bring DCIM to about `dcim_mb` MB with video-like files (a repeated random block); plancha
+    sessions always have their GoPro video at the DCIM root, cut in chapters like the camera does."""
     dcim = root / "DCIM"
+    dcim.mkdir(parents=True, exist_ok=True)
     current = sum(p.stat().st_size for p in dcim.rglob("*") if p.is_file())
-    missing = int(dcim_mb * 1_000_000) - current
+    header = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    missing = max(int(dcim_mb * 1_000_000) - current, len(header) if _plancha(platform) else 0)
     if missing <= 0:
         return
-    target = dcim / (f"DJI_{frames + 1:04d}.MP4" if platform == "UAV" else "GOPRO1/GX010001.MP4")
-    header = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    if platform == "UAV":
+        targets = [dcim / f"DJI_{frames + 1:04d}.MP4"]
+    elif _plancha(platform):
+        targets = [dcim / f"GX{chapter:02d}0001.MP4" for chapter in range(1, 5)]
+    else:
+        targets = [dcim / "GOPRO1" / "GX010001.MP4"]
     block = rng.randbytes(1 << 16)
-    with target.open("wb") as out:
-        out.write(header[:missing])
-        left = missing - min(len(header), missing)
-        while left > 0:
-            chunk = block[:left]
-            out.write(chunk)
-            left -= len(chunk)
+    share = -(-missing // len(targets))
+    for target in targets:
+        size = min(share, missing)
+        if size <= 0:
+            break
+        with target.open("wb") as out:
+            out.write(header[:size])
+            left = size - min(len(header), size)
+            while left > 0:
+                chunk = block[:left]
+                out.write(chunk)
+                left -= len(chunk)
+        missing -= size
 
 
 def _useful_flags(frames: int, rng: random.Random) -> list[bool]:
@@ -225,28 +257,45 @@ def _write_metadata(
     root: Path, name: str, platform: str, fixes: list[_Fix],
     frame_names: list[str], originals: list[str], rel_paths: list[str],
 ) -> None:
-    extra: tuple[str, ...] = ()
-    if platform in ("UAV", "UVC"):
-        extra = ("Make", "Model")
-    elif platform == "AUV":
-        extra = ("CameraModel", "Depth")
+    if _plancha(platform):
+        rows = [_plancha_row(fix, frame, rel) for fix, frame, rel in zip(fixes, frame_names, rel_paths, strict=True)]
+        _write_csv(root / "METADATA" / "metadata.csv", METADATA_COLUMNS, rows)
+    else:
+        _write_camera_metadata(root, platform, fixes, frame_names, originals, rel_paths)
+    config = {"session_name": name, "dcim": {"frames_per_second": 1 / FRAME_INTERVAL_S},
+              "gps": {"ppk": True}, "bathy": {"enabled": False}}
+    _write(root / "METADATA" / "prog_config.json", json.dumps(config, indent=2).encode())
+
+
+def _plancha_row(fix: _Fix, frame: str, rel: str) -> list[object]:
+    """plancha's forms: numpy's nanosecond time without zone, a GPS fix interpolated as a float."""
+    stamp = fix.when.astimezone(UTC).strftime("%Y:%m:%d %H:%M:%S") + ".000000000"
+    return [
+        frame, fix.alt, fix.lat, fix.lon, fix.pitch, fix.roll, fix.track, float(fix.fix),
+        0.012, 0.009, "HERO8 Black", stamp, rel,
+    ]
+
+
+def _write_camera_metadata(
+    root: Path, platform: str, fixes: list[_Fix],
+    frame_names: list[str], originals: list[str], rel_paths: list[str],
+) -> None:
+    """exiftool's dump of the camera's own tags: a zone-less local clock, GPSDateTime in UTC."""
+    extra = ("CameraModel", "Depth") if platform == "AUV" else ("Make", "Model")
     rows = []
     for fix, frame, original, rel in zip(fixes, frame_names, originals, rel_paths, strict=True):
         local = fix.when.strftime("%Y:%m:%d %H:%M:%S")
         utc = fix.when.astimezone(UTC).strftime("%Y:%m:%d %H:%M:%S")
         row: list[object] = [
             frame, rel, original, fix.lat, fix.lon, fix.alt, fix.pitch, fix.roll, fix.track, fix.fix,
-            f"{local}.000+04:00", local, f"{utc}Z",
+            f"{local}.000", local, f"{utc}Z",
         ]
-        if platform in ("UAV", "UVC"):
-            row += list(_CAMERA[platform])
-        elif platform == "AUV":
+        if platform == "AUV":
             row += [_CAMERA["AUV"][1], round(abs(fix.alt) + 3.0, 2)]
+        else:
+            row += list(_CAMERA.get(platform, ("GoPro", "HERO8 Black")))
         rows.append(row)
-    _write_csv(root / "METADATA" / "metadata.csv", METADATA_COLUMNS + extra, rows)
-    config = {"session_name": name, "dcim": {"frames_per_second": 1 / FRAME_INTERVAL_S},
-              "gps": {"ppk": True}, "bathy": {"enabled": False}}
-    _write(root / "METADATA" / "prog_config.json", json.dumps(config, indent=2).encode())
+    _write_csv(root / "METADATA" / "metadata.csv", UAV_METADATA_COLUMNS + extra, rows)
 
 
 def _write_ia(
@@ -293,6 +342,14 @@ def _write_gps(root: Path, name: str, fixes: list[_Fix]) -> None:
         when = f.when.astimezone(UTC).strftime("%Y/%m/%d %H:%M:%S.000")
         pos.append(f"{when}  {f.lat:.9f}  {f.lon:.9f}  {f.alt:9.4f}  {f.fix}  12")
     _write(root / "GPS" / "DEVICE" / f"{name}_ppk_solution.pos", ("\n".join(pos) + "\n").encode())
+    # The Emlid Reach export plancha unpacks into a `*_LLH` folder (GPSManager in plancha-workflow).
+    start = fixes[0].when.astimezone(UTC)
+    llh = [
+        f"{f.when.astimezone(UTC):%Y/%m/%d %H:%M:%S}.000   {f.lat:.9f}   {f.lon:.9f}   {f.alt:8.4f}   {f.fix}  12"
+        for f in fixes
+    ]
+    _write(root / "GPS" / "DEVICE" / f"reach_raw_{start:%Y%m%d%H%M%S}_LLH" / f"solution_{start:%Y%m%d%H%M}.LLH",
+           ("\n".join(llh) + "\n").encode())
     rinex = (
         f"{'3.03':>9}           OBSERVATION DATA    M                   RINEX VERSION / TYPE\n"
         f"{'STLEU':<60}MARKER NAME\n"
@@ -305,10 +362,11 @@ def _write_sensors(root: Path, name: str, fixes: list[_Fix], rng: random.Random)
     waypoints = ["QGC WPL 110"]
     for i, f in enumerate(fixes[:: max(1, len(fixes) // 5)]):
         waypoints.append("\t".join(map(str, (i, 0, 3, 16, 0, 0, 0, 0, f.lat, f.lon, 0, 1))))
-    _write(root / "SENSORS" / f"{name}_mission.waypoints", ("\n".join(waypoints) + "\n").encode())
+    # Field folders hold non-ASCII names (French place names) and nested autopilot logs.
+    _write(root / "SENSORS" / f"{name}_mission_récif.waypoints", ("\n".join(waypoints) + "\n").encode())
     log = [f"{f.when.isoformat()} heading={f.track} fix={f.fix}" for f in fixes]
-    _write(root / "SENSORS" / f"{name}_autopilot.log", ("\n".join(log) + "\n").encode())
-    _write(root / "SENSORS" / f"{name}_flight.bin", rng.randbytes(4096))
+    _write(root / "SENSORS" / "logs" / f"{name}_autopilot.log", ("\n".join(log) + "\n").encode())
+    _write(root / "SENSORS" / "logs" / f"{name}_flight.bin", rng.randbytes(4096))
 
 
 def _write_root_files(root: Path, name: str, platform: str, fixes: list[_Fix]) -> None:

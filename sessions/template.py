@@ -103,9 +103,17 @@ def _location(error: Mapping[str, Any]) -> str:
     return ".".join(str(part) for part in error["loc"]) or "<template>"
 
 
-def load_template(path: Path | str) -> MetadataTemplate:
-    """A template from YAML or JSON; people paths are relative to the template's folder."""
-    path = Path(path).expanduser()
+def _template_file(file: Path, template_dir: Path) -> Path:
+    """A relative people path is looked up beside the template, then from the working folder: the
+    predecessor's metadata.json names `./metadata/contributors/...` from the folder it runs in
+    (SeatizenDOI/zenodo-tools, src/seatizen_session/ss_metadata.py reads them with the cwd)."""
+    if file.is_absolute():
+        return file
+    beside = template_dir / file
+    return beside if beside.is_file() or not file.is_file() else file.absolute()
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -117,27 +125,37 @@ def load_template(path: Path | str) -> MetadataTemplate:
             from None
     if not isinstance(data, dict):
         raise TemplateError(f"metadata template {path}: expected a mapping of fields at the top level")
+    return data
+
+
+def load_template(path: Path | str) -> MetadataTemplate:
+    """A template from YAML or JSON; people paths are relative to the template's folder (or, as the
+    predecessor's, to the working folder)."""
+    path = Path(path).expanduser()
+    data = _read_mapping(path)
+    converted = _from_predecessor(data)
     problems: list[str] = []
     try:
-        template = MetadataTemplate.model_validate(_from_predecessor(data))
+        template: MetadataTemplate | None = MetadataTemplate.model_validate(converted)
     except ValidationError as exc:
         problems = [f"{_location(e)}: {e['msg']}" for e in exc.errors()]
         template = None
-    if template is not None:
-        people = template.people
-        resolved = {}
-        for field in ("sessions_csv", "contributors_csv"):
-            file = getattr(people, field)
-            file = file if file.is_absolute() else path.parent / file
-            if not file.is_file():
-                problems.append(f"people.{field}: file {file} does not exist")
-            resolved[field] = file
-        template = template.model_copy(update={"people": PeopleFiles(**resolved)})
+    # People files are checked even when other fields are wrong, so one run lists every problem.
+    named = converted.get("people")
+    people: dict[str, Any] = named if isinstance(named, dict) else {}
+    resolved: dict[str, Path] = {}
+    for field in ("sessions_csv", "contributors_csv"):
+        if not isinstance(people.get(field), str | Path):
+            continue
+        file = _template_file(Path(people[field]).expanduser(), path.parent)
+        if not file.is_file():
+            problems.append(f"people.{field}: file {file} does not exist (looked beside the template "
+                            "and in the working folder)")
+        resolved[field] = file
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise TemplateError(f"metadata template {path} has {len(problems)} problem(s):\n{listed}")
+        raise TemplateError(f"metadata template {path} has {len(problems)} problem(s): {'; '.join(problems)}")
     assert template is not None
-    return template
+    return template.model_copy(update={"people": PeopleFiles(**resolved)})
 
 
 def default_template() -> MetadataTemplate:
@@ -151,14 +169,20 @@ class People(BaseModel):
 
     by_session: dict[str, dict[str, list[str]]]
     directory: dict[str, Creator]
+    row_problems: dict[str, list[str]] = Field(
+        default_factory=dict, description="session_name -> problems of its row, raised only when it is used"
+    )
 
     def credits_for(self, session_name: str) -> tuple[list[Creator], list[Contributor]]:
-        roles = self.by_session.get(session_name) or self.by_session.get(ANY_SESSION)
+        key = session_name if session_name in self.by_session else ANY_SESSION
+        roles = self.by_session.get(key)
         if roles is None:
             raise TemplateError(
                 f"session {session_name} is not in the suivi_session people file; add a row for it "
                 f"(or a row with session_name '{ANY_SESSION}' that applies to every unlisted session)"
             )
+        if self.row_problems.get(key):
+            raise TemplateError(f"session {session_name}: " + "; ".join(self.row_problems[key]))
         creators = [self.directory[a].model_copy() for a in roles.get("Creators", [])]
         if not creators:
             raise TemplateError(f"session {session_name} has no Creators in the suivi_session people file")
@@ -197,7 +221,10 @@ def _read_csv(path: Path, problems: list[str]) -> tuple[list[str], list[dict[str
 
 
 def load_people(sessions_csv: Path, contributors_csv: Path) -> People:
-    """Join the suivi_session CSV (abbreviations per role) with the contributors CSV (who they are)."""
+    """Join the suivi_session CSV (abbreviations per role) with the contributors CSV (who they are).
+
+    A row naming an unknown abbreviation is only an error for its own session: the real suivi_session
+    file lists years of sessions, and old rows must not block today's upload."""
     problems: list[str] = []
     fields, rows = _read_csv(contributors_csv, problems)
     key = "id" if "id" in fields else "abbr"
@@ -219,22 +246,58 @@ def load_people(sessions_csv: Path, contributors_csv: Path) -> People:
     if fields and "session_name" not in fields:
         problems.append(f"{sessions_csv}: needs a session_name column")
     by_session: dict[str, dict[str, list[str]]] = {}
+    row_problems: dict[str, list[str]] = {}
     for line, row in enumerate(rows, start=2):
         session = (row.get("session_name") or "").strip()
         roles: dict[str, list[str]] = {}
+        unknown = []
         for role in ("Creators", *PEOPLE_ROLES):
             abbrs = [a.strip() for a in (row.get(role) or "").split(",") if a.strip()]
-            for abbr in abbrs:
-                if abbr not in directory:
-                    problems.append(f"{sessions_csv} line {line}: {role} {abbr!r} is not in {contributors_csv}")
+            unknown += [f"{sessions_csv} line {line}: {role} {abbr!r} is not in {contributors_csv}"
+                        for abbr in abbrs if abbr not in directory]
             roles[role] = [a for a in abbrs if a in directory]
         if session:
             by_session[session] = roles
+            row_problems[session] = unknown
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise TemplateError(f"people files have {len(problems)} problem(s):\n{listed}")
-    return People(by_session=by_session, directory=directory)
+        raise TemplateError(f"people files have {len(problems)} problem(s): {'; '.join(problems)}")
+    return People(by_session=by_session, directory=directory, row_problems=row_problems)
 
 
 def template_people(template: MetadataTemplate) -> People:
     return load_people(template.people.sessions_csv, template.people.contributors_csv)
+
+
+class AtlasRecordTemplate(BaseModel):
+    """The Atlas record's own metadata, in the predecessor's metadata_seatizen_atlas.json format:
+    `description` names a text file (its line breaks dropped, as the predecessor does) or is the text."""
+
+    model_config = ConfigDict(extra="ignore")  # its `version` is replaced by the next Atlas label
+
+    title: str = "Seatizen Atlas"
+    creators: list[Creator] = Field(min_length=1)
+    description: str
+    related_identifiers: list[RelatedIdentifier] = Field(default_factory=list)
+    access_right: AccessRight = "open"
+    license: str = "cc-by-4.0"
+    keywords: list[str] = Field(default_factory=list)
+    communities: list[str] | None = None
+
+
+def load_atlas_template(path: Path | str) -> AtlasRecordTemplate:
+    """The Atlas record template; a description file is found like the people files."""
+    path = Path(path).expanduser()
+    data = {k: v for k, v in _read_mapping(path).items() if k != "_NB"}
+    try:
+        template = AtlasRecordTemplate.model_validate(data)
+    except ValidationError as exc:
+        listed = "\n".join(f"  - {_location(e)}: {e['msg']}" for e in exc.errors())
+        raise TemplateError(f"Atlas template {path} has {len(exc.errors())} problem(s):\n{listed}") from None
+    text = template.description
+    if "\n" not in text and text.endswith((".txt", ".html", ".md")):
+        file = _template_file(Path(text), path.parent)
+        if not file.is_file():
+            raise TemplateError(f"Atlas template {path}: description file {file} does not exist (looked beside "
+                                "the template and in the working folder)")
+        text = file.read_text(encoding="utf-8").replace("\n", "")
+    return template.model_copy(update={"description": text})

@@ -14,6 +14,8 @@ from zenodo_atlas.zenodo.models import Record, RecordFile
 URN_PREFIX = "urn:"
 RAW_LABEL = "RAW_DATA"
 PROCESSED_LABEL = "PROCESSED_DATA"
+DEPRECATED_LABEL = "DEPRECATED"
+"""The predecessor relabels superseded versions so (restricted, metadata_deprecated.json)."""
 CUSTOM_LABEL = "CUSTOM"
 """The label of a custom version whose template names none."""
 SESSION_LABELS = (RAW_LABEL, PROCESSED_LABEL)
@@ -90,6 +92,21 @@ def select_versions(versions: list[Record], *, raw: bool, processed: bool) -> li
     if processed and processed_versions:
         chosen.append(processed_versions[-1])
     return sorted(chosen, key=lambda r: r.id)
+
+
+def is_deprecated(record: Record) -> bool:
+    return DEPRECATED_LABEL in label_of(record).upper()
+
+
+def deprecated_note(versions: list[Record], *, processed: bool) -> str | None:
+    """Why no processed version is selected when the predecessor relabelled them DEPRECATED."""
+    if not processed or any(label_of(v) == PROCESSED_LABEL for v in versions):
+        return None
+    old = [v.id for v in versions if is_deprecated(v)]
+    if not old:
+        return None
+    return (f"no {PROCESSED_LABEL} version: version(s) {', '.join(map(str, old))} are {DEPRECATED_LABEL} "
+            "(superseded by the predecessor); download one by its version DOI if you need it")
 
 
 def raw_parts_published(labels: list[str]) -> int:

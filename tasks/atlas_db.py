@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import MissingContextError
 
-from zenodo_atlas.atlas import etl, inventory
+from zenodo_atlas.atlas import etl, inventory, spatial_index
 from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.errors import MigrationError
@@ -140,6 +140,18 @@ async def read_watermark(atlas_path: Path) -> datetime | None:
     return await _read(atlas_path, etl.harvest_watermark)
 
 
+@task(name="check-spatial-index", cache_policy=NO_CACHE)
+async def check_spatial_index(atlas_path: Path) -> spatial_index.IndexCheck:
+    """Verify the R-tree against a scan per session and rebuild it if they disagree (`atlas check`)."""
+    report = await write_atlas(atlas_path, spatial_index.check)
+    if report.rebuilt:
+        get_run_logger().warning(
+            "Spatial index disagreed with a scan for %s; rebuilt %s",
+            ", ".join(report.mismatches), ", ".join(report.rebuilt),
+        )
+    return report
+
+
 @task(name="known-versions", cache_policy=NO_CACHE)
 async def known_versions(atlas_path: Path) -> dict[str, set[int]]:
     return await _read(atlas_path, inventory.known_versions)
@@ -147,7 +159,7 @@ async def known_versions(atlas_path: Path) -> dict[str, set[int]]:
 
 @task(name="record-harvest", cache_policy=NO_CACHE)
 async def record_harvest(
-    atlas_path: Path, *, started_at: datetime, watermark: datetime, registered: int, notes: str
+    atlas_path: Path, *, started_at: datetime, watermark: datetime | None, registered: int, notes: str
 ) -> etl.EtlRun:
     """Advance the watermark (the caller already held it back before any failed session)."""
     return await write_atlas(atlas_path, lambda con: etl.record_run(
@@ -168,6 +180,11 @@ async def record_publication(atlas_path: Path, *, version: str, fingerprint: str
 @task(name="last-publication", cache_policy=NO_CACHE)
 async def last_publication(atlas_path: Path) -> etl.EtlRun | None:
     return await _read(atlas_path, etl.last_published)
+
+
+@task(name="publication-pending", cache_policy=NO_CACHE)
+async def publication_pending(atlas_path: Path) -> bool:
+    return await _read(atlas_path, etl.publication_pending)
 
 
 @task(name="count-sessions", cache_policy=NO_CACHE)

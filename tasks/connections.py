@@ -28,5 +28,7 @@ async def resolve_token(settings: Settings, *, required: bool) -> SecretStr | No
 async def open_client(settings: Settings, *, token_required: bool) -> ZenodoClient:
     """A client ready to enter with `async with`; one per flow run, shared by its tasks."""
     token = await resolve_token(settings, required=token_required)
-    return ZenodoClient(settings.zenodo_url, token, rate_limit_per_minute=settings.rate_limit_per_minute,
-                        search_lag=settings.search_lag)
+    return ZenodoClient(
+        settings.zenodo_url, token, rate_limit_per_minute=settings.rate_limit_per_minute,
+        search_lag=settings.search_lag, deadline=settings.request_deadline_seconds, stall=settings.stall_seconds,
+    )

@@ -12,11 +12,29 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 from uuid import UUID
 
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.context import FlowRunContext
+
+
+def run_name(describe: Callable[[dict[str, Any]], str]) -> Callable[[], str]:
+    """A flow run name built from the run's parameters, so the UI says what runs instead of a random name."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        return describe(dict(flow_run.parameters))
+
+    return name
+
+
+def many(items: list[str] | None, what: str) -> str:
+    """`20231021_..._01` for one item, `3 sessions` for several."""
+    items = [Path(str(i)).name for i in items or []]
+    return items[0] if len(items) == 1 else f"{len(items)} {what}"
 
 
 def artifact_key(*parts: str) -> str:

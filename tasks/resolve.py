@@ -7,7 +7,13 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.errors import ZenodoAtlasError
-from zenodo_atlas.sessions.zenodo_record import folder_name_of, is_concept_doi, select_versions, session_urn
+from zenodo_atlas.sessions.zenodo_record import (
+    deprecated_note,
+    folder_name_of,
+    is_concept_doi,
+    select_versions,
+    session_urn,
+)
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import NotFoundError
 from zenodo_atlas.zenodo.models import Record
@@ -25,6 +31,7 @@ class ResolvedSession(BaseModel):
     session_name: str
     concept_recid: str
     versions: list[Record]
+    note: str | None = None
 
 
 @task(name="resolve-session", cache_policy=NO_CACHE)
@@ -42,6 +49,7 @@ async def resolve_session(
         return ResolvedSession(
             session_name=name, concept_recid=records[0].conceptrecid,
             versions=select_versions(records, raw=raw, processed=processed),
+            note=deprecated_note(records, processed=processed),
         )
     if not doi:
         raise ValueError("give a session name or a DOI")
@@ -56,4 +64,5 @@ async def resolve_session(
     return ResolvedSession(
         session_name=session, concept_recid=record.conceptrecid,
         versions=select_versions(versions, raw=raw, processed=processed),
+        note=deprecated_note(versions, processed=processed),
     )

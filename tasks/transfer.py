@@ -23,8 +23,10 @@ from pydantic import BaseModel
 from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.archive import archive_md5, iter_archive
 from zenodo_atlas.sessions.plan import PlannedArchive
+from zenodo_atlas.settings import LEASES_ON_DISK, current_settings
 from zenodo_atlas.tasks.progress import TransferProgress
 from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.download import file_md5
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, Record, RecordFile
 from zenodo_atlas.zenodo.streams import IterableSource
 
@@ -62,15 +64,38 @@ async def ensure_global_limit(name: str, limit: int) -> int:
             return (await client.read_global_concurrency_limit_by_name(name)).limit
 
 
+class TransferSlotsBusyError(ZenodoAtlasError, RuntimeError):
+    """The global transfer limit stayed full for the whole wait."""
+
+
+async def _busy_message(name: str, share: int, waited: float) -> str:
+    async with get_client() as client:
+        limit = await client.read_global_concurrency_limit_by_name(name)
+    return (
+        f"Waited {waited:g} s for {share} slot(s) of the Prefect global concurrency limit '{name}' "
+        f"({limit.active_slots} of {limit.limit} in use). If no other transfer is running, a Prefect server "
+        f"crash left them taken: free them with `prefect gcl update {name} --active-slots 0`, and start the "
+        f"server with {' '.join(f'{k}={v}' for k, v in LEASES_ON_DISK.items())} so it cannot happen again."
+    )
+
+
 @contextlib.asynccontextmanager
 async def transfer_slots(name: str, wanted: int, configured: int) -> AsyncIterator[asyncio.Semaphore]:
     """Slots for one batch of transfers: taken from the global limit once, shared by a local semaphore.
 
     Acquiring the global limit per file costs a server round trip and a poll on contention; taking
-    the batch's share once keeps every run within the limit at no per-file cost.
+    the batch's share once keeps every run within the limit at no per-file cost. The wait is bounded
+    (ATLAS_SLOT_WAIT_SECONDS): slots leaked by a server crash must end in a message, not a hang.
     """
     share = max(1, min(wanted, configured))
-    async with concurrency(name, occupy=share, strict=True, lease_duration=LEASE_SECONDS):
+    wait = current_settings().slot_wait_seconds
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(
+                concurrency(name, occupy=share, strict=True, lease_duration=LEASE_SECONDS, timeout_seconds=wait)
+            )
+        except TimeoutError:
+            raise TransferSlotsBusyError(await _busy_message(name, share, wait)) from None
         yield asyncio.Semaphore(share)
 
 
@@ -142,7 +167,7 @@ async def download_file(
 ) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / file.key
-    if dest.is_file() and dest.stat().st_size == file.size:
+    if dest.is_file() and dest.stat().st_size == file.size and await asyncio.to_thread(file_md5, dest) == file.md5:
         progress.skip(file.size)
         return dest
     async with slots:

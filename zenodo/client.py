@@ -46,18 +46,24 @@ from zenodo_atlas.zenodo.models import (
     DepositionFile,
     DepositMetadata,
     Record,
+    SearchPage,
     UploadResult,
     hides_files,
 )
 from zenodo_atlas.zenodo.ratelimit import HostLimiter, shared_limiter
 from zenodo_atlas.zenodo.streams import ByteSource, FileSource, HashingStream
+from zenodo_atlas.zenodo.zipdir import TAIL_BYTES, ZipEntry, directory_offset, entries_from_directory
 
 log = logging.getLogger("zenodo")
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+DEFAULT_DEADLINE = 600.0
+"""Seconds one API call may take, retries and backoff included (transfers are bounded by the stall)."""
+DEFAULT_STALL = 120.0
+"""Seconds without a byte (connecting, answering, or mid-transfer) before a connection counts as dead."""
 _DOI_TAIL = re.compile(r"zenodo\.(\d+)$", re.IGNORECASE)
 _RECORD_URL = re.compile(r"/(?:records?|deposit/depositions|uploads)/(\d+)(?:[/?#]|$)")
+SEARCH_WINDOW = 10_000
 Progress = Callable[[int], None]
 
 
@@ -94,12 +100,15 @@ class ZenodoClient:
         max_retries: int = 6,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
-        timeout: aiohttp.ClientTimeout | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        stall: float = DEFAULT_STALL,
         user_agent: str | None = None,
         search_lag: float = 5.0,
     ):
         if max_retries < 0:
             raise InvalidInputError(f"max_retries must be 0 or more, got {max_retries}.")
+        if stall <= 0 or (deadline is not None and deadline <= 0):
+            raise InvalidInputError(f"deadline and stall must be positive seconds, got {deadline!r} and {stall!r}.")
         if search_lag < 0:
             raise InvalidInputError(f"search_lag must be 0 or more seconds, got {search_lag}.")
         # How long zenodo.org's search may miss a write (InvenioRDM indexes without refresh): a
@@ -114,7 +123,8 @@ class ZenodoClient:
             token,
             limiter_factory=lambda: shared_limiter(self.base_url, rate_limit_per_minute),
             backoff=Backoff(max_retries=max_retries, base=backoff_base, cap=backoff_max),
-            timeout=timeout or DEFAULT_TIMEOUT,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=min(30.0, stall), sock_read=stall),
+            deadline=deadline,
             user_agent=user_agent or DEFAULT_USER_AGENT,
         )
 
@@ -444,6 +454,22 @@ class ZenodoClient:
             restricted_hint=hides_files(deposition.metadata.get("access_right")),
         )
 
+    async def zip_entries(self, url: str, size: int) -> list[ZipEntry]:
+        """A remote zip's members (name, size, CRC-32) with at most two Range requests."""
+        start = max(0, size - TAIL_BYTES)
+        data = await self._byte_range(url, start, size - 1)
+        offset = directory_offset(data, start, _path(url))
+        if offset < start:
+            data, start = await self._byte_range(url, offset, size - 1), offset
+        return entries_from_directory(data[offset - start:], _path(url))
+
+    async def _byte_range(self, url: str, first: int, last: int) -> bytes:
+        response = await self._http.request(
+            "GET", url, headers={"Range": f"bytes={first}-{last}", "Accept": "*/*"}
+        )
+        # A server that ignores Range answers 200 with the whole file: still correct, only slower.
+        return response.body if response.status == 206 else response.body[first:last + 1]
+
     # -- records -----------------------------------------------------------------------------
 
     async def get_record(self, id_or_doi: int | str) -> Record:
@@ -596,20 +622,36 @@ class ZenodoClient:
         return await self.list_depositions(status="draft", sort="mostrecent", size=100)
 
     async def _pages(self, path: str, params: Params, max_pages: int | None) -> AsyncIterator[Record]:
+        """Every hit along `links.next`. An empty, malformed or short answer raises ServerError: a caller
+        deciding "nothing new" or "does not exist yet" must never get that from a broken page."""
         url: str | None = path
         seen: set[str] = set()
-        pages = 0
+        pages = yielded = 0
+        expected = status = 0
         while url and url not in seen and (max_pages is None or pages < max_pages):
             seen.add(url)
             response = await self._http.request("GET", url, params=params if pages == 0 else None)
-            payload = response.json() or {}
-            hits = (payload.get("hits") or {}).get("hits") or []
-            if not hits:
-                return
-            for hit in hits:
+            payload = response.json()
+            if payload is None:
+                raise ServerError(
+                    f"{response.request} answered HTTP {response.status} with an empty body where a search page "
+                    "was expected; try again later.",
+                    status=response.status,
+                )
+            page = shaped(SearchPage, payload, response.request, response.status)
+            expected, status = (page.hits.total if pages == 0 else expected), response.status
+            for hit in page.hits.hits:
                 yield shaped(Record, hit, response.request, response.status)
+            yielded += len(page.hits.hits)
             pages += 1
-            url = (payload.get("links") or {}).get("next")
+            url = page.links.get("next") if page.hits.hits else None
+        # Zenodo serves at most 10,000 hits of one search (zenodo-observed.md: page*size > 10000 is a 400).
+        if max_pages is None and yielded < min(expected, SEARCH_WINDOW):
+            raise ServerError(
+                f"GET /{path} announced {expected} hit(s) but its pages held {yielded}; the search answer was "
+                "cut short, try again later.",
+                status=status,
+            )
 
 
 def _id(value: int) -> int:

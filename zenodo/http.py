@@ -92,8 +92,8 @@ class Response:
         return shaped(model, self.json(), self.request, self.status)
 
     def parse_list(self, model: type[M]) -> list[M]:
-        payload = self.json() or []
-        if not isinstance(payload, list):
+        payload = self.json()
+        if not isinstance(payload, list):  # an empty body too: "no items" must be said, not implied
             raise ServerError(f"{self.request} answered HTTP {self.status} without the expected JSON list.")
         return [shaped(model, item, self.request, self.status) for item in payload]
 
@@ -130,6 +130,7 @@ class Transport:
         limiter_factory: Callable[[], HostLimiter],
         backoff: Backoff,
         timeout: aiohttp.ClientTimeout,
+        deadline: float | None,
         user_agent: str,
     ):
         self.base_url = base_url
@@ -139,6 +140,7 @@ class Transport:
         self._limiter: HostLimiter | None = None
         self.backoff = backoff
         self._timeout = timeout
+        self.deadline = deadline
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
 
@@ -210,9 +212,39 @@ class Transport:
         is raised instead of retrying), because aiohttp reports body errors as connection errors.
         `settled()` is asked before resending after a 5xx or a broken connection whether the request
         was applied anyway (zenodo#2131, #2442); an answer it returns is used instead of resending.
+        Without a body the whole call, retries included, must end within the deadline: a server that
+        never answers, or trickles its answer, fails in bounded time. An upload body can take hours,
+        so it is bounded by the stall timeout on each read instead.
         """
         url = self.url(path_or_url)
         path = urlsplit(url).path
+        attempts = self._attempts(method, url, path, params, json, body, headers, retry, on_retry, abort, settled)
+        if body is not None or self.deadline is None:
+            return await attempts
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await attempts
+        except TimeoutError:
+            host = urlsplit(url).netloc
+            raise ServerError(
+                f"{host} did not answer {method} {path} within {self.deadline:g} s (retries included); "
+                "check that the server is up, or raise the deadline."
+            ) from None
+
+    async def _attempts(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: Params | None,
+        json: Any,
+        body: Callable[[], AsyncIterable[bytes]] | None,
+        headers: dict[str, str] | None,
+        retry: Retry,
+        on_retry: Callable[[], None] | None,
+        abort: Callable[[], Exception | None] | None,
+        settled: Callable[[], Awaitable[Response | None]] | None,
+    ) -> Response:
         limit = self.backoff.max_retries
         attempt = 0
         while True:

@@ -7,7 +7,7 @@ without notice and a client that breaks on a new key is worse than one that igno
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -257,6 +257,21 @@ class Record(_Out):
 
     def file(self, key: str) -> RecordFile | None:
         return next((f for f in self.files if f.key == key), None)
+
+
+class SearchHits(_Out):
+    hits: list[dict[str, Any]]
+    total: int = Field(ge=0)
+
+
+class SearchPage(_Out):
+    """One page of a records search: `{"hits": {"hits": [...], "total": N}, "links": {"next"?: ...}}`.
+
+    Both keys are required: an empty or half answer must never read as "no records".
+    """
+
+    hits: SearchHits
+    links: dict[str, Any] = Field(default_factory=dict)
 
 
 class UploadResult(BaseModel):

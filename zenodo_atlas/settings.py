@@ -11,15 +11,18 @@ Zenodo's own variables keep the names users already have (`ZENODO_URL`, `ZENODO_
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.zenodo_record import session_urn
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
@@ -39,6 +42,11 @@ def read_token_file(path: Path, *, sandbox: bool = False) -> SecretStr | None:
         if match and match.group(1) == wanted:
             return SecretStr(match.group(2))
     return None
+
+
+LEASES_ON_DISK = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem"}
+"""Server setting: Prefect's default keeps global-concurrency leases in memory, so a server crash leaks
+every transfer slot held; on disk, the restarted server revokes them once they expire."""
 
 
 class Settings(BaseSettings):
@@ -68,16 +76,28 @@ class Settings(BaseSettings):
     atlas_urn: str = Field(default=session_urn("seatizen-atlas"), description="Identifier of the Atlas record.")
     communities: list[str] = Field(default=["seatizen-data"], description="Communities auto-update harvests.")
     metadata_template: Path | None = Field(default=None, description="Session metadata template (YAML/JSON).")
+    atlas_template: Path | None = Field(
+        default=None, description="Atlas record metadata (the predecessor's metadata_seatizen_atlas.json format)."
+    )
 
     upload_concurrency: int = Field(default=4, ge=1, le=32, description="Uploads in flight per run.")
     download_concurrency: int = Field(default=4, ge=1, le=32, description="Downloads in flight per run.")
     global_transfer_slots: int = Field(
         default=8, ge=1, description="Transfers in flight across all runs (Prefect global concurrency limits)."
     )
+    slot_wait_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest a run waits for global transfer slots before failing."
+    )
     parallel_sessions: int = Field(
         default=4, ge=1, le=64, description="Sessions a batch (upload/download/register-sessions) works on at once."
     )
     rate_limit_per_minute: int = Field(default=100, ge=1)
+    request_deadline_seconds: float = Field(
+        default=600.0, gt=0, description="Longest one Zenodo API call may take, retries included."
+    )
+    stall_seconds: float = Field(
+        default=120.0, gt=0, description="Longest wait for the next byte from Zenodo (answers and transfers)."
+    )
     search_lag: float = Field(
         default=5.0, ge=0,
         description="Seconds Zenodo's search may miss a write; an empty search is trusted only after this long.",
@@ -111,8 +131,33 @@ class Settings(BaseSettings):
         return token
 
 
+class SettingsError(ZenodoAtlasError, ValueError):
+    """An environment (or .env) value the settings refuse; the message names the variable."""
+
+
+def _variable(field: str) -> str:
+    """The variable the user set for `field` (one of its aliases), else its ATLAS_ name."""
+    if field not in Settings.model_fields:
+        return field.upper()  # pydantic reports an aliased field by the alias, already a variable name
+    alias = Settings.model_fields[field].validation_alias
+    names = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+    names.append(f"ATLAS_{field.upper()}")
+    return next((n for n in names if n in os.environ), names[0])
+
+
 def load_settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings, or a SettingsError naming the variable whose value is wrong and what it must be."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        shown = "" if "token" in field.lower() else f"={error['input']!r}"
+        raise SettingsError(f"{_variable(field)}{shown} is not valid ({error['msg']}); fix or unset it") from None
+    except PydanticSettingsError as exc:
+        match = re.search(r'field "(\w+)"', str(exc))
+        variable = _variable(match.group(1)) if match else "an ATLAS_ variable"
+        raise SettingsError(f"{variable} is not valid: a list must be JSON, e.g. '[\"a\", \"b\"]'") from None
 
 
 _installed: ContextVar[Settings | None] = ContextVar("zenodo_atlas_settings", default=None)

@@ -9,10 +9,13 @@ import shapely
 
 from tests.fixtures.atlas import Published, deposit_for
 from zenodo_atlas.atlas import ingest
+from zenodo_atlas.atlas.annotations import import_annotations
 from zenodo_atlas.atlas.errors import DepositRefError, SessionFileError, VersionMappingError
 from zenodo_atlas.atlas.ingest import DepositRef, VersionRef, deposit_ref_from_records, register_session
 from zenodo_atlas.atlas.integrity import orphan_counts
+from zenodo_atlas.atlas.query import FrameQuery, run_query
 from zenodo_atlas.sessions.ia import MULTILABEL_AUTHOR, MULTILABEL_MODEL_NAME
+from zenodo_atlas.sessions.sample import write_sample_annotations
 from zenodo_atlas.zenodo.models import Record
 
 TABLES = (
@@ -64,9 +67,9 @@ def test_frame_times_are_utc_and_positions_are_points(
         "SELECT file_name, datetime_utc, longitude, latitude, ST_X(geom), ST_Y(geom), fix FROM frame ORDER BY id"
     ).fetchone()
     source = meta.loc[name]
-    assert source["SubSecDateTimeOriginal"].endswith("+04:00")
-    local = datetime.strptime(source["DateTimeOriginal"], "%Y:%m:%d %H:%M:%S")
-    assert (local - when).total_seconds() == 4 * 3600
+    # plancha's form: GPS (UTC) time with nanoseconds and no zone
+    assert source["SubSecDateTimeOriginal"].endswith(".000000000")
+    assert when == datetime.strptime(source["SubSecDateTimeOriginal"][:19], "%Y:%m:%d %H:%M:%S")
     assert (x, y) == (lon, lat) == (source["GPSLongitude"], source["GPSLatitude"])
     assert fix == source["GPSfix"]
 
@@ -225,7 +228,7 @@ def test_garbage_rows_are_reported_with_file_and_line(
     session, deposit, md5s = published_session(frames=10)
     meta = session / "METADATA" / "metadata.csv"
     lines = meta.read_text().splitlines()
-    lines[5] = lines[5].replace(lines[5].split(",")[3], "north-ish", 1)
+    lines[5] = lines[5].replace(lines[5].split(",")[2], "north-ish", 1)  # GPSLatitude (plancha order)
     meta.write_text("\n".join(lines) + "\n")
     with pytest.raises(SessionFileError, match=r"metadata\.csv: column GPSLatitude holds 'north-ish' on line 6"):
         register_session(atlas_con, session, deposit, archive_md5s=md5s)
@@ -306,7 +309,56 @@ def test_deposit_ref_from_records() -> None:
                        files={"METADATA.zip": "b" * 32}),
         ],
     )
+    latest = _record(13, "PROCESSED_DATA", {})
+    latest.metadata["contributors"] = [
+        {"name": "Doe, Jane", "type": "DataCollector"}, {"name": "Smith, Alex", "type": "DataManager"},
+        {"name": "Rivière, Marie", "type": "DataCollector"},
+    ]
+    # the field observers (Darwin Core recordedBy) are the DataCollectors, not the managers nor the annotators
+    ref = deposit_ref_from_records([_record(11, "RAW_DATA", {}), latest])
+    assert ref.recorded_by == ["Doe, Jane", "Rivière, Marie"]
     with pytest.raises(DepositRefError, match="several concepts"):
         deposit_ref_from_records([_record(1, "RAW_DATA", {}), _record(2, "RAW_DATA", {}, concept="78")])
     with pytest.raises(DepositRefError, match="No Zenodo records"):
         deposit_ref_from_records([])
+
+
+def test_a_newer_processed_version_replaces_the_frames_and_predictions(
+    atlas_con: duckdb.DuckDBPyConnection, published_session: Callable[..., Published], tmp_path: Path
+) -> None:
+    session, deposit, md5s = published_session(frames=20)
+    register_session(atlas_con, session, deposit, archive_md5s=md5s)
+    labels = [n for (n,) in atlas_con.execute("SELECT name FROM multilabel_label ORDER BY id LIMIT 2").fetchall()]
+    import_annotations(atlas_con, write_sample_annotations(session, tmp_path, labels=labels))
+    annotated = atlas_con.execute("SELECT count(*) FROM annotation").fetchone()[0]
+    assert annotated > 0
+    before = counts(atlas_con)
+    # Reprocessing: the same frames with other bytes (scores and altitudes changed) in a third version.
+    scores = pd.read_csv(scores_csv(session))
+    scores.iloc[:, 1:] = (1 - scores.iloc[:, 1:]).round(4)
+    scores.to_csv(scores_csv(session), index=False)
+    meta = pd.read_csv(session / "METADATA" / "metadata.csv", dtype=str)
+    meta["GPSAltitude"] = "-1.5"
+    meta.to_csv(session / "METADATA" / "metadata.csv", index=False)
+    _, again, new_md5s = deposit_for(session)
+    newer = again.versions[1].model_copy(update={"record_id": 1003, "doi": "10.5281/zenodo.1003"})
+    deposit = deposit.model_copy(update={"versions": [*deposit.versions, newer]})
+    report = register_session(atlas_con, session, deposit, archive_md5s=new_md5s)
+    assert report.frames_replaced == report.frames_added == before["frame"]
+    after = counts(atlas_con)
+    for table in ("frame", "multilabel_prediction", "annotation", "deposit", "footprint_linestring"):
+        assert after[table] == before[table], table
+    assert after["version"] == before["version"] + 1  # the history stays in `version`
+    rows = run_query(atlas_con, FrameQuery()).to_pandas()
+    assert len(rows) == rows["file_name"].nunique() == before["frame"]
+    assert set(rows["frame_doi"]) == set(rows["prediction_doi"]) == {"10.5281/zenodo.1003"}
+    assert (rows["altitude"] == -1.5).all()
+    stored = atlas_con.execute("SELECT sum(score), count(DISTINCT record_id) FROM multilabel_prediction").fetchone()
+    assert stored == (pytest.approx(scores.iloc[:, 1:].to_numpy().sum()), 1)
+    assert atlas_con.execute("SELECT count(*) FROM annotation").fetchone()[0] == annotated
+    assert orphan_counts(atlas_con) == dict.fromkeys(orphan_counts(atlas_con), 0)
+    # The older version registered again (an out-of-order harvest) leaves the newer frames alone.
+    late = register_session(atlas_con, session, deposit.model_copy(update={"versions": deposit.versions[:2]}),
+                            archive_md5s=md5s)
+    assert late.frames_added == 0 and "newer version" in " ".join(late.warnings)
+    assert len(run_query(atlas_con, FrameQuery()).to_pandas()) == before["frame"]

@@ -32,6 +32,13 @@ def test_best_datetime_per_row() -> None:
     assert naive == 1
 
 
+def test_plancha_nanosecond_times_are_read() -> None:
+    table = pd.DataFrame({"SubSecDateTimeOriginal": ["2023:10:18 06:12:00.123456789", "2023:10:18 06:12:00.5Z"]})
+    values, naive = best_datetimes(table)
+    assert values.tolist() == [pd.Timestamp("2023-10-18 06:12:00.123456"), pd.Timestamp("2023-10-18 06:12:00.5")]
+    assert naive == 0  # plancha's nanosecond form is GPS time, and a zone
+
+
 def test_positions_without_a_fix_are_not_valid(tmp_path: Path) -> None:
     root = write_metadata(tmp_path, [
         {"FileName": "a.jpg", "GPSLatitude": -21.1, "GPSLongitude": 55.2, "GPSfix": 1},

@@ -53,3 +53,21 @@ def test_flow_commands_share_one_background_server_until_it_is_stopped(tmp_path:
     assert stopped.returncode == 0, stopped.stderr
     assert not psutil.pid_exists(state["pid"]) or psutil.Process(state["pid"]).status() == psutil.STATUS_ZOMBIE
     assert cli("server", "status", env=env).returncode == 1
+
+
+def test_a_configured_server_or_the_ephemeral_mode_starts_no_background_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from zenodo_atlas.cli.prefect_server import prefect_api
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    messages: list[str] = []
+    monkeypatch.setenv("ATLAS_PREFECT_SERVER", "ephemeral")
+    with prefect_api(messages.append):
+        pass
+    monkeypatch.delenv("ATLAS_PREFECT_SERVER")
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}), prefect_api(messages.append):
+        assert PREFECT_API_URL.value() == "http://127.0.0.1:9/api"
+    assert messages == [] and not (tmp_path / "zenodo-atlas-server.json").exists()

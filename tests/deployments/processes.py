@@ -19,12 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from zenodo_atlas.settings import LEASES_ON_DISK
+
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 QUIET_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_LEVEL": "INFO",
 }
+# As docker-compose.yml, the README and the background server configure one: leases kept on disk, so
+# slots held when the server dies are revoked after it restarts instead of being leaked for good.
+SERVER_ENV = LEASES_ON_DISK
 
 
 def free_port() -> int:
@@ -47,6 +52,12 @@ class Managed:
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once: a crash, nothing gets to clean up."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the whole group, then SIGKILL whatever is left after `grace` seconds."""
@@ -101,11 +112,11 @@ def healthy(api_url: str) -> Callable[[], bool]:
     return check
 
 
-def start_server(home: Path, log_dir: Path) -> Managed:
-    """A real server on a free port, SQLite under `home`; its `api_url` is set."""
-    port = free_port()
+def start_server(home: Path, log_dir: Path, port: int | None = None) -> Managed:
+    """A real server on a free port (or `port`, to restart one), SQLite under `home`; its `api_url` is set."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= QUIET_ENV | {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false"}
+    env |= QUIET_ENV | SERVER_ENV | {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false"}
     server = start(
         "prefect-server",
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],

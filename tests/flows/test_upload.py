@@ -10,6 +10,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
+from tests.fixtures.sessions import write_predecessor_metadata
 from tests.flows.helpers import owner_client, session_records, successful_puts
 from zenodo_atlas.flows.maintenance import clean_drafts, update_metadata
 from zenodo_atlas.flows.upload import BatchFailedError, upload_session, upload_sessions
@@ -42,16 +43,17 @@ async def test_dry_run_says_what_runs_and_leaves_a_plan_never_published(zenodo_e
         artifacts = await client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[r.id for r in runs]))
         )
-    names = {r.name for r in runs}
-    assert f"upload {sample_session.name} raw+processed (dry run)" in names
-    assert "upload 1 path(s) raw+processed (dry run)" in names
+    expected = f"upload {sample_session.name} raw+processed (dry run)"
+    batch_run = next(r for r in runs if r.id == state.state_details.flow_run_id)
+    assert batch_run.name == expected and [r.name for r in runs].count(expected) >= 2  # the batch and its session
     mine = {a.key: a for a in artifacts if a.key and sample_session.name.lower().replace("_", "-") in a.key}
     plan = mine[artifact_key("plan", sample_session.name)]
     assert {"DCIM.zip", "METADATA.zip"} <= {row["archive"] for row in json.loads(plan.data)}
     assert "nothing was published" in plan.description
     batch = [a for a in artifacts if a.key == "upload-batch" and a.flow_run_id == state.state_details.flow_run_id]
     assert [row["status"] for row in json.loads(batch[0].data)] == ["planned (dry run)"]
-    assert all(a.description for a in artifacts if a.key)
+    these = {r.id for r in runs if r.name == expected}
+    assert all(a.description for a in artifacts if a.key and a.flow_run_id in these)
 
 
 async def test_processed_version_never_carries_restricted_raw_data(zenodo_env, sample_session):
@@ -68,6 +70,7 @@ async def test_processed_version_never_carries_restricted_raw_data(zenodo_env, s
 
 async def test_second_processed_version_needs_explicit_consent(zenodo_env, sample_session):
     await upload_session(str(sample_session), raw=True, processed="i")
+    (sample_session / "PROCESSED_DATA" / "IA" / "notes.txt").write_text("new content")
 
     with pytest.raises(PublicationConflictError, match="allow-second-processed"):
         await upload_session(str(sample_session), processed="i")
@@ -196,3 +199,51 @@ async def test_iso19115_file_travels_in_the_processed_metadata_archive(zenodo_en
         archive = await client.download_record_file(record, "METADATA.zip", tmp_path)
     with zipfile.ZipFile(archive) as zipped:
         assert zipped.read(iso.name) == iso.read_bytes()
+
+
+async def test_rerunning_a_finished_upload_sends_nothing(zenodo_env, sample_session):
+    first = await upload_session(str(sample_session), raw=True, processed="fmgbi")
+    requests = len(zenodo_env.request_log)
+
+    again = await upload_session(str(sample_session), raw=True, processed="fmgbi")
+
+    assert again.versions == [] and again.unchanged == ["RAW_DATA part 1", f"PROCESSED_DATA {first.versions[-1].doi}"]
+    sent = zenodo_env.request_log[requests:]
+    assert [r for r in sent if r.method not in ("GET", "HEAD")] == []
+    assert len(await session_records(zenodo_env, sample_session.name)) == 2
+
+
+async def test_links_leaving_the_session_are_never_published(zenodo_env, sample_session, tmp_path):
+    secret = tmp_path / "outside" / "host_secret"
+    secret.parent.mkdir()
+    secret.write_bytes(b"OUTSIDE-SECRET-4f1c")
+    (sample_session / "SENSORS").mkdir(exist_ok=True)
+    (sample_session / "SENSORS" / "host_secret").symlink_to(secret)
+    (sample_session / "SENSORS" / "outside_dir").symlink_to(secret.parent, target_is_directory=True)
+    inner = sample_session / "SENSORS" / "inner.txt"
+    inner.write_bytes(b"inside the session")
+    (sample_session / "SENSORS" / "inner_link.txt").symlink_to(inner)
+
+    await upload_session(str(sample_session), raw=True)
+
+    blobs = sorted((zenodo_env.data_dir / "blobs").iterdir())
+    assert blobs and not any(b"OUTSIDE-SECRET" in blob.read_bytes() for blob in blobs)
+    [sensors] = [b for b in blobs if zipfile.is_zipfile(b) and "inner.txt" in zipfile.ZipFile(b).namelist()]
+    with zipfile.ZipFile(sensors) as zipped:
+        assert zipped.read("inner_link.txt") == b"inside the session"
+        assert not [n for n in zipped.namelist() if "host_secret" in n or "outside_dir" in n]
+
+
+async def test_the_predecessors_metadata_json_and_people_files_upload_unchanged(
+    zenodo_env, sample_session, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the predecessor names its people files from the working folder
+    template = write_predecessor_metadata(tmp_path)
+
+    await upload_session(str(sample_session), raw=True, processed="mi", metadata_template=str(template))
+
+    raw, processed = await session_records(zenodo_env, sample_session.name)
+    for record in (raw, processed):
+        assert [c["name"] for c in record.metadata["creators"]] == ["Josiah Carberry", "Marie Rivière"]
+        typed = {(c["name"], c["type"]) for c in record.metadata["contributors"]}
+        assert {("Alex Smith", "DataManager"), ("Marie Rivière", "DataCollector")} <= typed

@@ -8,6 +8,7 @@ import pytest
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.frames import (
     parse_exif_datetime,
+    parse_fix,
     parse_float,
     relative_path_column,
     summarize_frames,
@@ -29,6 +30,9 @@ PLUS4 = timezone(timedelta(hours=4))
         ("2023-10-21 09:30:00", datetime(2023, 10, 21, 9, 30)),
         ("2023-10-21T09:30:00-03:30", datetime(2023, 10, 21, 9, 30, tzinfo=timezone(-timedelta(hours=3, minutes=30)))),
         (" 2023:10:21 09:30:00 ", datetime(2023, 10, 21, 9, 30)),
+        # plancha-workflow's own form: numpy nanoseconds, no zone
+        ("2023:10:18 06:12:00.000000000", datetime(2023, 10, 18, 6, 12)),
+        ("2023:10:18 06:12:00.123456789Z", datetime(2023, 10, 18, 6, 12, 0, 123456, tzinfo=UTC)),
     ],
 )
 def test_exif_dates(text, expected):
@@ -49,11 +53,15 @@ def test_floats():
         parse_float("north")
 
 
+def test_fix_codes_written_as_floats_by_plancha():
+    assert [parse_fix(v) for v in ("1", "2.0", "5.0", " ", "1.5", "x", "300")] == [1, 2, 5, None, None, None, None]
+
+
 def test_summary_of_a_sample(sample_session: Path):
     summary = summarize_frames(Session.open(sample_session))
     assert (summary.frames, summary.with_gps) == (40, 40)
     assert sum(summary.fix_counts.values()) == 40
-    assert summary.first == datetime(2023, 10, 21, 9, 30, tzinfo=PLUS4)
+    assert summary.first == datetime(2023, 10, 21, 5, 30)  # plancha writes GPS (UTC) time, zone-less
     assert summary.duration == timedelta(seconds=195)
     assert summary.south < summary.north and summary.west < summary.east
     assert -21.2 < summary.south < -21.1 and 55.2 < summary.west < 55.3

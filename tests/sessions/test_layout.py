@@ -85,7 +85,7 @@ def test_no_date_column_of_the_platform_is_an_error(sample_sessions):
 
 def test_unparsable_dates_are_errors_with_line_numbers(sample_session: Path):
     _edit(sample_session / META, _set(4, "SubSecDateTimeOriginal", "21/10/2023 10h"))
-    _edit(sample_session / META, _set(7, "GPSDateTime", "2023:13:45 00:00:00Z"))
+    _edit(sample_session / META, _set(7, "SubSecDateTimeOriginal", "2023:13:45 00:00:00Z"))
     errors = _messages(check_session(sample_session), "error")
     assert len(errors) == 1
     assert "2 row(s) have a date that does not parse" in errors[0] and "(line 4, 7)" in errors[0]
@@ -252,3 +252,10 @@ def test_a_folder_of_sessions_is_expanded(sample_sessions, tmp_path: Path):
     assert [p.name for p in expand_session_paths([parent])] == sorted([a.name, b.name])
     reports = check_sessions([parent, tmp_path / "missing"])
     assert [r.ok for r in reports] == [True, True, False]
+
+
+def test_bad_frame_dates_do_not_block_a_raw_upload(sample_session: Path):
+    _edit(sample_session / META, _set(4, "SubSecDateTimeOriginal", "21/10/2023 10h"))
+    report = check_session(sample_session)
+    assert not report.ok and report.ready_for("raw")
+    assert not report.ready_for("processed") and not report.ready_for("register")

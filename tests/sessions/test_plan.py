@@ -52,9 +52,11 @@ def test_raw_plan_of_an_asv_session(sample_session: Path):
     assert [m.arcname for m in gps.members] == [
         f"BASE/{session.name.raw}_base.o", f"DEVICE/{session.name.raw}_device.gpx",
     ]
-    dcim = archives[1]
-    assert len(dcim.members) == 41
-    assert dcim.members[0].arcname == "GOPRO1/G0010001.JPG"
+    dcim = archives[1]  # plancha's layout: the GoPro chapters at the DCIM root
+    assert [m.arcname for m in dcim.members] == [f"GX0{c}0001.MP4" for c in range(1, 5)]
+    sensors = archives[2]
+    assert f"{session.name.raw}_mission_récif.waypoints" in [m.arcname for m in sensors.members]
+    assert f"logs/{session.name.raw}_flight.bin" in [m.arcname for m in sensors.members]
     for archive in archives:
         assert archive.size == _streamed_length(archive)
 
@@ -83,14 +85,13 @@ def test_dcim_is_split_at_the_part_bound_with_natural_names(sample_sessions):
 
 def test_a_file_larger_than_the_part_bound_gets_a_part_of_its_own(sample_sessions):
     session = _small(sample_sessions, frames=3, dcim_mb=0.2)
-    parts = [a for a in plan_raw(session, dcim_part_bytes=50_000)[0] if a.folder == "DCIM"]
-    video = [p for p in parts if any(m.arcname.endswith(".MP4") for m in p.members)]
-    assert len(video) == 1 and len(video[0].members) == 1 and video[0].size > 50_000
-    assert [p.name for p in parts][:2] == ["DCIM.zip", "DCIM_p02.zip"]
+    parts = [a for a in plan_raw(session, dcim_part_bytes=30_000)[0] if a.folder == "DCIM"]
+    assert all(len(p.members) == 1 and p.size > 30_000 for p in parts)
+    assert [p.name for p in parts] == ["DCIM.zip", "DCIM_p02.zip", "DCIM_p03.zip", "DCIM_p04.zip"]
 
 
 def test_raw_over_the_record_bound_becomes_several_versions(sample_sessions):
-    session = _small(sample_sessions, frames=30, dcim_mb=0)
+    session = _small(sample_sessions, frames=30, dcim_mb=0.1)
     one = plan_raw(session, dcim_part_bytes=20_000)[0]
     record = max(a.size for a in one) * 2.2
     versions = plan_raw(session, dcim_part_bytes=20_000, record_bytes=record)
@@ -100,9 +101,9 @@ def test_raw_over_the_record_bound_becomes_several_versions(sample_sessions):
 
 
 def test_raw_versions_also_respect_the_file_count(sample_sessions):
-    session = _small(sample_sessions, frames=30, dcim_mb=0)
-    versions = plan_raw(session, dcim_part_bytes=5_000, max_files=3)
-    assert len(versions) > 2 and all(len(v) <= 3 for v in versions)
+    session = _small(sample_sessions, frames=30, dcim_mb=0.1)
+    versions = plan_raw(session, dcim_part_bytes=5_000, max_files=2)
+    assert len(versions) > 2 and all(len(v) <= 2 for v in versions)
 
 
 def test_an_archive_larger_than_a_record_is_refused(sample_sessions):
@@ -195,8 +196,11 @@ def test_frames_pointing_into_restricted_dcim_are_refused(sample_session: Path):
     session = Session.open(sample_session)
 
     def to_dcim(fields, rows):
-        for row in rows:
-            row["relative_file_path"] = f"{session.name.raw}/DCIM/GOPRO1/{row['OriginalFileName']}"
+        for row in rows:  # frames kept as photos beside the videos, in the restricted DCIM
+            photo = session.path / "DCIM" / "GOPRO1" / row["FileName"]
+            photo.parent.mkdir(exist_ok=True)
+            photo.write_bytes((session.path / "PROCESSED_DATA" / "FRAMES" / row["FileName"]).read_bytes())
+            row["relative_file_path"] = f"{session.name.raw}/DCIM/GOPRO1/{row['FileName']}"
         return fields, rows
 
     _rewrite_csv(session.metadata_csv, to_dcim)
@@ -270,6 +274,9 @@ def test_photogrammetry_report_is_published_beside_its_zip(sample_session: Path)
 
 def test_natural_order_and_stable_plans(sample_sessions):
     session = _small(sample_sessions, frames=12, dcim_mb=0)
+    for name in ("G0010010.JPG", "G0010002.JPG"):
+        (session.path / "DCIM" / "GOPRO1").mkdir(exist_ok=True)
+        (session.path / "DCIM" / "GOPRO1" / name).write_bytes(b"jpeg")
     arcnames = [m.arcname for m in plan_raw(session)[0][1].members]
     assert arcnames.index("GOPRO1/G0010002.JPG") < arcnames.index("GOPRO1/G0010010.JPG")
     assert plan_raw(session) == plan_raw(session)
@@ -316,6 +323,14 @@ def test_a_link_into_dcim_cannot_smuggle_restricted_files(sample_session: Path):
     with pytest.raises(RestrictedFolderError, match="lies in a restricted folder of ASV sessions"):
         plan_processed(Session.open(sample_session), ["PROCESSED_DATA/BATHY"])
     (sample_session / "PROCESSED_DATA" / "BATHY").unlink()
-    (sample_session / "000_video.mp4").symlink_to(sample_session / "DCIM" / "GOPRO1" / "GX010001.MP4")
+    (sample_session / "000_video.mp4").symlink_to(sample_session / "DCIM" / "GX010001.MP4")
     with pytest.raises(RestrictedFolderError, match=r"000_video\.mp4"):
         plan_processed(Session.open(sample_session), ["METADATA"])
+
+
+def test_uav_raw_gps_carries_the_whole_folder(sample_sessions):
+    session = _small(sample_sessions, platform="UAV")
+    gps = next(a for a in plan_raw(session)[0] if a.name == "GPS.zip")
+    names = [m.arcname for m in gps.members]
+    assert f"DEVICE/{session.name.raw}_ppk_solution.pos" in names
+    assert any(n.endswith(".LLH") for n in names)

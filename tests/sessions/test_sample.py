@@ -38,7 +38,7 @@ def test_metadata_csv_has_the_real_columns_and_paths_that_resolve(sample_session
 
 def test_frames_are_jpegs_carrying_exif_gps_and_time(sample_session: Path) -> None:
     row = _rows(sample_session / "METADATA" / "metadata.csv")[3]
-    with Image.open(sample_session / "DCIM" / "GOPRO1" / row["OriginalFileName"]) as image:
+    with Image.open(sample_session.parent / row["relative_file_path"]) as image:
         assert image.format == "JPEG"
         exif = image.getexif()
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
@@ -46,7 +46,9 @@ def test_frames_are_jpegs_carrying_exif_gps_and_time(sample_session: Path) -> No
     latitude = -(degrees + minutes / 60 + seconds / 3600)
     assert gps[ExifTags.GPS.GPSLatitudeRef] == "S"
     assert latitude == pytest.approx(float(row["GPSLatitude"]), abs=1e-6)
-    assert exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] == row["DateTimeOriginal"]
+    stamp = row["SubSecDateTimeOriginal"]  # plancha: `2023:10:21 05:30:15.000000000`, no zone
+    assert stamp.endswith(".000000000")
+    assert exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] == stamp[:19]
 
 
 def test_dcim_is_padded_to_the_requested_size(sample_sessions) -> None:

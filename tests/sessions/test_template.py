@@ -69,8 +69,9 @@ def test_an_invalid_template_raises_one_error_listing_every_problem(template_dir
     with pytest.raises(TemplateError) as caught:
         load_template(_write_yaml(template_dir, data))
     message = str(caught.value)
-    assert "has 5 problem(s)" in message
-    for fragment in ("project_name: Field required", "license: Value error, must not be empty",
+    assert "has 6 problem(s)" in message and "\n" not in message
+    for fragment in ("nowhere.csv does not exist", "project_name: Field required",
+                     "license: Value error, must not be empty",
                      "access_right: Input should be", "colour: Extra inputs are not permitted",
                      "related_identifiers.0.relation: Field required"):
         assert fragment in message
@@ -160,10 +161,22 @@ def test_people_file_problems_are_listed_together(tmp_path: Path):
     with pytest.raises(TemplateError) as caught:
         load_people(sessions, contributors)
     message = str(caught.value)
-    assert "4 problem(s)" in message
+    assert "2 problem(s)" in message
     assert "ORCID 0000-0002-1825-0098 is not valid" in message
     assert "line 3: empty id or name" in message
-    assert "Creators 'ZZ' is not in" in message and "DataManager 'QQ' is not in" in message
+
+
+def test_unknown_abbreviations_only_block_their_own_session(tmp_path: Path):
+    contributors = tmp_path / "contributors.csv"
+    contributors.write_text('id,name,affiliation,orcid\nJD,"Doe, Jane",X,\n')
+    sessions = tmp_path / "suivi.csv"
+    sessions.write_text("session_name,Creators,DataManager\nOLD,\"JD, ZZ\",QQ\nNEW,JD,\n")
+    people = load_people(sessions, contributors)
+    creators, _ = people.credits_for("NEW")
+    assert [c.name for c in creators] == ["Doe, Jane"]
+    with pytest.raises(TemplateError) as caught:
+        people.credits_for("OLD")
+    assert "Creators 'ZZ' is not in" in str(caught.value) and "DataManager 'QQ' is not in" in str(caught.value)
 
 
 def test_people_files_need_their_key_columns(tmp_path: Path):

@@ -9,10 +9,13 @@ from zenodo_atlas.sessions.zenodo_record import (
     PROCESSED_LABEL,
     RAW_LABEL,
     declares_urn,
+    deprecated_note,
     folder_name_of,
     is_concept_doi,
+    is_deprecated,
     is_session_version,
     label_of,
+    names_a_record,
     new_session_versions,
     raw_parts_published,
     select_versions,
@@ -99,3 +102,18 @@ def test_doi_kind_and_download_folder_of_a_record() -> None:
     assert not is_concept_doi("10.5281/zenodo.12", record)
     assert folder_name_of(record) == "record_12"
     assert folder_name_of(_record(3, identifiers=(f"urn:{NAME}",))) == NAME
+
+
+def test_what_a_user_typed_names_a_record_or_a_session() -> None:
+    assert names_a_record("10.5281/zenodo.11") and names_a_record("11")
+    assert not names_a_record(NAME)
+
+
+def test_deprecated_versions_are_never_selected_and_explained() -> None:
+    versions = [_record(1, RAW_LABEL), _record(2, "DEPRECATED"), _record(3, "DEPRECATED")]
+    assert is_deprecated(versions[1]) and not is_deprecated(versions[0])
+    assert select_versions(versions, raw=True, processed=True) == [versions[0]]
+    note = deprecated_note(versions, processed=True)
+    assert note is not None and "2, 3 are DEPRECATED" in note
+    assert deprecated_note(versions, processed=False) is None
+    assert deprecated_note([*versions, _record(4, PROCESSED_LABEL)], processed=True) is None

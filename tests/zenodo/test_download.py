@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import zipfile
+import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -233,3 +236,31 @@ async def test_max_attempts_must_be_positive(tmp_path):
     async with _client("http://127.0.0.1:9/api", None) as zc:
         with pytest.raises(InvalidInputError, match="max_attempts"):
             await zc.download("http://127.0.0.1:9/api/f", tmp_path / "f", max_attempts=0)
+
+
+def _deflated_zip(members: dict[str, bytes]) -> bytes:
+    """A zip as the predecessor writes them (shutil.make_archive: deflated, directory entries)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("IA/", b"")
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("count", [3, 2_000])  # a small directory, and one larger than the tail request
+async def test_zip_members_are_read_from_the_central_directory_by_range(zenodo_server, count):
+    members = {f"IA/récif_{i:05d}.csv": f"FileName,Useless\nf{i}.jpeg,{i % 2}\n".encode() for i in range(count)}
+    members["IA/big.bin"] = DATA
+    data = _deflated_zip(members)
+    record = await _publish(zenodo_server, files={"PROCESSED_DATA_IA.zip": data})
+    entry = record.file("PROCESSED_DATA_IA.zip")
+    async with _client(zenodo_server.api_url, None) as anonymous:
+        found = await anonymous.zip_entries(entry.links["self"], entry.size)
+    assert {(e.name, e.size, e.crc32) for e in found} == {
+        (name, len(body), zlib.crc32(body)) for name, body in members.items()
+    }
+    expected = 1 if count == 3 else 2  # the tail, then the directory when the tail does not hold it
+    zenodo_server.wait_for("GET", "file_download", expected)
+    fetched = [r for r in zenodo_server.request_log if r.kind == "file_download"]
+    assert [r.status for r in fetched] == [206] * expected

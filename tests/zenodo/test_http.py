@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -131,8 +130,7 @@ async def test_timeouts_are_retried_then_reported():
         return web.json_response({})
 
     async with serve([web.get("/api/records/5", hang)]) as (base, seen):
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=0.2)
-        async with _client(base + "/api", max_retries=1, timeout=timeout) as zc:
+        async with _client(base + "/api", max_retries=1, stall=0.2) as zc:
             with pytest.raises(ServerError, match="GET /api/records/5 failed: timed out"):
                 await zc.get_record(5)
         never.set()  # let the hung handlers finish so the app shuts down at once
@@ -192,6 +190,62 @@ async def test_search_page_size_is_clamped_to_zenodos_cap():
             async with _client(base + "/api", token) as zc:
                 assert [r async for r in zc.search_records("x", size=500)] == []
     assert [r.query["size"] for r in seen] == ["25", "100"]
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        (b"", "empty body where a search page was expected"),
+        (b'{"hits": {"hits": [], "total": 3}, "links": {}}', "announced 3 hit"),
+        (b'{"links": {}}', "SearchPage Zenodo-JSON this client cannot read"),
+        (b"[1, 2]", "SearchPage Zenodo-JSON this client cannot read"),
+    ],
+)
+async def test_an_empty_short_or_malformed_search_page_is_an_error_not_no_records(page: bytes, message: str):
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="application/json")
+
+    async with serve([web.get("/api/records", answer)]) as (base, _), _client(base + "/api") as zc:
+        with pytest.raises(ServerError, match=message):
+            [r async for r in zc.search_records("x")]
+
+
+async def test_a_server_that_never_answers_fails_within_the_deadline():
+    done = asyncio.Event()
+
+    async def silent(request: web.Request) -> web.Response:
+        await done.wait()  # accepts the connection, answers nothing until the test is over
+        return web.json_response({})
+
+    async with serve([web.get("/api/records/1", silent)]) as (base, _), _client(base + "/api", deadline=1.5) as zc:
+        started = time.monotonic()
+        with pytest.raises(ServerError, match=r"127\.0\.0\.1:\d+ did not answer GET /api/records/1 within 1.5 s"):
+            await zc.get_record(1)
+        assert 1.5 <= time.monotonic() - started < 4.0
+        done.set()
+
+
+async def test_a_server_trickling_bytes_fails_within_the_deadline():
+    """Each byte arrives well inside the stall timeout; only the overall deadline can stop it."""
+
+    done = asyncio.Event()
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        while not done.is_set():
+            await response.write(b" ")
+            await asyncio.sleep(0.1)  # the slow server being simulated, not test synchronisation
+        return response
+
+    async with serve([web.get("/api/records/1", trickle)]) as (base, _), _client(
+        base + "/api", deadline=1.5, stall=1.0
+    ) as zc:
+        started = time.monotonic()
+        with pytest.raises(ServerError, match=r"did not answer GET /api/records/1 within 1\.5 s"):
+            await zc.get_record(1)
+        assert time.monotonic() - started < 4.0
+        done.set()
 
 
 async def test_html_where_json_was_expected_is_a_server_error():

@@ -105,7 +105,7 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 @web.middleware
 async def inject_faults(request: web.Request, handler) -> web.StreamResponse:
     faults = server(request).faults
-    fault = faults.before_request()
+    fault = faults.before_request(request)
     if fault is not None:
         return fault
     response = await handler(request)

@@ -44,6 +44,9 @@ class FaultConfig:
         client in the middle of an upload, found without timing guesses (see LocalZenodo.wait_held).
     hold_after_publish: a publish really publishes, then its answer is held like an upload (see
         LocalZenodo.wait_held): the moment to kill a client that published but never heard back.
+    empty_searches: records searches (/api/records, a record's versions, a community's records)
+        answer 200 with an empty body, as a misbehaving gateway does: the client must read that as
+        an error, never as "no records" (issue 12: an auto-update took it for "nothing new").
     seed: seeds the random draws so a test sees the same faults on every run.
     """
 
@@ -57,6 +60,7 @@ class FaultConfig:
     timeout_after_commit_kinds: frozenset[str] = COMMITTING_KINDS
     hold_uploads_after: int | None = None
     hold_after_publish: bool = False
+    empty_searches: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -82,9 +86,11 @@ class FaultInjector:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.config.seed)
 
-    def before_request(self) -> web.Response | None:
+    def before_request(self, request: web.Request) -> web.Response | None:
         """A fault answer for this request, or None to let it through."""
         cfg = self.config
+        if cfg.empty_searches and request.method == "GET" and _route(request) in _SEARCH_ROUTES:
+            return web.Response(status=200, content_type="application/json")
         if self._burst_left > 0:
             self._burst_left -= 1
             return _too_many()
@@ -123,6 +129,13 @@ class FaultInjector:
             return None
         self._published_504.add(record_id)
         return html_error(504)
+
+
+_SEARCH_ROUTES = {"records_search", "record_versions", "community_records"}
+
+
+def _route(request: web.Request) -> str | None:
+    return request.match_info.route.name
 
 
 def _too_many() -> web.Response:

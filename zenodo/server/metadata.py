@@ -56,7 +56,9 @@ def normalise(metadata: object) -> dict:
     problems: dict[str, list[str]] = {}
     for key in sorted(set(metadata) - KNOWN_FIELDS):
         problems[f"metadata.{key}"] = ["Unknown field."]
-    out = {k: v for k, v in metadata.items() if k in KNOWN_FIELDS and k not in _SERVER_FIELDS}
+    # Nulls count as absent: the legacy deserializer clears them (zenodo-rdm legacy/deserializers/
+    # schemas.py, invenio_records' clear_none); the predecessor sends `communities: null`.
+    out = {k: v for k, v in metadata.items() if k in KNOWN_FIELDS and k not in _SERVER_FIELDS and v is not None}
     if isinstance(metadata.get("doi"), str) and metadata["doi"]:
         out["doi"] = metadata["doi"]
     for key in _LIST_FIELDS:

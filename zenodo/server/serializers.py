@@ -203,6 +203,23 @@ def deposit_entry(record: StoredRecord) -> Entry:
     )
 
 
+def _with_scheme(related: dict) -> dict:
+    """`scheme` as Zenodo reports it: RDM stores every identifier with the scheme idutils detects, and
+    the legacy serializer dumps it (zenodo-rdm legacy/serializers/schemas.py); the predecessor reads
+    the session urn by it (SeatizenDOI/zenodo-tools, src/zenodo_api/za_tokenless.py)."""
+    if related.get("scheme"):
+        return {"scheme": related["scheme"]}
+    identifier = str(related.get("identifier", ""))
+    lowered = identifier.lower()
+    if lowered.startswith("urn:"):
+        return {"scheme": "urn"}
+    if lowered.startswith("10.") or "doi.org/10." in lowered:
+        return {"scheme": "doi"}
+    if lowered.startswith(("http://", "https://")):
+        return {"scheme": "url"}
+    return {}
+
+
 def record_json(entry: Entry, ctx: Context, *, show_files: bool) -> dict:
     """Zenodo-JSON: what `GET /api/records/:id` answers with the default Accept header."""
     record, meta = entry.record, entry.metadata
@@ -219,9 +236,9 @@ def record_json(entry: Entry, ctx: Context, *, show_files: bool) -> dict:
     out_meta |= {"doi": doi, "resource_type": _resource_type(meta)}
     if meta.get("license"):
         out_meta["license"] = {"id": meta["license"]}
-    alternates = [{"identifier": r.get("identifier"), **({"scheme": r["scheme"]} if r.get("scheme") else {})}
+    alternates = [{"identifier": r.get("identifier"), **_with_scheme(r)}
                   for r in related if str(r.get("relation", "")).lower() in ALT_RELATIONS]
-    others = [r for r in related if str(r.get("relation", "")).lower() not in ALT_RELATIONS]
+    others = [{**r, **_with_scheme(r)} for r in related if str(r.get("relation", "")).lower() not in ALT_RELATIONS]
     if alternates:
         out_meta["alternate_identifiers"] = alternates
     if others:

@@ -165,14 +165,18 @@ class Store:
         """Records as the search index has them: the state of `index_lag` seconds ago (copies)."""
         if not self.index_lag:
             return self.records()
-        cutoff = time.monotonic() - self.index_lag
-        visible = max(i for i, (stamp, _, _) in enumerate(self._snapshots) if stamp <= cutoff)
-        del self._snapshots[:visible]
+        self._forget_hidden()
         stamp, payload, doc = self._snapshots[0]
         if doc is None:
             doc = _Document.model_validate_json(payload)
             self._snapshots[0] = (stamp, payload, doc)
         return list(doc.records.values())
+
+    def _forget_hidden(self) -> None:
+        """Drop snapshots older than the one search shows now (the first stays: it is that one)."""
+        cutoff = time.monotonic() - self.index_lag
+        visible = max(i for i, (stamp, _, _) in enumerate(self._snapshots) if stamp <= cutoff)
+        del self._snapshots[:visible]
 
     def indexed_versions(self, conceptrecid: int) -> list[StoredRecord]:
         return _versions(self.indexed_records(), conceptrecid)
@@ -476,6 +480,7 @@ class Store:
         payload = self._doc.model_dump_json()
         if self.index_lag:
             self._snapshots.append((time.monotonic(), payload, None))
+            self._forget_hidden()
         await asyncio.to_thread(self._write, payload)
 
 

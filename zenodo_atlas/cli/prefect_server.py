@@ -26,6 +26,8 @@ from pathlib import Path
 import psutil
 from pydantic import BaseModel, ValidationError
 
+from zenodo_atlas.settings import LEASES_ON_DISK
+
 MODE_ENV = "ATLAS_PREFECT_SERVER"
 START_TIMEOUT_S = 180.0
 """A cold server migrates its database first: over a minute on a loaded machine."""
@@ -105,7 +107,7 @@ def _server_environment(home: Path) -> dict[str, str]:
     """The caller's environment minus the project's settings: the server outlives the command, and
     the Zenodo token (ZENODO_TOKEN) has no business in a Prefect server's environment."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("ZENODO_", "ATLAS_"))}
-    return keep | {"PREFECT_HOME": str(home), "PREFECT_API_URL": ""}
+    return keep | LEASES_ON_DISK | {"PREFECT_HOME": str(home), "PREFECT_API_URL": ""}
 
 
 def _free_port() -> int:

@@ -249,3 +249,19 @@ async def test_record_landing_page_is_html_so_record_links_work(zenodo_server, h
     assert rec["files"][0]["links"]["self"] in page and rec["files"][0]["key"] in page
     async with http.get(f"{zenodo_server.api_url.removesuffix('/api')}/records/999999") as missing:
         assert missing.status == 404 and missing.content_type == "text/html"
+
+
+async def test_predecessor_metadata_null_communities_and_identifier_schemes(zenodo_server, http):
+    # The predecessor sends `communities: null` when its JSON names none, and reads `scheme` back.
+    done = await published(http, zenodo_server, {
+        **METADATA, "communities": None,
+        "related_identifiers": [
+            *METADATA["related_identifiers"],
+            {"identifier": "https://zenodo.org/doi/10.5281/zenodo.11125847", "relation": "isMetadataFor",
+             "resource_type": "dataset"},
+        ],
+    })
+    _, rec = await call(http, "GET", f"{zenodo_server.api_url}/records/{done['id']}")
+    assert "communities" not in rec["metadata"]
+    assert rec["metadata"]["alternate_identifiers"] == [{"identifier": URN, "scheme": "urn"}]
+    assert [r["scheme"] for r in rec["metadata"]["related_identifiers"]] == ["url"]
