@@ -149,13 +149,13 @@ def query_cmd(
     except ValidationError as exc:
         raise fail(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     con, snapshot = open_snapshot(path)
-    stderr.print(snapshot.describe())
     try:
         with stderr.status("Querying the Atlas..."):
             table = run_query(con, query)
             hints = [] if table.num_rows else empty_result_hints(con, query)
     finally:
         con.close()
+    stderr.print(snapshot.describe())
     write_table(table, out)
     if as_json:
         emit_json({"out": out, "frames": table.num_rows, "hints": hints})
@@ -183,13 +183,13 @@ def export_cmd(
     from zenodo_atlas.atlas.snapshot import open_snapshot
 
     con, snapshot = open_snapshot(path)
-    stderr.print(snapshot.describe())
     try:
         with stderr.status("Exporting the Atlas..."):
             started = datetime.now()
             paths = export_all(con, out)
     finally:
         con.close()
+    stderr.print(snapshot.describe())
     if as_json:
         emit_json({"out": out, "files": paths})
         return
@@ -223,7 +223,6 @@ def map_cmd(
         if path.exists() and not force:
             raise fail(f"{path} exists; choose another name or add --force to replace it.")
     con, snapshot = open_snapshot(atlas_file)
-    stderr.print(snapshot.describe())
     try:
         with stderr.status("Drawing the Atlas..."):
             for target, suffix in targets:
@@ -232,6 +231,7 @@ def map_cmd(
                 partial.replace(target)
     finally:
         con.close()
+    stderr.print(snapshot.describe())
     if as_json:
         emit_json({"map": out, "png": png})
         return
