@@ -31,6 +31,18 @@ class DownloadSummary(BaseModel):
     versions: list[int]
     files: list[str]
     skipped_restricted: list[str] = []
+    hidden_records: list[str] = []
+    """Restricted versions whose file list Zenodo hides from this client, so their file count is unknown."""
+
+    def skipped_message(self) -> str | None:
+        """What was left out, counting files only where Zenodo lists them (a hidden list is not one file)."""
+        parts = [f"{len(self.skipped_restricted)} restricted file(s) ({', '.join(self.skipped_restricted)})"]
+        parts = parts if self.skipped_restricted else []
+        if self.hidden_records:
+            parts.append(f"every file of {', '.join(self.hidden_records)} (Zenodo hides their list and count)")
+        if not parts:
+            return None
+        return f"{self.session}: skipped {' and '.join(parts)}: set ZENODO_TOKEN to the record owner's token"
 
 
 async def _fetch(
@@ -61,25 +73,20 @@ async def _fetch(
     ):
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
     skipped = [f.key for (_, f), path in zip(wanted, paths, strict=True) if path is None]
-    skipped += [
-        f"{label_of(v)} record {v.id} (restricted: files not listed)"
-        for v in resolved.versions
-        if not v.files and v.hides_files
-    ]
-    if skipped:
-        logger.warning(
-            "%s: %d restricted file(s) skipped (%s): they need the owner's token in ZENODO_TOKEN",
-            resolved.session_name, len(skipped), ", ".join(skipped),
-        )
+    hidden = [f"{label_of(v)} record {v.id}" for v in resolved.versions if not v.files and v.hides_files]
     for path in filter(None, paths):
         await unpack_archive(path, session_dir, members.get(path.name) if members else None)
     for leftover in remove_extract_leftovers(session_dir):
         logger.info("Removed %s, left by an interrupted extraction", leftover)
     shutil.rmtree(zip_dir)
-    return DownloadSummary(
+    summary = DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
         files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
+        hidden_records=hidden,
     )
+    if message := summary.skipped_message():
+        logger.warning(message)
+    return summary
 
 
 def _run_name() -> str:
@@ -120,7 +127,7 @@ async def download_session(
         summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
-          "skipped": ", ".join(summary.skipped_restricted)}],
+          "skipped": ", ".join([*summary.skipped_restricted, *summary.hidden_records])}],
         key=artifact_key("download", summary.session),
         description=f"Files of {summary.session} downloaded into {summary.folder}, and restricted files skipped",
     )

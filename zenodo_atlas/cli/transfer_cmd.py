@@ -118,8 +118,7 @@ def download(
         ))
     for summary in summaries:
         console.print(f"{summary.session}: {len(summary.files)} file(s) into {summary.folder}")
-        if summary.skipped_restricted:
-            console.print(
-                f"  skipped restricted: {', '.join(summary.skipped_restricted)} (set ZENODO_TOKEN to the owner's token)"
-            )
+    skipped = [m for m in (s.skipped_message() for s in summaries) if m]
+    if skipped:  # an incomplete session is not a success: scripts must see it
+        raise fail("; ".join(skipped))
 
