@@ -31,6 +31,23 @@ class PublicationConflictError(ZenodoAtlasError, RuntimeError):
     """The requested version would contradict what is already on Zenodo."""
 
 
+class PublishedByAnotherRunError(PublicationConflictError):
+    """The draft this run was filling was published meanwhile by another run (a double-click race)."""
+
+
+async def published_meanwhile(client: ZenodoClient, deposition_id: int) -> Deposition | None:
+    """The deposition, if it was published since this run opened it; None if it is still a draft or gone.
+
+    A refused write to a draft (403: its files or metadata are frozen, 404: already published) is
+    otherwise reported as a token problem, while the cause is a concurrent run that finished first.
+    """
+    try:
+        current = await client.get_deposition(deposition_id)
+    except NotFoundError:
+        return None
+    return None if current.is_draft else current
+
+
 class SessionOnZenodo(BaseModel):
     """What Zenodo holds for one session: its published versions (oldest first) and any open draft."""
 
