@@ -47,7 +47,7 @@ def run_flow(coro: Coroutine[Any, Any, R]) -> R:
     """Run a flow (or any coroutine) to completion under the settings read once from the environment
     (every subflow and task sees the same ones), against the background Prefect server when the user
     has none; its failure becomes the one-line error."""
-    from zenodo_atlas.cli.prefect_server import prefect_api
+    from zenodo_atlas.cli.prefect_server import prefect_api, prefect_down
 
     try:
         with (
@@ -57,4 +57,4 @@ def run_flow(coro: Coroutine[Any, Any, R]) -> R:
             return asyncio.run(coro)
     except Exception as exc:
         coro.close()  # never started when the settings were unusable; closing a finished one is a no-op
-        raise fail(one_line(exc)) from None
+        raise fail(prefect_down(exc) or one_line(exc)) from None
