@@ -35,6 +35,17 @@ __all__ = [
 ]
 
 
+def sql_string(value: str | Path) -> str:
+    """A SQL string literal for what DuckDB cannot bind (COPY ... TO targets): quotes doubled."""
+    text = value.as_posix() if isinstance(value, Path) else value
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier (class and label names become column names)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def spatial_extension_path() -> Path:
     """Where the spatial extension binary for the installed DuckDB lives inside its wheel."""
     try:
@@ -126,6 +137,11 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
     else touches them (see `spatial_index`); a reader refuses such a file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise AtlasError(
+            f"--atlas {path} is a folder, not an Atlas file; give the .duckdb file, e.g. "
+            f"--atlas {path / 'seatizen_atlas.duckdb'}"
+        )
     if read_only and not path.is_file():
         raise AtlasNotFoundError(f"No Atlas at {path}; create it with `zenodo-atlas atlas migrate --atlas {path}`.")
     if not read_only:
@@ -139,7 +155,9 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
             raise AtlasLockedError(
                 f"The Atlas {path} is open in another process; close that process (or open read-only) and retry."
             ) from exc
-        raise AtlasError(f"Cannot open the Atlas {path}: {exc}") from exc
+        if "not a valid DuckDB database" in str(exc):
+            raise AtlasError(f"{path} is not a DuckDB Atlas file; point --atlas at an Atlas .duckdb file.") from exc
+        raise AtlasError(f"Cannot open the Atlas {path}: {exc}; check the path and its permissions.") from exc
     except duckdb.Error as exc:
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
@@ -150,7 +168,7 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
             )
         rebuild = spatial_index.drop_unbound_rtrees(con) if interrupted else []
         load_spatial(con, extension)
-        con.execute(f"SET disabled_compression_methods = '{DISABLED_COMPRESSION}'")
+        con.execute(f"SET disabled_compression_methods = {sql_string(DISABLED_COMPRESSION)}")
         if rebuild:
             spatial_index.create_indexes(con, rebuild)
     except BaseException:

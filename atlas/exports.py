@@ -18,6 +18,7 @@ import pyogrio
 import shapely
 
 from zenodo_atlas.atlas.annotations import LATEST_ANNOTATION_SQL
+from zenodo_atlas.atlas.connection import sql_identifier, sql_string
 from zenodo_atlas.atlas.darwincore import write_dwca
 from zenodo_atlas.atlas.maps import MAP_HTML, OVERVIEW_PNG, write_map_html, write_overview_png
 from zenodo_atlas.atlas.query import FrameQuery, run_query
@@ -74,9 +75,11 @@ def _utc_select(con: duckdb.DuckDBPyConnection, sql: str, *, as_text: bool) -> s
     if not columns:
         return sql
     if as_text:
-        replaced = ", ".join(f"strftime(\"{c}\", '%Y-%m-%dT%H:%M:%S.%gZ') AS \"{c}\"" for c in columns)
+        replaced = ", ".join(
+            f"strftime({sql_identifier(c)}, '%Y-%m-%dT%H:%M:%S.%gZ') AS {sql_identifier(c)}" for c in columns
+        )
     else:
-        replaced = ", ".join(f"timezone('UTC', \"{c}\") AS \"{c}\"" for c in columns)
+        replaced = ", ".join(f"timezone('UTC', {sql_identifier(c)}) AS {sql_identifier(c)}" for c in columns)
     return f"SELECT * REPLACE ({replaced}) FROM ({sql})"
 
 
@@ -88,11 +91,12 @@ def _copy(
     times, `renames` applied so every Parquet file says `frame_doi`; `parquet_sql` where nulls replace the
     CSV's -1 sentinels)."""
     csv_path, parquet_path = stem.with_suffix(".csv"), stem.with_suffix(".parquet")
-    con.execute(f"COPY ({_utc_select(con, sql, as_text=True)}) TO '{csv_path.as_posix()}' (FORMAT csv, HEADER true)")
+    con.execute(f"COPY ({_utc_select(con, sql, as_text=True)}) TO {sql_string(csv_path)} (FORMAT csv, HEADER true)")
     parquet = _utc_select(con, parquet_sql or sql, as_text=False)
     if renames:
-        parquet = f"SELECT * RENAME ({', '.join(f'{a} AS {b}' for a, b in renames.items())}) FROM ({parquet})"
-    con.execute(f"COPY ({parquet}) TO '{parquet_path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+        pairs = ", ".join(f"{sql_identifier(a)} AS {sql_identifier(b)}" for a, b in renames.items())
+        parquet = f"SELECT * RENAME ({pairs}) FROM ({parquet})"
+    con.execute(f"COPY ({parquet}) TO {sql_string(parquet_path)} (FORMAT parquet, COMPRESSION zstd)")
     return [csv_path, parquet_path]
 
 
@@ -100,7 +104,7 @@ def predictions_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, pa.Table]:
     """Thresholded predictions of the latest model, one boolean column per class."""
     table = run_query(con, FrameQuery(mode="presence"))
     classes = table.column_names[table.column_names.index("prediction_doi") + 1 :]
-    columns = ", ".join(f'"{c}"' for c in classes)
+    columns = ", ".join(sql_identifier(c) for c in classes)
     sql = f"""
         SELECT file_name AS FileName, {_doi_url("frame_doi")} AS frames_doi, latitude AS GPSLatitude,
                longitude AS GPSLongitude, altitude AS GPSAltitude, roll AS GPSRoll, pitch AS GPSPitch,
@@ -117,7 +121,7 @@ def annotations_sql(con: duckdb.DuckDBPyConnection, *, unset: int | None = -1) -
     labels = con.execute("SELECT id, name FROM multilabel_label ORDER BY name").fetchall()
     default = "NULL" if unset is None else str(unset)
     columns = "".join(
-        f", CAST(coalesce(max(value) FILTER (WHERE label_id = {i}), {default}) AS TINYINT) AS \"{n}\""
+        f", CAST(coalesce(max(value) FILTER (WHERE label_id = {i}), {default}) AS TINYINT) AS {sql_identifier(n)}"
         for i, n in labels
     )
     return f"""
@@ -149,7 +153,7 @@ def frames_layer(con: duckdb.DuckDBPyConnection, presence: pa.Table) -> pa.Table
     con.register("_frames", frames)
     con.register("_presence", presence)
     try:
-        columns = "".join(f', p."{c}"' for c in classes)
+        columns = "".join(f", p.{sql_identifier(c)}" for c in classes)
         return con.execute(
             f"""SELECT f.* EXCLUDE (id) REPLACE ({_doi_url("f.frame_doi")} AS frame_doi),
                        {_doi_url("p.prediction_doi")} AS prediction_doi {columns}

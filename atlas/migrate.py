@@ -11,12 +11,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 import duckdb
 
 from zenodo_atlas.atlas.connection import fetch_row
 from zenodo_atlas.atlas.errors import MigrationError
+from zenodo_atlas.atlas.reference import data_dir
 
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -30,11 +30,6 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
-
-
-def data_dir() -> Path:
-    """The packaged reference data folder (atlas/data), as a real path DuckDB can read."""
-    return Path(str(resources.files("zenodo_atlas.atlas") / "data"))
 
 
 def available_migrations() -> list[Migration]:

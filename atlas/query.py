@@ -16,9 +16,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
+import shapely.ops
 from pydantic import BaseModel, Field, field_validator, model_validator
 from shapely.geometry import shape
 
+from zenodo_atlas.atlas.connection import sql_identifier, sql_string
 from zenodo_atlas.atlas.errors import QueryError
 
 FRAME_COLUMNS = (
@@ -47,7 +49,7 @@ class FrameQuery(BaseModel):
         if self.polygon and self.geojson:
             raise ValueError("give the area as WKT or as GeoJSON, not both")
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+            raise ValueError(f"--from {self.date_from} is after --to {self.date_to}; swap them")
         return self
 
     def area_wkt(self) -> str | None:
@@ -72,10 +74,6 @@ def _geojson_geometry(data: dict[str, Any] | None) -> shapely.Geometry:
     if data.get("type") == "Feature":
         return shape(data["geometry"])
     return shape(data)
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _resolve_classes(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> list[tuple[int, str, float]]:
@@ -104,7 +102,8 @@ def query_sql(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> tuple[str, d
     where: list[str] = ["TRUE"]
     params: dict[str, object] = {}
     if area:
-        where.append(f"ST_Intersects(f.geom, ST_GeomFromText('{area}'))")
+        # A literal, not a parameter: DuckDB uses the R-tree only for a constant geometry.
+        where.append(f"ST_Intersects(f.geom, ST_GeomFromText({sql_string(area)}))")
     if query.date_from:
         where.append("coalesce(CAST(f.datetime_utc AS DATE), d.session_date) >= $date_from")
         params["date_from"] = query.date_from
@@ -117,9 +116,9 @@ def query_sql(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> tuple[str, d
     class_ids = ", ".join(str(c[0]) for c in classes) or "NULL"
     pivots = "".join(f", arg_max(p.score, p.record_id) FILTER (WHERE p.class_id = {c[0]}) AS c{c[0]}" for c in classes)
     if query.mode == "presence":
-        outputs = "".join(f", (pr.c{i} >= {threshold!r}) AS {_quote_ident(n)}" for i, n, threshold in classes)
+        outputs = "".join(f", (pr.c{i} >= {threshold!r}) AS {sql_identifier(n)}" for i, n, threshold in classes)
     else:
-        outputs = "".join(f", pr.c{i} AS {_quote_ident(n)}" for i, n, _ in classes)
+        outputs = "".join(f", pr.c{i} AS {sql_identifier(n)}" for i, n, _ in classes)
     sql = f"""
         WITH sel AS (
             SELECT f.id, f.file_name, f.original_file_name, f.relative_file_path, d.session_name, d.platform,
@@ -151,6 +150,40 @@ def run_query(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> pa.Table:
     return con.execute(sql, params).to_arrow_table()
 
 
+def empty_result_hints(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> list[str]:
+    """Why a query found no frame, when a filter matches nothing the Atlas holds (typos, swapped axes)."""
+    hints: list[str] = []
+    known = [r[0] for r in con.execute("SELECT DISTINCT platform FROM deposit ORDER BY 1").fetchall() if r[0]]
+    unknown = [p for p in query.platforms if p not in known]
+    if unknown:
+        hints.append(f"no session has platform {', '.join(unknown)}; the Atlas holds {', '.join(known) or 'none'}")
+    area = query.area_wkt()
+    if area:
+        swapped = shapely.ops.transform(lambda x, y: (y, x), shapely.from_wkt(area))
+        count = "SELECT count(*) FROM frame WHERE ST_Intersects(geom, ST_GeomFromText($wkt))"
+        here, there = (con.execute(count, {"wkt": wkt}).fetchone()[0] for wkt in (area, swapped.wkt))
+        if not here and there:
+            hints.append("the area holds no frame but does with latitude and longitude swapped: "
+                         "WKT and GeoJSON take longitude first (lon lat)")
+    if query.date_from or query.date_to:
+        first, last = con.execute(
+            "SELECT min(coalesce(CAST(f.datetime_utc AS DATE), d.session_date)), "
+            "max(coalesce(CAST(f.datetime_utc AS DATE), d.session_date)) FROM frame AS f "
+            "JOIN version AS v ON v.record_id = f.record_id JOIN deposit AS d ON d.concept_recid = v.concept_recid"
+        ).fetchone()
+        if first and ((query.date_to and query.date_to < first) or (query.date_from and query.date_from > last)):
+            hints.append(f"the Atlas holds frames from {first} to {last} only")
+    return hints
+
+
+def output_suffix(path: Path) -> str:
+    """The output format of a query by file extension; anything else is refused before querying."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet", ".geojson"):
+        raise QueryError(f"Cannot write {Path(path).name}: use a .csv, .parquet or .geojson output file.")
+    return suffix
+
+
 def _geojson_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
@@ -158,9 +191,7 @@ def _geojson_value(value: Any) -> Any:
 def write_table(table: pa.Table, path: Path) -> Path:
     """Write query results by extension: .csv, .parquet, or .geojson (points from longitude/latitude)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".geojson"):
-        raise QueryError(f"Cannot write {path.name}: use a .csv, .parquet or .geojson output file.")
+    suffix = output_suffix(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         pacsv.write_csv(table, path)

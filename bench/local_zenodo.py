@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import resource
 import socket
 import sys
@@ -32,8 +33,9 @@ async def local_zenodo(token: str, data_dir: Path) -> AsyncIterator[tuple[str, a
     port = free_port()
     command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "zenodo_atlas"]
     process = await asyncio.create_subprocess_exec(
-        *command, "zenodo", "serve", "--host", "127.0.0.1", "--port", str(port), "--token", token,
+        *command, "zenodo", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "ZENODO_TOKEN": token},
     )
     try:
         assert process.stdout is not None

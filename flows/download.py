@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
+from zenodo_atlas.sessions.errors import UnsafeArchiveError
 from zenodo_atlas.sessions.extract import remove_extract_leftovers
 from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
@@ -43,6 +44,8 @@ class DownloadSummary(BaseModel):
         if not parts:
             return None
         return f"{self.session}: skipped {' and '.join(parts)}: set ZENODO_TOKEN to the record owner's token"
+    kept: list[str] = []
+    """Local files that differ from the record, left as they were (no `overwrite`), session-relative."""
 
 
 async def _fetch(
@@ -52,9 +55,11 @@ async def _fetch(
     concurrency: int,
     global_limit: int,
     members: dict[str, set[str]] | None,
+    overwrite: bool = False,
 ) -> DownloadSummary:
     logger = get_run_logger()
     session_dir = out / resolved.session_name
+    new_session = not session_dir.exists()
     zip_dir = session_dir / "ZIP"
     zip_dir.mkdir(parents=True, exist_ok=True)
     wanted = [(r, f) for r, f in files_to_fetch(resolved.versions) if members is None or f.key in members]
@@ -74,15 +79,27 @@ async def _fetch(
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
     skipped = [f.key for (_, f), path in zip(wanted, paths, strict=True) if path is None]
     hidden = [f"{label_of(v)} record {v.id}" for v in resolved.versions if not v.files and v.hides_files]
-    for path in filter(None, paths):
-        await unpack_archive(path, session_dir, members.get(path.name) if members else None)
+    kept: list[str] = []
+    try:
+        for path in filter(None, paths):
+            extracted = await unpack_archive(path, session_dir, members.get(path.name) if members else None, overwrite)
+            kept += [p.relative_to(session_dir.resolve()).as_posix() for p in extracted.kept]
+    except UnsafeArchiveError:
+        # A refused archive must not stay on disk, nor a session folder this run created for it.
+        shutil.rmtree(zip_dir)
+        if new_session and not any(session_dir.iterdir()):
+            session_dir.rmdir()
+        raise
     for leftover in remove_extract_leftovers(session_dir):
         logger.info("Removed %s, left by an interrupted extraction", leftover)
     shutil.rmtree(zip_dir)
+    if kept:
+        logger.warning("%s: kept %d local file(s) that differ from the record: %s", resolved.session_name,
+                       len(kept), ", ".join(kept))
     summary = DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
         files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
-        hidden_records=hidden,
+        hidden_records=hidden, kept=kept,
     )
     if message := summary.skipped_message():
         logger.warning(message)
@@ -97,7 +114,8 @@ def _run_name() -> str:
 
 @flow(name="download-session", flow_run_name=_run_name)
 async def download_session(
-    out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
+    out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True,
+    overwrite: bool = False,
 ) -> DownloadSummary:
     """Fetch a session by name or DOI (a version DOI is honoured exactly) and rebuild its folders.
 
@@ -124,12 +142,14 @@ async def download_session(
             raise LookupError(f"{resolved.session_name} has no {kinds} version on Zenodo{reason}")
         if resolved.note:
             get_run_logger().warning("%s: %s", resolved.session_name, resolved.note)
-        summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None)
+        summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None, overwrite)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
-          "skipped": ", ".join([*summary.skipped_restricted, *summary.hidden_records])}],
+          "skipped": ", ".join([*summary.skipped_restricted, *summary.hidden_records]),
+          "kept": ", ".join(summary.kept)}],
         key=artifact_key("download", summary.session),
-        description=f"Files of {summary.session} downloaded into {summary.folder}, and restricted files skipped",
+        description=f"Files of {summary.session} downloaded into {summary.folder}, restricted files skipped, "
+                    "local edits kept",
     )
     return summary
 
@@ -148,6 +168,7 @@ async def download_sessions(
     csv_file: str | None = None,
     raw: bool = True,
     processed: bool = True,
+    overwrite: bool = False,
 ) -> list[DownloadSummary]:
     """Download several sessions (names, DOIs or a CSV); one failure does not stop the others.
 
@@ -164,7 +185,9 @@ async def download_sessions(
     done: list[DownloadSummary] = []
     failed: dict[str, str] = {}
     for request in requests:
-        state = await download_session(out_dir, raw=raw, processed=processed, return_state=True, **request)
+        state = await download_session(
+            out_dir, raw=raw, processed=processed, overwrite=overwrite, return_state=True, **request
+        )
         try:
             done.append(await state.aresult())
         except Exception as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -11,13 +10,13 @@ from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
-from zenodo_atlas.sessions.layout import expand_session_paths
+from zenodo_atlas.sessions.listing import sessions_from
 from zenodo_atlas.sessions.plan import folders_from_letters
-from zenodo_atlas.sessions.zenodo_record import RAW_LABEL, raw_parts_published
+from zenodo_atlas.sessions.zenodo_record import PROCESSED_LABEL, RAW_LABEL, raw_parts_published
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
-from zenodo_atlas.tasks.deposit import find_session
+from zenodo_atlas.tasks.deposit import find_session, unchanged_version
 from zenodo_atlas.tasks.progress import artifact_key, many, run_name
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
@@ -30,6 +29,8 @@ class UploadSummary(BaseModel):
     dry_run: bool = False
     versions: list[PublishedVersion] = []
     planned: list[dict] = []
+    unchanged: list[str] = []
+    """Versions already on Zenodo with exactly the planned content: nothing was sent for them."""
 
 
 def parts_label(raw: bool, processed: str | None, custom: str | None) -> str:
@@ -135,7 +136,15 @@ async def upload_session(
                 raw_part += 1
                 if raw_part <= raw_parts_published(state.labels()):
                     logger.info("%s: RAW_DATA part %d is already published: skipped", session.name.raw, raw_part)
+                    summary.unchanged.append(f"{RAW_LABEL} part {raw_part}")
                     continue
+            elif plan.label == PROCESSED_LABEL and state.draft is None and (
+                same := await unchanged_version(state, PROCESSED_LABEL, plan.archives)
+            ):
+                logger.info("%s: PROCESSED_DATA %s already holds these archives: nothing to do",
+                            session.name.raw, same.doi)
+                summary.unchanged.append(f"{PROCESSED_LABEL} {same.doi}")
+                continue
             version = await publish_version(
                 client, session.name.raw, session.rules, plan, state, concurrency=settings.upload_concurrency,
                 global_limit=global_limit,
@@ -147,17 +156,6 @@ async def upload_session(
         summary.concept_doi = state.latest.conceptdoi if state.latest else None
     await _report(summary)
     return summary
-
-
-def sessions_from(paths: list[str], csv_file: str | None) -> list[str]:
-    """Expand folders of sessions and `root_folder,session_name` CSV rows into session paths."""
-    found = [str(p) for p in expand_session_paths(paths)]
-    if csv_file:
-        with open(csv_file, newline="") as handle:
-            found += [str(Path(row["root_folder"]) / row["session_name"]) for row in csv.DictReader(handle)]
-    if not found:
-        raise FileNotFoundError("no session given: pass session folders, folders of sessions or a CSV")
-    return found
 
 
 class BatchSummary(BaseModel):

@@ -9,8 +9,10 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
 from zenodo_atlas.sessions.plan import archive_name, frame_folder
@@ -69,10 +71,32 @@ def _restore_times_and_mode(path: Path, info: zipfile.ZipInfo) -> None:
         path.chmod(mode)
 
 
+def _same_content(path: Path, info: zipfile.ZipInfo) -> bool:
+    """Whether the file on disk already holds the member's bytes (size, then the zip's CRC-32)."""
+    if path.stat().st_size != info.file_size:
+        return False
+    crc = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc == info.CRC
+
+
+class Extracted(NamedTuple):
+    files: list[Path]
+    """Members now on disk with the archive's bytes (written, or already identical)."""
+    kept: list[Path]
+    """Local files that differ from the archive and were left as they are (no `overwrite`)."""
+
+
 def safe_extract(
-    zip_path: Path, target_dir: Path, members: Collection[str] | None = None
-) -> list[Path]:
-    """Extract `members` (default all) under `target_dir`; every member is vetted before any write."""
+    zip_path: Path, target_dir: Path, members: Collection[str] | None = None, *, overwrite: bool = False
+) -> Extracted:
+    """Extract `members` (default all) under `target_dir`; every member is vetted before any write.
+
+    A file already there with the same bytes is left untouched; one that differs (a local edit) is
+    kept unless `overwrite`, and reported in `kept`.
+    """
     zip_path, target = Path(zip_path), Path(target_dir).resolve()
     with zipfile.ZipFile(zip_path) as archive:
         infos = archive.infolist()
@@ -83,10 +107,14 @@ def safe_extract(
                 raise MemberNotFoundError(f"{zip_path.name} has no member {missing[0]!r}")
             infos = [by_name[m] for m in members]
         plan = [(info, _safe_target(info, target, zip_path)) for info in infos]
-        extracted = []
+        result = Extracted([], [])
         for info, destination in plan:
             if info.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
+                continue
+            if destination.is_file() and not overwrite:
+                same = _same_content(destination, info)
+                (result.files if same else result.kept).append(destination)
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=EXTRACT_PREFIX, dir=destination.parent)
@@ -98,8 +126,8 @@ def safe_extract(
                 Path(tmp).unlink(missing_ok=True)
                 raise
             _restore_times_and_mode(destination, info)
-            extracted.append(destination)
-    return extracted
+            result.files.append(destination)
+    return result
 
 
 def remove_extract_leftovers(session_dir: Path) -> list[Path]:

@@ -7,15 +7,16 @@ night of uploads; every problem names the file and says what to fix.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
-from zenodo_atlas.sessions.errors import SessionError
+from zenodo_atlas.sessions.errors import SessionError, SessionNotReadyError
 from zenodo_atlas.sessions.frames import parse_exif_datetime, parse_fix, parse_float, relative_path_column
 from zenodo_atlas.sessions.ia import jacques_csv_name, multilabel_csv_name
+from zenodo_atlas.sessions.links import escaping_links, inside
 from zenodo_atlas.sessions.naming import parse_session_name
 from zenodo_atlas.sessions.plan import archive_name, resolve_in_session
 from zenodo_atlas.sessions.session import Session
@@ -84,8 +85,8 @@ class _Collector:
             self.add(severity, path, f"{len(lines)} row(s) {what} (line {shown})")
 
 
-def _has_files(folder: Path) -> bool:
-    return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
+def _has_files(folder: Path, root: Path) -> bool:
+    return folder.is_dir() and any(inside(p, root) and p.is_file() for p in folder.rglob("*"))
 
 
 def _read(path: Path, rel: str, out: _Collector) -> tuple[list[str], list[dict[str, str]]] | None:
@@ -206,12 +207,19 @@ def _check_filename_csv(
     return fieldnames
 
 
-def _check_scores(path: Path, rel: str, out: _Collector, known: set[str]) -> None:
+def _check_scores(
+    path: Path, rel: str, out: _Collector, known: set[str], class_columns: Collection[str] | None
+) -> None:
     fieldnames = _check_filename_csv(path, rel, out, known)
     classes = [c for c in fieldnames if c != "FileName"]
     if fieldnames and not classes:
         out.add("error", rel, "has no class column next to FileName")
         return
+    unknown = [c for c in classes if class_columns is not None and c not in class_columns]
+    if unknown:
+        out.add("warning", rel, f"{len(unknown)} column(s) match no class of the Atlas's models and will be "
+                f"ignored by register: {', '.join(unknown[:_EXAMPLES])}{', ...' if len(unknown) > _EXAMPLES else ''}"
+                "; rename them to the model's class names")
     bad = []
     with path.open(newline="", encoding="utf-8-sig") as f:
         for line, row in enumerate(csv.DictReader(f), start=2):
@@ -225,8 +233,12 @@ def _check_scores(path: Path, rel: str, out: _Collector, known: set[str]) -> Non
     out.counted("error", rel, "have a score that is not a number between 0 and 1", bad)
 
 
-def check_session(path: Path | str) -> LayoutReport:
-    """Everything `check` reports about one session folder; never raises for a bad session."""
+def check_session(path: Path | str, class_columns: Collection[str] | None = None) -> LayoutReport:
+    """Everything `check` reports about one session folder; never raises for a bad session.
+
+    `class_columns` are the score column names the Atlas knows (the CLI passes the Atlas's reference
+    classes); other columns of the multilabel scores CSV are reported, since register ignores them.
+    """
     path = Path(path).expanduser()
     report = LayoutReport(path=path, name=path.name)
     out = _Collector()
@@ -238,7 +250,7 @@ def check_session(path: Path | str) -> LayoutReport:
         return report
     report.platform = session.name.platform
     root = session.path
-    report.present_folders = [f for f in KNOWN_FOLDERS if _has_files(root / f)]
+    report.present_folders = [f for f in KNOWN_FOLDERS if _has_files(root / f, root)]
     key_files = {
         "METADATA/metadata.csv": session.metadata_csv,
         "METADATA/predictions_gps.csv": session.predictions_csv,
@@ -248,7 +260,9 @@ def check_session(path: Path | str) -> LayoutReport:
         / multilabel_csv_name(session.name.raw, scores=True),
     }
     present = {rel for rel, p in key_files.items() if p.is_file()}
-    root_files = sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    root_files = sorted(
+        p.name for p in root.iterdir() if inside(p, root) and p.is_file() and not p.name.startswith(".")
+    )
     report.present_files = [rel for rel in key_files if rel in present] + root_files
     rel_metadata, rel_predictions, rel_jacques, rel_scores = key_files
 
@@ -270,13 +284,17 @@ def check_session(path: Path | str) -> LayoutReport:
     if not has_frames:
         out.add("warning", str(root), "no frames (PROCESSED_DATA/FRAMES or DCIM): no frames archive possible")
 
+    for link, target in escaping_links(root):
+        out.add("warning", link.relative_to(root).as_posix(),
+                f"symbolic link to {target} leads outside the session (or nowhere): never read nor published; "
+                "copy the file into the session if it belongs there")
     known = _check_metadata_csv(session, out) if rel_metadata in present else set()
     if rel_predictions in present:
         _check_filename_csv(session.predictions_csv, rel_predictions, out, known)
     if rel_jacques in present:
         _check_filename_csv(key_files[rel_jacques], rel_jacques, out, known, needed=("FileName", "Useless"))
     if rel_scores in present:
-        _check_scores(key_files[rel_scores], rel_scores, out, known)
+        _check_scores(key_files[rel_scores], rel_scores, out, known, class_columns)
     report.problems = out.problems
     return report
 
@@ -303,5 +321,23 @@ def _is_session_name(name: str) -> bool:
     return True
 
 
-def check_sessions(paths: Iterable[Path | str]) -> list[LayoutReport]:
-    return [check_session(p) for p in expand_session_paths(paths)]
+def check_sessions(
+    paths: Iterable[Path | str], class_columns: Collection[str] | None = None
+) -> list[LayoutReport]:
+    return [check_session(p, class_columns) for p in expand_session_paths(paths)]
+
+
+def require_ready(
+    session: Session, operation: Operation, class_columns: Collection[str] | None = None
+) -> LayoutReport:
+    """The `check` report; SessionNotReadyError unless it finds the session ready for `operation`."""
+    report = check_session(session.path, class_columns)
+    missing = report.missing_for.get(operation, [])
+    errors = report.blocking(operation)
+    if missing or errors:
+        reasons = [f"missing {m}" for m in missing] + [f"{p.path}: {p.message}" for p in errors]
+        raise SessionNotReadyError(
+            f"{session.name.raw} is not ready for the {operation} upload: {'; '.join(reasons)}. "
+            f"Run `zenodo-atlas session check {session.path}` for the full report."
+        )
+    return report

@@ -16,6 +16,7 @@ from zenodo_atlas.sessions.errors import TemplateError
 from zenodo_atlas.sessions.frames import FrameSummary, summarize_frames
 from zenodo_atlas.sessions.ia import JACQUES_MODEL_NAME, MULTILABEL_MODEL_NAME, jacques_csv_name
 from zenodo_atlas.sessions.layout import KNOWN_FOLDERS
+from zenodo_atlas.sessions.links import inside
 from zenodo_atlas.sessions.plan import human_size
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.sessions.template import (
@@ -69,14 +70,16 @@ def _keywords(session: Session, template: MetadataTemplate) -> list[str]:
 
 
 def _folder_sizes(session: Session) -> list[tuple[str, int, int]]:
-    """(folder, files, bytes) for the known folders present; stat only, no reads."""
+    """(folder, files, bytes) for the known folders present; stat only, no reads; links follow
+    `sessions.links` (one leading outside the session, or broken, is not counted)."""
     sizes = []
     for folder in KNOWN_FOLDERS:
         files = total = 0
         for dirpath, _, filenames in os.walk(session.path / folder):
-            for filename in filenames:
-                files += 1
-                total += (Path(dirpath) / filename).stat().st_size
+            for path in (Path(dirpath) / f for f in filenames):
+                if inside(path, session.path) and path.is_file():
+                    files += 1
+                    total += path.stat().st_size
         if files:
             sizes.append((folder, files, total))
     return sizes

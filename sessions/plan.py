@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.sessions.errors import PlanError, RecordTooLargeError, RestrictedFolderError
 from zenodo_atlas.sessions.frames import relative_path_column, useful_frame_names
+from zenodo_atlas.sessions.links import inside
 from zenodo_atlas.sessions.session import Session
 
 DCIM_PART_BYTES = 15e9
@@ -119,20 +120,28 @@ def _ignored(name: str) -> bool:
     return name.startswith(".") or name.endswith(_IGNORED_SUFFIXES)
 
 
-def folder_members(folder: Path, *, include: str | None = None) -> list[ArchiveMember]:
+def folder_members(folder: Path, *, include: str | None = None, root: Path | None = None) -> list[ArchiveMember]:
     """Every regular file under `folder`, arcnames relative to it, in natural order.
 
-    `include` is an optional regular expression the arcname must fully match.
+    `include` is an optional regular expression the arcname must fully match. Links are followed
+    only when they resolve inside `root` (the session; default `folder`), see `sessions.links`.
     """
     if not folder.is_dir():
         return []
+    root = root or folder
     members = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    seen: set[Path] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = Path(dirpath).resolve()
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and inside(Path(dirpath) / d, root)]
         for filename in filenames:
             path = Path(dirpath) / filename
             arcname = path.relative_to(folder).as_posix()
-            if _ignored(filename) or not path.is_file():
+            if _ignored(filename) or not inside(path, root) or not path.is_file():
                 continue
             if include is not None and not re.fullmatch(include, arcname, flags=re.IGNORECASE):
                 continue
@@ -168,12 +177,12 @@ GPS_RAW_SELECTION = r"(DEVICE/[^/]+\.(zip|gpx)|BASE/[^/]+\.(o|zip))"
 def _raw_folder(session: Session, folder: str, dcim_part_bytes: float) -> list[PlannedArchive]:
     source = session.path / folder
     if folder == "DCIM":
-        return split_dcim(folder_members(source), dcim_part_bytes)
+        return split_dcim(folder_members(source, root=session.path), dcim_part_bytes)
     # The predecessor filters raw GPS for ASV-like sessions only; its UAV manager zips the whole GPS
     # folder, PPK solution included (SeatizenDOI/zenodo-tools,
     # src/seatizen_session/manager/ssm_uav_session.py: prepare_raw_data zips GPS as it is).
     select = folder == "GPS" and session.rules.group != "UAV"
-    members = folder_members(source, include=GPS_RAW_SELECTION if select else None)
+    members = folder_members(source, include=GPS_RAW_SELECTION if select else None, root=session.path)
     return [make_archive(archive_name(folder), folder, members)] if members else []
 
 
@@ -189,7 +198,7 @@ def plan_raw(
     for folder in session.rules.raw_archives:
         archives += _raw_folder(session, folder, dcim_part_bytes)
     for filename in session.rules.raw_root_files:
-        if (session.path / filename).is_file():
+        if inside(session.path / filename, session.path) and (session.path / filename).is_file():
             archives.append(plain_file(session.path / filename))
     if not archives:
         raise PlanError(
@@ -332,7 +341,7 @@ def _check_record(session: Session, archives: Sequence[PlannedArchive], record_b
 def _folder_archives(session: Session, folders: Sequence[str]) -> list[PlannedArchive]:
     archives = []
     for folder in folders:
-        members = folder_members(session.path / folder)
+        members = folder_members(session.path / folder, root=session.path)
         if members:
             archives.append(make_archive(archive_name(folder), folder, members))
     return archives
@@ -357,7 +366,7 @@ def plan_processed(
         archives.append(_frames_archive(session, all_frames))
     archives += _folder_archives(session, [f for f in folders if f != FRAMES])
     report = session.path / "PROCESSED_DATA" / "PHOTOGRAMMETRY" / "odm_report" / "report.pdf"
-    if "PROCESSED_DATA/PHOTOGRAMMETRY" in folders and report.is_file():
+    if "PROCESSED_DATA/PHOTOGRAMMETRY" in folders and inside(report, session.path) and report.is_file():
         archives.append(plain_file(report, "PROCESSED_DATA/PHOTOGRAMMETRY", "000_photogrammetry_report.pdf"))
     archives += root_files(session)
     _refuse_restricted_content(session, archives)
@@ -387,7 +396,9 @@ def normalize_folder(folder: str) -> str:
 
 
 def root_files(session: Session) -> list[PlannedArchive]:
-    files = [p for p in session.path.iterdir() if p.is_file() and not _ignored(p.name)]
+    files = [
+        p for p in session.path.iterdir() if not _ignored(p.name) and inside(p, session.path) and p.is_file()
+    ]
     return [plain_file(p) for p in sorted(files, key=lambda p: natural_key(p.name))]
 
 

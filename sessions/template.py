@@ -133,27 +133,28 @@ def load_template(path: Path | str) -> MetadataTemplate:
     predecessor's, to the working folder)."""
     path = Path(path).expanduser()
     data = _read_mapping(path)
+    converted = _from_predecessor(data)
     problems: list[str] = []
     try:
-        template = MetadataTemplate.model_validate(_from_predecessor(data))
+        template: MetadataTemplate | None = MetadataTemplate.model_validate(converted)
     except ValidationError as exc:
         problems = [f"{_location(e)}: {e['msg']}" for e in exc.errors()]
         template = None
-    if template is not None:
-        people = template.people
-        resolved = {}
-        for field in ("sessions_csv", "contributors_csv"):
-            file = _template_file(getattr(people, field), path.parent)
-            if not file.is_file():
-                problems.append(f"people.{field}: file {file} does not exist (looked beside the template "
-                                "and in the working folder)")
-            resolved[field] = file
-        template = template.model_copy(update={"people": PeopleFiles(**resolved)})
+    # People files are checked even when other fields are wrong, so one run lists every problem.
+    people = converted.get("people") if isinstance(converted.get("people"), dict) else {}
+    resolved: dict[str, Path] = {}
+    for field in ("sessions_csv", "contributors_csv"):
+        if not isinstance(people.get(field), str | Path):
+            continue
+        file = _template_file(Path(people[field]).expanduser(), path.parent)
+        if not file.is_file():
+            problems.append(f"people.{field}: file {file} does not exist (looked beside the template "
+                            "and in the working folder)")
+        resolved[field] = file
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise TemplateError(f"metadata template {path} has {len(problems)} problem(s):\n{listed}")
+        raise TemplateError(f"metadata template {path} has {len(problems)} problem(s): {'; '.join(problems)}")
     assert template is not None
-    return template
+    return template.model_copy(update={"people": PeopleFiles(**resolved)})
 
 
 def default_template() -> MetadataTemplate:
@@ -258,8 +259,7 @@ def load_people(sessions_csv: Path, contributors_csv: Path) -> People:
             by_session[session] = roles
             row_problems[session] = unknown
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise TemplateError(f"people files have {len(problems)} problem(s):\n{listed}")
+        raise TemplateError(f"people files have {len(problems)} problem(s): {'; '.join(problems)}")
     return People(by_session=by_session, directory=directory, row_problems=row_problems)
 
 

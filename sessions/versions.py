@@ -10,9 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from zenodo_atlas.sessions.errors import SessionNotReadyError
 from zenodo_atlas.sessions.iso19115 import write_iso19115
-from zenodo_atlas.sessions.layout import Operation, check_session
+from zenodo_atlas.sessions.layout import require_ready
 from zenodo_atlas.sessions.metadata import (
     MetadataTemplate,
     People,
@@ -46,19 +45,6 @@ def load_metadata_inputs(template_path: str | None) -> tuple[MetadataTemplate, P
     """The template (the packaged demo one by default) and the people files it names."""
     template = load_template(Path(template_path)) if template_path else default_template()
     return template, template_people(template)
-
-
-def require_ready(session: Session, operation: Operation) -> None:
-    """Refuse to plan an upload the session check says cannot succeed, naming every reason."""
-    report = check_session(session.path)
-    missing = report.missing_for.get(operation, [])
-    errors = report.blocking(operation)
-    if missing or errors:
-        reasons = [f"missing {m}" for m in missing] + [f"{p.path}: {p.message}" for p in errors]
-        raise SessionNotReadyError(
-            f"{session.name.raw} is not ready for the {operation} upload: {'; '.join(reasons)}. "
-            f"Run `zenodo-atlas session check {session.path}` for the full report."
-        )
 
 
 def plan_versions(

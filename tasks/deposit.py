@@ -12,11 +12,15 @@ passed, and a flow carries the state it just wrote forward (`SessionOnZenodo.aft
 
 from __future__ import annotations
 
+import asyncio
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
 from zenodo_atlas.errors import ZenodoAtlasError
+from zenodo_atlas.sessions.archive import archive_md5
+from zenodo_atlas.sessions.plan import PlannedArchive
 from zenodo_atlas.sessions.zenodo_record import declares_urn, label_of, session_urn, stacks_processed
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import DraftExistsError, NotFoundError
@@ -162,7 +166,7 @@ async def open_draft(
     else:
         if stacks_processed(label, state.labels()) and not allow_stacking:
             raise PublicationConflictError(
-                f"{state.session_name} already has a PROCESSED_DATA version; pass "
+                f"{state.session_name} already has a PROCESSED_DATA version with other content; pass "
                 "--allow-second-processed to stack another one."
             )
         try:
@@ -178,6 +182,23 @@ async def open_draft(
                 ) from None
             logger.warning("Resuming draft %s of %s left open by an earlier run", draft.id, state.session_name)
     return await client.update_deposition(draft.id, metadata)
+
+
+async def unchanged_version(state: SessionOnZenodo, label: str, archives: list[PlannedArchive]) -> Record | None:
+    """The newest published `label` version when it already holds exactly `archives` (same md5s).
+
+    Sizes are compared first, so only a likely match costs streaming the archives (off the loop).
+    """
+    record = next((r for r in reversed(state.published) if label_of(r) == label), None)
+    if record is None or not archives:
+        return None
+    published = {a.name: record.file(a.name) for a in archives}
+    if any(f is None or f.size != a.size for a, f in zip(archives, published.values(), strict=True)):
+        return None
+    for archive in archives:
+        if await asyncio.to_thread(archive_md5, archive) != published[archive.name].md5:
+            return None
+    return record
 
 
 @task(name="prune-draft", cache_policy=NO_CACHE)

@@ -26,6 +26,7 @@ from zenodo_atlas.sessions.plan import PlannedArchive
 from zenodo_atlas.settings import LEASES_ON_DISK, current_settings
 from zenodo_atlas.tasks.progress import TransferProgress
 from zenodo_atlas.zenodo.client import ZenodoClient
+from zenodo_atlas.zenodo.download import file_md5
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, Record, RecordFile
 from zenodo_atlas.zenodo.streams import IterableSource
 
@@ -166,7 +167,7 @@ async def download_file(
 ) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / file.key
-    if dest.is_file() and dest.stat().st_size == file.size:
+    if dest.is_file() and dest.stat().st_size == file.size and await asyncio.to_thread(file_md5, dest) == file.md5:
         progress.skip(file.size)
         return dest
     async with slots:

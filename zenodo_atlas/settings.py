@@ -11,15 +11,18 @@ Zenodo's own variables keep the names users already have (`ZENODO_URL`, `ZENODO_
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
+from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.sessions.zenodo_record import session_urn
 from zenodo_atlas.zenodo.errors import MissingTokenError
 
@@ -125,8 +128,33 @@ class Settings(BaseSettings):
         return token
 
 
+class SettingsError(ZenodoAtlasError, ValueError):
+    """An environment (or .env) value the settings refuse; the message names the variable."""
+
+
+def _variable(field: str) -> str:
+    """The variable the user set for `field` (one of its aliases), else its ATLAS_ name."""
+    if field not in Settings.model_fields:
+        return field.upper()  # pydantic reports an aliased field by the alias, already a variable name
+    alias = Settings.model_fields[field].validation_alias
+    names = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+    names.append(f"ATLAS_{field.upper()}")
+    return next((n for n in names if n in os.environ), names[0])
+
+
 def load_settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings, or a SettingsError naming the variable whose value is wrong and what it must be."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        shown = "" if "token" in field.lower() else f"={error['input']!r}"
+        raise SettingsError(f"{_variable(field)}{shown} is not valid ({error['msg']}); fix or unset it") from None
+    except PydanticSettingsError as exc:
+        match = re.search(r'field "(\w+)"', str(exc))
+        variable = _variable(match.group(1)) if match else "an ATLAS_ variable"
+        raise SettingsError(f"{variable} is not valid: a list must be JSON, e.g. '[\"a\", \"b\"]'") from None
 
 
 _installed: ContextVar[Settings | None] = ContextVar("zenodo_atlas_settings", default=None)

@@ -41,7 +41,7 @@ def test_query_errors_are_one_line(populated_atlas: PopulatedAtlas, tmp_path: Pa
         (["--from", "yesterday"], "is not a date"),
         (["--class", "Unicorn"], "Unknown class"),
         (["--polygon", "POLYGON((0 0, 1 1))"], "not a readable geometry"),
-        (["--from", "2024-02-01", "--to", "2024-01-01"], "after date_to"),
+        (["--from", "2024-02-01", "--to", "2024-01-01"], "after --to"),
     ):
         result = runner.invoke(app, base + extra)
         assert result.exit_code == 1 and message in result.output, (extra, result.output)
@@ -77,3 +77,22 @@ def test_map_command_writes_html_and_png_and_refuses_to_overwrite(
     wrong = runner.invoke(app, ["atlas", "map", "--atlas", str(populated_atlas.path), "--out", str(tmp_path / "a.txt")])
     assert wrong.exit_code != 0 and "must end in .html" in wrong.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.html", "atlas.png"]  # nothing half-written
+
+
+def test_paths_with_quotes_spaces_and_accents_work(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
+    odd = tmp_path / "Jane's \"atlas\" été"
+    odd.mkdir()
+    atlas = odd / "l'atlas ü.duckdb"
+    atlas.write_bytes(populated_atlas.path.read_bytes())
+    out = tmp_path / "Jane's exports; DROP TABLE frame; --"
+    result = runner.invoke(app, ["atlas", "export", "--atlas", str(atlas), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "seatizen_atlas.gpkg").is_file()
+    query = runner.invoke(app, ["atlas", "query", "--atlas", str(atlas), "--out", str(odd / "frames 'q'.csv")])
+    assert query.exit_code == 0 and (odd / "frames 'q'.csv").is_file(), query.output
+
+
+def test_an_atlas_folder_is_refused_with_the_file_to_give(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["atlas", "export", "--atlas", str(tmp_path), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "is a folder" in result.output and "seatizen_atlas.duckdb" in result.output
+    assert "migrate" not in result.output and not (tmp_path / "x").exists()

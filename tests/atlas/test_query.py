@@ -79,7 +79,7 @@ def test_bad_queries_say_what_is_wrong(populated_con: duckdb.DuckDBPyConnection)
         run_query(populated_con, FrameQuery(polygon="POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))"))
     with pytest.raises(ValueError, match="not both"):
         FrameQuery(polygon="POLYGON((0 0, 1 0, 1 1, 0 0))", geojson={"type": "Point", "coordinates": [0, 0]})
-    with pytest.raises(ValueError, match="after date_to"):
+    with pytest.raises(ValueError, match="after --to"):
         FrameQuery(date_from=date(2024, 1, 2), date_to=date(2024, 1, 1))
 
 

@@ -144,6 +144,7 @@ async def test_auto_update_adds_new_sessions_then_finds_nothing_new(zenodo_env, 
 async def test_auto_update_registers_new_versions_of_known_sessions(zenodo_env, sample_session):
     await publish_processed(sample_session)
     await auto_update(publish=False)
+    (sample_session / "METADATA" / "notes.txt").write_text("a second processing")  # same content: nothing to do
     await upload_session(str(sample_session), processed="mi", allow_second_processed=True)
 
     refresh = await auto_update(publish=False)

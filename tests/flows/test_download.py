@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.flows.helpers import session_records
+from tests.flows.helpers import owner_client, session_records
 from zenodo_atlas.cli import app
 from zenodo_atlas.flows.download import download_frames, download_session
 from zenodo_atlas.flows.upload import upload_session
+from zenodo_atlas.sessions.errors import UnsafeArchiveError
+from zenodo_atlas.sessions.metadata import build_processed_metadata
+from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.sessions.versions import load_metadata_inputs
 from zenodo_atlas.tasks.resolve import SessionNotFoundOnZenodo
+from zenodo_atlas.zenodo.streams import IterableSource
 
 
 @pytest.fixture
@@ -94,3 +101,49 @@ async def test_frames_by_list_fetch_only_the_listed_frames(zenodo_env, published
     assert got == {f"{published.name}/PROCESSED_DATA/FRAMES/{f.name}" for f in frames}
     for frame in frames:
         assert filecmp.cmp(frame, tmp_path / "out" / published.name / "PROCESSED_DATA" / "FRAMES" / frame.name)
+
+
+async def test_local_edits_survive_a_second_download_unless_overwrite(zenodo_env, published, tmp_path):
+    first = await download_session(str(tmp_path), name=published.name, raw=False)
+    edited = Path(first.folder) / "METADATA" / "metadata.csv"
+    edited.write_text("FileName\nmy_edit.jpg\n")
+
+    again = await download_session(str(tmp_path), name=published.name, raw=False)
+
+    assert again.kept == ["METADATA/metadata.csv"]
+    assert edited.read_text() == "FileName\nmy_edit.jpg\n"
+    forced = await download_session(str(tmp_path), name=published.name, raw=False, overwrite=True)
+    assert forced.kept == []
+    assert filecmp.cmp(published / "METADATA" / "metadata.csv", edited, shallow=False)
+
+
+async def test_a_leftover_archive_of_the_right_size_but_wrong_md5_is_fetched_again(zenodo_env, published, tmp_path):
+    _, processed = await session_records(zenodo_env, published.name)
+    archive = next(f for f in processed.files if f.key == "METADATA.zip")
+    leftover = tmp_path / published.name / "ZIP" / str(processed.id) / archive.key
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"\0" * archive.size)
+
+    result = await download_session(str(tmp_path), name=published.name, raw=False)
+
+    assert filecmp.cmp(published / "METADATA" / "metadata.csv", Path(result.folder) / "METADATA" / "metadata.csv",
+                       shallow=False)
+
+
+async def test_a_refused_hostile_archive_leaves_nothing_on_disk(zenodo_env, sample_session, tmp_path):
+    session = Session.open(sample_session)
+    template, people = load_metadata_inputs(None)
+    hostile = io.BytesIO()
+    with zipfile.ZipFile(hostile, "w") as zipped:
+        zipped.writestr("../../escaped.txt", b"outside")
+    data = hostile.getvalue()
+    async with owner_client(zenodo_env) as client:
+        draft = await client.create_deposition(build_processed_metadata(session, template, people))
+        await client.upload(draft.bucket_url, "METADATA.zip", IterableSource(len(data), lambda: [data]))
+        await client.publish(draft.id)
+    out = tmp_path / "out"
+
+    with pytest.raises(UnsafeArchiveError, match="climbs out"):
+        await download_session(str(out), name=sample_session.name)
+
+    assert list(out.iterdir()) == [] and not (tmp_path / "escaped.txt").exists()

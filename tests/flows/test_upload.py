@@ -52,7 +52,8 @@ async def test_dry_run_says_what_runs_and_leaves_a_plan_never_published(zenodo_e
     assert "nothing was published" in plan.description
     batch = [a for a in artifacts if a.key == "upload-batch" and a.flow_run_id == state.state_details.flow_run_id]
     assert [row["status"] for row in json.loads(batch[0].data)] == ["planned (dry run)"]
-    assert all(a.description for a in artifacts if a.key)
+    these = {r.id for r in runs if r.name == expected}
+    assert all(a.description for a in artifacts if a.key and a.flow_run_id in these)
 
 
 async def test_processed_version_never_carries_restricted_raw_data(zenodo_env, sample_session):
@@ -69,6 +70,7 @@ async def test_processed_version_never_carries_restricted_raw_data(zenodo_env, s
 
 async def test_second_processed_version_needs_explicit_consent(zenodo_env, sample_session):
     await upload_session(str(sample_session), raw=True, processed="i")
+    (sample_session / "PROCESSED_DATA" / "IA" / "notes.txt").write_text("new content")
 
     with pytest.raises(PublicationConflictError, match="allow-second-processed"):
         await upload_session(str(sample_session), processed="i")
@@ -201,6 +203,39 @@ async def test_iso19115_file_travels_in_the_processed_metadata_archive(zenodo_en
         archive = await client.download_record_file(record, "METADATA.zip", tmp_path)
     with zipfile.ZipFile(archive) as zipped:
         assert zipped.read(iso.name) == iso.read_bytes()
+
+
+async def test_rerunning_a_finished_upload_sends_nothing(zenodo_env, sample_session):
+    first = await upload_session(str(sample_session), raw=True, processed="fmgbi")
+    requests = len(zenodo_env.request_log)
+
+    again = await upload_session(str(sample_session), raw=True, processed="fmgbi")
+
+    assert again.versions == [] and again.unchanged == ["RAW_DATA part 1", f"PROCESSED_DATA {first.versions[-1].doi}"]
+    sent = zenodo_env.request_log[requests:]
+    assert [r for r in sent if r.method not in ("GET", "HEAD")] == []
+    assert len(await session_records(zenodo_env, sample_session.name)) == 2
+
+
+async def test_links_leaving_the_session_are_never_published(zenodo_env, sample_session, tmp_path):
+    secret = tmp_path / "outside" / "host_secret"
+    secret.parent.mkdir()
+    secret.write_bytes(b"OUTSIDE-SECRET-4f1c")
+    (sample_session / "SENSORS").mkdir(exist_ok=True)
+    (sample_session / "SENSORS" / "host_secret").symlink_to(secret)
+    (sample_session / "SENSORS" / "outside_dir").symlink_to(secret.parent, target_is_directory=True)
+    inner = sample_session / "SENSORS" / "inner.txt"
+    inner.write_bytes(b"inside the session")
+    (sample_session / "SENSORS" / "inner_link.txt").symlink_to(inner)
+
+    await upload_session(str(sample_session), raw=True)
+
+    blobs = sorted((zenodo_env.data_dir / "blobs").iterdir())
+    assert blobs and not any(b"OUTSIDE-SECRET" in blob.read_bytes() for blob in blobs)
+    [sensors] = [b for b in blobs if zipfile.is_zipfile(b) and "inner.txt" in zipfile.ZipFile(b).namelist()]
+    with zipfile.ZipFile(sensors) as zipped:
+        assert zipped.read("inner_link.txt") == b"inside the session"
+        assert not [n for n in zipped.namelist() if "host_secret" in n or "outside_dir" in n]
 
 
 async def test_the_predecessors_metadata_json_and_people_files_upload_unchanged(

@@ -112,3 +112,21 @@ def test_property_stream_length_content_and_md5(tree, chunk):
             zip_path.write_bytes(streamed)
             result = subprocess.run([UNZIP, "-tqq", str(zip_path)], capture_output=True, check=False)
             assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_links_inside_are_followed_outside_never_and_loops_end(tmp_path: Path):
+    secret = tmp_path / "outside.txt"
+    secret.write_bytes(b"secret")
+    root = tmp_path / "session"
+    _tree(root, {"F/a.txt": b"a", "G/b.txt": b"b"})
+    (root / "F" / "to_b.txt").symlink_to(root / "G" / "b.txt")
+    (root / "F" / "to_g").symlink_to(root / "G", target_is_directory=True)
+    (root / "F" / "loop").symlink_to(root / "F", target_is_directory=True)
+    (root / "F" / "secret.txt").symlink_to(secret)
+    (root / "F" / "away").symlink_to(tmp_path, target_is_directory=True)
+    (root / "F" / "broken").symlink_to(root / "nowhere")
+
+    members = {m.arcname: m.source.read_bytes() for m in folder_members(root / "F", root=root)}
+
+    assert members == {"a.txt": b"a", "to_b.txt": b"b", "to_g/b.txt": b"b"}
+    assert {m.arcname for m in folder_members(root / "F")} == {"a.txt"}  # default: nothing leaves F

@@ -73,7 +73,7 @@ def test_plan_prints_archives_and_reports_bad_requests(sample_session: Path):
                  "PROCESSED_DATA", "PROCESSED_DATA_FRAMES.zip", "METADATA.zip", "PROCESSED_DATA_IA.zip"):
         assert name in result.stdout
     nothing = runner.invoke(app, ["session", "plan", str(sample_session)])
-    assert nothing.exit_code == 1 and "nothing to plan" in nothing.stderr
+    assert nothing.exit_code == 2 and "nothing to plan" in nothing.stderr
     letter = runner.invoke(app, ["session", "plan", str(sample_session), "--processed", "fz"])
     assert letter.exit_code == 1 and "unknown processed folder letter 'z'" in letter.stderr
     big = runner.invoke(app, ["session", "plan", str(sample_session), "--raw", "--record-gb", "0.001"])

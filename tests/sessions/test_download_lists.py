@@ -18,7 +18,7 @@ def test_session_list_accepts_names_urns_and_doi_urls(tmp_path: Path) -> None:
     listing.write_text(f"session_name,doi\nurn:{NAME},\n,https://doi.org/10.5281/zenodo.11\n{NAME},\n")
     assert requests_from_csv(str(listing)) == [{"name": NAME}, {"doi": "10.5281/zenodo.11"}, {"name": NAME}]
     listing.write_text("title\nsomething\n")
-    with pytest.raises(DownloadListError, match="no `session_name` or `doi`"):
+    with pytest.raises(DownloadListError, match=r"needs column\(s\) session_name or doi, found title"):
         requests_from_csv(str(listing))
 
 

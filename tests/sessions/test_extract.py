@@ -66,7 +66,7 @@ def test_round_trip_restores_files_and_gives_the_same_md5(sample_session: Path, 
     zip_path, md5 = write_archive(original, tmp_path / "zips")
     copy = tmp_path / "download" / session.name.raw
     target = archive_destination(original.name, copy)
-    extracted = safe_extract(zip_path, target)
+    extracted = safe_extract(zip_path, target).files
     assert sorted(p.name for p in extracted) == sorted(m.source.name for m in original.members)
     for member in original.members:
         assert (target / member.arcname).read_bytes() == member.source.read_bytes()
@@ -131,7 +131,7 @@ def test_a_symlinked_folder_in_the_target_cannot_be_used_to_escape(tmp_path: Pat
 
 def test_selected_members_only(tmp_path: Path):
     zip_path = _zip(tmp_path / "f.zip", [("a.jpeg", b"a"), ("b.jpeg", b"b"), ("../c.jpeg", b"c")])
-    extracted = safe_extract(zip_path, tmp_path / "out", members=["b.jpeg"])
+    extracted = safe_extract(zip_path, tmp_path / "out", members=["b.jpeg"]).files
     assert extracted == [(tmp_path / "out" / "b.jpeg").resolve()]
     assert _everything(tmp_path / "out") == [tmp_path / "out" / "b.jpeg"]
     with pytest.raises(MemberNotFoundError, match=r"has no member 'zzz\.jpeg'"):
@@ -140,7 +140,7 @@ def test_selected_members_only(tmp_path: Path):
 
 def test_directory_entries_become_folders(tmp_path: Path):
     zip_path = _zip(tmp_path / "d.zip", [("empty/", b""), ("x/y.txt", b"y")])
-    assert safe_extract(zip_path, tmp_path / "out") == [(tmp_path / "out" / "x" / "y.txt").resolve()]
+    assert safe_extract(zip_path, tmp_path / "out").files == [(tmp_path / "out" / "x" / "y.txt").resolve()]
     assert (tmp_path / "out" / "empty").is_dir()
 
 
@@ -170,8 +170,23 @@ def test_locate_frame_agrees_with_the_frames_archive(sample_session: Path, tmp_p
     name = frames.members[3].arcname
     archive, member = locate_frame(f"{session.name.raw}/PROCESSED_DATA/FRAMES/{name}")
     assert archive == zip_path.name
-    assert safe_extract(zip_path, tmp_path / "frames", members=[member])[0].read_bytes() == \
+    assert safe_extract(zip_path, tmp_path / "frames", members=[member]).files[0].read_bytes() == \
         frames.members[3].source.read_bytes()
+
+
+def test_local_edits_are_kept_unless_overwrite(tmp_path: Path):
+    zip_path = _zip(tmp_path / "m.zip", [("metadata.csv", b"FileName\na.jpg\n"), ("same.txt", b"same")])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metadata.csv").write_bytes(b"FileName\nedited.jpg\n")
+    (out / "same.txt").write_bytes(b"same")
+    before = (out / "same.txt").stat().st_mtime_ns
+    result = safe_extract(zip_path, out)
+    assert result.kept == [(out / "metadata.csv").resolve()]
+    assert (out / "metadata.csv").read_bytes() == b"FileName\nedited.jpg\n"
+    assert result.files == [(out / "same.txt").resolve()] and (out / "same.txt").stat().st_mtime_ns == before
+    forced = safe_extract(zip_path, out, overwrite=True)
+    assert forced.kept == [] and (out / "metadata.csv").read_bytes() == b"FileName\na.jpg\n"
 
 
 def test_leftovers_of_a_killed_extraction_are_removed(tmp_path):

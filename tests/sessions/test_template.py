@@ -69,8 +69,9 @@ def test_an_invalid_template_raises_one_error_listing_every_problem(template_dir
     with pytest.raises(TemplateError) as caught:
         load_template(_write_yaml(template_dir, data))
     message = str(caught.value)
-    assert "has 5 problem(s)" in message
-    for fragment in ("project_name: Field required", "license: Value error, must not be empty",
+    assert "has 6 problem(s)" in message and "\n" not in message
+    for fragment in ("nowhere.csv does not exist", "project_name: Field required",
+                     "license: Value error, must not be empty",
                      "access_right: Input should be", "colour: Extra inputs are not permitted",
                      "related_identifiers.0.relation: Field required"):
         assert fragment in message

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from zenodo_atlas.cli import atlas_cmd, deploy_cmd, flows_cmd, server_cmd, session_cmd, transfer_cmd, zenodo_cmd
+from zenodo_atlas.cli import (
+    atlas_cmd,
+    deploy_cmd,
+    errors,
+    flows_cmd,
+    server_cmd,
+    session_cmd,
+    transfer_cmd,
+    zenodo_cmd,
+)
 
 app = typer.Typer(
     name="zenodo-atlas",
     help="Publish field-survey sessions on Zenodo and keep a spatial catalogue (the Atlas) of them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=errors.OneLineUsageGroup,
 )
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="On failure, show the traceback and Prefect's error logs, not only the one-line reason."
+    )] = False,
+) -> None:
+    errors.verbose = verbose
+
+
 app.command("demo")(flows_cmd.demo)
 app.command("upload")(transfer_cmd.upload)
 app.command("download")(transfer_cmd.download)

@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from zenodo_atlas.atlas.errors import AtlasError
+from zenodo_atlas.cli import validate
 from zenodo_atlas.cli.errors import fail, one_line_errors
-from zenodo_atlas.settings import current_settings
+from zenodo_atlas.cli.output import JsonOption, emit_json
 
 app = typer.Typer(
     help="The Atlas: register, publish, migrate, query, export, import annotations.", no_args_is_help=True
@@ -31,7 +32,7 @@ AtlasOption = Annotated[
 
 
 def _atlas_path(atlas: Path | None) -> Path:
-    return atlas if atlas is not None else current_settings().atlas_path
+    return validate.atlas_file(atlas, validate.settings())
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -45,7 +46,7 @@ def _day(value: str | None, option: str) -> date | None:
 
 @app.command("migrate")
 @one_line_errors(AtlasError)
-def migrate_cmd(atlas: AtlasOption = None) -> None:
+def migrate_cmd(atlas: AtlasOption = None, as_json: JsonOption = False) -> None:
     """Create the Atlas if needed and apply pending schema migrations.
 
     Example:
@@ -61,7 +62,9 @@ def migrate_cmd(atlas: AtlasOption = None) -> None:
         applied = migrate(con)
     finally:
         con.close()
-    if applied:
+    if as_json:
+        emit_json({"atlas": path, "schema_before": before, "applied": applied, "schema": latest_version()})
+    elif applied:
         stdout.print(f"{path}: schema {before} -> {applied[-1]} (applied {', '.join(map(str, applied))}).")
     else:
         stdout.print(f"{path}: already at schema {latest_version()}.")
@@ -112,6 +115,7 @@ def query_cmd(
     class_: Annotated[list[str] | None, typer.Option("--class", help="Class name (repeatable; default all).")] = None,
     presence: Annotated[bool, typer.Option("--presence", help="Score >= threshold as true/false.")] = False,
     atlas: AtlasOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Frames in an area, date range and platforms, with their class scores (or presence).
 
@@ -119,8 +123,10 @@ def query_cmd(
       zenodo-atlas atlas query --geojson lagoon.geojson --from 2023-01-01 --platform ASV --presence --out frames.csv
     """
     from zenodo_atlas.atlas.connection import open_atlas
-    from zenodo_atlas.atlas.query import FrameQuery, run_query, write_table
+    from zenodo_atlas.atlas.query import FrameQuery, empty_result_hints, output_suffix, run_query, write_table
 
+    output_suffix(out)
+    path = _atlas_path(atlas)
     area = None
     if geojson is not None:
         try:
@@ -133,15 +139,21 @@ def query_cmd(
             platforms=platform or [], model=model, classes=class_ or [], mode="presence" if presence else "score",
         )
     except ValidationError as exc:
-        raise fail(exc.errors()[0]["msg"]) from None
-    con = open_atlas(_atlas_path(atlas), read_only=True)
+        raise fail(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    con = open_atlas(path, read_only=True)
     try:
         with stderr.status("Querying the Atlas..."):
             table = run_query(con, query)
+            hints = [] if table.num_rows else empty_result_hints(con, query)
     finally:
         con.close()
     write_table(table, out)
+    if as_json:
+        emit_json({"out": out, "frames": table.num_rows, "hints": hints})
+        return
     stdout.print(f"{table.num_rows} frame(s) written to {out}.")
+    for hint in hints:
+        stdout.print(f"hint: {hint}")
 
 
 @app.command("export")
@@ -149,22 +161,28 @@ def query_cmd(
 def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the exports into.")],
     atlas: AtlasOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write CSV/Parquet tables, GeoParquet, the styled GeoPackage, the Darwin Core archive and the map.
 
     Example:
       zenodo-atlas atlas export --atlas ./atlas.duckdb --out ./exports
     """
+    validate.out_folder(out)
+    path = _atlas_path(atlas)
     from zenodo_atlas.atlas.connection import open_atlas
     from zenodo_atlas.atlas.exports import export_all
 
-    con = open_atlas(_atlas_path(atlas), read_only=True)
+    con = open_atlas(path, read_only=True)
     try:
         with stderr.status("Exporting the Atlas..."):
             started = datetime.now()
             paths = export_all(con, out)
     finally:
         con.close()
+    if as_json:
+        emit_json({"out": out, "files": paths})
+        return
     for path in paths:
         stdout.print(f"  {path}")
     stdout.print(f"{len(paths)} file(s) written in {(datetime.now() - started).total_seconds():.1f} s.")
@@ -177,12 +195,14 @@ def map_cmd(
     png: Annotated[Path | None, typer.Option("--png", help="Also write a static PNG overview here.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
     atlas: AtlasOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Draw the Atlas: an interactive HTML map (footprints, tracks, frames, filters) and a PNG overview.
 
     Example:
       zenodo-atlas atlas map --atlas ./atlas.duckdb --out atlas.html --png atlas.png
     """
+    atlas_file = _atlas_path(atlas)
     from zenodo_atlas.atlas.connection import open_atlas
     from zenodo_atlas.atlas.maps import write_map_html, write_overview_png
 
@@ -192,15 +212,18 @@ def map_cmd(
             raise fail(f"{path} must end in {suffix}; choose a name like atlas{suffix}.")
         if path.exists() and not force:
             raise fail(f"{path} exists; choose another name or add --force to replace it.")
-    con = open_atlas(_atlas_path(atlas), read_only=True)
+    con = open_atlas(atlas_file, read_only=True)
     try:
         with stderr.status("Drawing the Atlas..."):
-            for path, suffix in targets:
-                partial = path.with_name(f".{path.name}.partial")
+            for target, suffix in targets:
+                partial = target.with_name(f".{target.name}.partial")
                 (write_map_html if suffix == ".html" else write_overview_png)(con, partial)
-                partial.replace(path)
+                partial.replace(target)
     finally:
         con.close()
+    if as_json:
+        emit_json({"map": out, "png": png})
+        return
     stdout.print(f"Map written to {out}" + (f", overview to {png}." if png else "."))
 
 
@@ -209,6 +232,7 @@ def map_cmd(
 def annotations_cmd(
     path: Annotated[Path, typer.Argument(help="Annotation CSV, or a folder of them.")],
     atlas: AtlasOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Import annotation files (YYYYMMDD_HHMMSS__author__dataset[_labels].csv); all or nothing.
 
@@ -224,6 +248,9 @@ def annotations_cmd(
             report = import_annotations(con, path)
     finally:
         con.close()
+    if as_json:
+        emit_json(report)
+        return
     stdout.print(
         f"{len(report.files_imported)} file(s) imported ({report.annotations_added} annotation(s)), "
         f"{len(report.files_skipped)} already present."

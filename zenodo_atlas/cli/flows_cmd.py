@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from zenodo_atlas.cli import validate
 from zenodo_atlas.cli.errors import fail, run_flow
+from zenodo_atlas.cli.output import JsonOption, emit_json, print_table, result_table
 from zenodo_atlas.cli.progress import transfer_bars
 
 console = Console(highlight=False, soft_wrap=True)
@@ -24,6 +25,7 @@ def register(
     atlas: AtlasOption = None,
     all_frames: Annotated[bool, typer.Option("--all-frames", help="Every frame, not only the useful ones.")]
     = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Register published sessions in the Atlas, each in one transaction (re-running updates them).
 
@@ -34,16 +36,25 @@ def register(
       zenodo-atlas atlas register /data/20231021_REU-ST-LEU_ASV-1_01
       zenodo-atlas atlas register 20231021_REU-ST-LEU_ASV-1_01 --atlas ./atlas.duckdb
     """
+    validate.atlas_file(atlas, validate.settings())
+    validate.register_items(sessions)
     from zenodo_atlas.flows.register import register_sessions
 
-    with transfer_bars():
+    with transfer_bars(not as_json):
         reports = run_flow(register_sessions(sessions, atlas_path=str(atlas) if atlas else None,
                                              all_frames=all_frames))
-    table = Table("session", "new versions", "new frames", "new predictions", "warnings")
+    if as_json:
+        emit_json(reports)
+        return
+    table = result_table("session", "new versions", "new frames", "new predictions", "warnings")
     for r in reports:
         table.add_row(r.session, str(r.versions_added), str(r.frames_added), str(r.predictions_added),
                       str(len(r.warnings) + len(r.unknown_columns)))
-    console.print(table)
+    print_table(table, console)
+    for r in reports:
+        if r.unknown_columns:
+            console.print(f"{r.session}: score column(s) matching no class of the model were ignored: "
+                          f"{', '.join(r.unknown_columns)}")
 
 
 def migrate_check(
@@ -72,17 +83,24 @@ def migrate_check(
 def publish(
     atlas: AtlasOption = None,
     force: Annotated[bool, typer.Option("--force", help="Publish even if the content did not change.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Publish the Atlas (database + exports) as a new Zenodo version, only if its content changed.
 
     Example:
       zenodo-atlas atlas publish --atlas ./atlas.duckdb
     """
+    config = validate.settings()
+    path = validate.atlas_file(atlas, config)
+    if not path.is_file():
+        raise fail(f"no Atlas at {path}; build one with `zenodo-atlas atlas register ... --atlas {path}`")
     from zenodo_atlas.flows.publish_atlas import publish_atlas
 
-    with transfer_bars():
+    with transfer_bars(not as_json):
         result = run_flow(publish_atlas(atlas_path=str(atlas) if atlas else None, force=force))
-    if result.published:
+    if as_json:
+        emit_json(result)
+    elif result.published:
         console.print(f"Published Atlas {result.version}: https://doi.org/{result.doi}")
     else:
         console.print(f"Atlas unchanged since {result.version}: nothing published.")
@@ -94,21 +112,28 @@ def auto_update(
         "--community", help="Community to harvest (repeatable; default ATLAS_COMMUNITIES)."
     )] = None,
     no_publish: Annotated[bool, typer.Option("--no-publish", help="Register only; do not republish.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Harvest sessions published or updated on Zenodo since the last run and register them.
 
     Example:
       zenodo-atlas auto-update --community seatizen-data
     """
+    validate.atlas_file(atlas, validate.settings())
     from zenodo_atlas.flows.auto_update import auto_update as auto_update_flow
 
     summary = run_flow(auto_update_flow(
         communities=community, atlas_path=str(atlas) if atlas else None, publish=not no_publish
     ))
-    table = Table("session", "status", "detail")
+    if as_json:
+        emit_json(summary)
+        if summary.count("failed"):
+            raise typer.Exit(1)
+        return
+    table = result_table("session", "status", "detail")
     for outcome in summary.outcomes:
         table.add_row(outcome.session, outcome.status, outcome.detail)
-    console.print(table)
+    print_table(table, console)
     publication = summary.publication
     republished = "not republished"
     if publication and publication.published:
@@ -121,7 +146,8 @@ def auto_update(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Fresh folder for everything the demo writes.")]
     = Path("demo-output"),
-    frames: Annotated[int, typer.Option("--frames", help="Frames per sample session.")] = 40,
+    frames: Annotated[int, typer.Option("--frames", min=1, help="Frames per sample session.")] = 40,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the whole product end to end against an embedded local Zenodo (no network, no token needed).
 
@@ -133,12 +159,15 @@ def demo(
     """
     from zenodo_atlas.flows.demo import demo as demo_flow
 
-    with transfer_bars():
+    with transfer_bars(not as_json):
         summary = run_flow(demo_flow(str(out), frames=frames))
-    table = Table("session", "version", "DOI", "files", "MB", title="Published on the local Zenodo")
+    if as_json:
+        emit_json(summary)
+        return
+    table = result_table("session", "version", "DOI", "files", "MB", title="Published on the local Zenodo")
     for row in summary.sessions:
         table.add_row(row["session"], row["version"], row["doi"] or "", str(row["files"]), str(row["mb"]))
-    console.print(table)
+    print_table(table, console)
     console.print(f"Atlas: {summary.atlas_path} ({', '.join(f'{v} {k}' for k, v in summary.atlas.items())})")
     console.print(f"Atlas record: {summary.atlas_record or 'not published'}")
     console.print(f"Auto-update: {summary.auto_update}")

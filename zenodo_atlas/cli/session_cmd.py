@@ -7,11 +7,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from zenodo_atlas.atlas.reference import reference_class_columns
+from zenodo_atlas.cli import validate
 from zenodo_atlas.cli.errors import fail, one_line_errors
+from zenodo_atlas.cli.output import JsonOption, emit_json, print_table
 from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.layout import LayoutReport, check_sessions
+from zenodo_atlas.sessions.links import LINK_RULE
 from zenodo_atlas.sessions.plan import (
     DCIM_PART_BYTES,
     RECORD_BYTES,
@@ -37,6 +42,7 @@ def sample(
     frames: Annotated[int, typer.Option(min=1, help="Number of frames.")] = 40,
     dcim_mb: Annotated[float, typer.Option(min=0, help="Approximate DCIM size in MB.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a small generated session under OUT and print its path.
 
@@ -48,12 +54,15 @@ def sample(
     path = write_sample_session(
         out, name=name, platform=platform, frames=frames, dcim_mb=dcim_mb, seed=seed
     )
-    typer.echo(str(path))
+    if as_json:
+        emit_json({"path": path})
+    else:
+        typer.echo(str(path))
 
 
 def _print_report(report: LayoutReport) -> None:
     status = "[green]ok[/]" if report.ok else "[bold red]errors[/]"
-    stdout.print(f"[bold]{report.name}[/] ({report.platform or '?'}) — {status}")
+    stdout.print(f"[bold]{escape(report.name)}[/] ({report.platform or '?'}) — {status}")
     if report.platform:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column("operation")
@@ -64,23 +73,30 @@ def _print_report(report: LayoutReport) -> None:
         stdout.print(table)
     for problem in report.problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        stdout.print(f"  [{colour}]{problem.severity}[/] {problem.path}: {problem.message}")
+        stdout.print(f"  [{colour}]{problem.severity}[/] {escape(problem.path)}: {escape(problem.message)}")
 
 
 @app.command()
 @one_line_errors(SessionError)
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Sessions, or folders of sessions.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Report what each session holds, what each operation lacks, and every problem found.
 
     Example:
       zenodo-atlas session check ./sessions/20231021_REU-ST-LEU_ASV-1_01
     """
-    reports = check_sessions(paths)
+    reports = check_sessions(paths, reference_class_columns())
+    failed = [r for r in reports if not r.ok]
+    if as_json:
+        emit_json({"sessions": reports, "links": LINK_RULE})
+        if failed:
+            raise typer.Exit(1)
+        return
     for report in reports:
         _print_report(report)
-    failed = [r for r in reports if not r.ok]
+    stdout.print(f"note: {LINK_RULE}.")
     if failed:
         first = failed[0].errors[0]
         raise fail(
@@ -119,22 +135,30 @@ def plan(
     = DCIM_PART_BYTES / 1e9,
     record_gb: Annotated[float, typer.Option(min=1e-6, help="Largest Zenodo record, in GB.")]
     = RECORD_BYTES / 1e9,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the archives a session would be published as, with their exact sizes.
 
     Example:
       zenodo-atlas session plan ./sessions/20231021_REU-ST-LEU_ASV-1_01 --raw --processed fmgbi
     """
-    session = Session.open(path)
     if not raw and processed is None:
-        raise fail("nothing to plan: give --raw and/or --processed LETTERS (e.g. --processed fmgi)")
-    if raw:
-        versions = plan_raw(session, dcim_part_bytes=dcim_part_gb * 1e9, record_bytes=record_gb * 1e9)
-        for index, archives in enumerate(versions, start=1):
-            stdout.print(_archive_table(f"{RAW_LABEL} version {index} of {len(versions)}", archives))
-    if processed is not None:
-        archives = plan_processed(
-            session, folders_from_letters(processed, "processed"),
-            all_frames=all_frames, record_bytes=record_gb * 1e9,
-        )
-        stdout.print(_archive_table(PROCESSED_LABEL, archives))
+        raise fail("nothing to plan: give --raw and/or --processed LETTERS (e.g. --processed fmgi)", code=2)
+    validate.letters(processed, "processed")
+    session = Session.open(path)
+    versions = plan_raw(session, dcim_part_bytes=dcim_part_gb * 1e9, record_bytes=record_gb * 1e9) if raw else []
+    processed_plan = plan_processed(
+        session, folders_from_letters(processed, "processed"), all_frames=all_frames, record_bytes=record_gb * 1e9,
+    ) if processed is not None else None
+    if as_json:
+        def listed(archives: list[PlannedArchive]) -> list[dict]:
+            return [{"file": a.name, "from": a.folder, "members": len(a.members), "zipped": a.zipped,
+                     "size": a.size} for a in archives]
+
+        emit_json({"raw_versions": [listed(v) for v in versions],
+                   "processed": listed(processed_plan) if processed_plan is not None else None})
+        return
+    for index, archives in enumerate(versions, start=1):
+        print_table(_archive_table(f"{RAW_LABEL} version {index} of {len(versions)}", archives), stdout)
+    if processed_plan is not None:
+        print_table(_archive_table(PROCESSED_LABEL, processed_plan), stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,13 +18,32 @@ if TYPE_CHECKING:
 app = typer.Typer(help="The embedded Zenodo-compatible server (tests, demos, dry runs).", no_args_is_help=True)
 
 
+def _tokens(token_file: Path | None) -> list[str]:
+    """Accepted tokens from --token-file (one a line) or ZENODO_TOKEN (comma-separated), never argv."""
+    if token_file is not None:
+        try:
+            text = token_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"--token-file {token_file}: cannot be read ({exc.strerror}); give a file of tokens") from None
+        tokens = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        where = f"--token-file {token_file}"
+    else:
+        tokens = [t.strip() for t in os.environ.get("ZENODO_TOKEN", "").split(",") if t.strip()]
+        where = "ZENODO_TOKEN"
+    if not tokens:
+        raise fail(f"no token in {where}: set ZENODO_TOKEN=<token>[,<token 2>...] or give --token-file FILE "
+                   "(one token a line) for clients to authenticate with")
+    return tokens
+
+
 @app.command()
 def serve(
-    token: Annotated[
-        list[str],
-        typer.Option("--token", envvar="ZENODO_TOKEN",
-                     help="Token to accept (Bearer or ?access_token=); repeat for more users (owner 1, 2, ...)."),
-    ],
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", dir_okay=False,
+                     help="File of accepted tokens, one a line (owner 1, 2, ...). Default: ZENODO_TOKEN, "
+                          "comma-separated. Tokens are never taken on the command line, where `ps` shows them."),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")] = 8080,
     data_dir: Annotated[
@@ -47,14 +67,14 @@ def serve(
 ) -> None:
     """Serve a local Zenodo-compatible API at http://HOST:PORT/api until Ctrl-C.
 
+    The tokens it accepts come from ZENODO_TOKEN (comma-separated) or --token-file, not from argv.
+
     Example (a dry run against a zenodo.org-like server):
-      zenodo-atlas zenodo serve --port 5000 --token dev-token --data-dir ./local-zenodo --realistic
+      ZENODO_TOKEN=dev-token zenodo-atlas zenodo serve --port 5000 --data-dir ./local-zenodo --realistic
     """
     from zenodo_atlas.zenodo.server import LocalZenodo, Realism
 
-    tokens = [t.strip() for t in token if t.strip()]
-    if not tokens:
-        raise fail("give at least one non-empty --token for clients to authenticate with")
+    tokens = _tokens(token_file)
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
     owners = {t: owner for owner, t in enumerate(dict.fromkeys(tokens), start=1)}
