@@ -83,10 +83,11 @@ async def download(
         raise InvalidInputError(f"max_attempts must be at least 1, got {max_attempts}.")
     dest = Path(dest)
     expected_md5 = md5.removeprefix("md5:").lower() if md5 else None
+    part = part_path(dest)
     if await asyncio.to_thread(_already_there, dest, size, expected_md5):
+        await asyncio.to_thread(part.unlink, missing_ok=True)  # an older attempt's bytes only take space
         return dest
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
-    part = part_path(dest)
     path = urlsplit(url).path
     meter = _Meter(progress)
     attempt = 0

@@ -285,3 +285,13 @@ async def test_full_disk_names_the_file_and_the_bytes_it_still_needs(zenodo_serv
     assert line.startswith("DiskFullError: File too large writing ") and str(part) in line, line
     assert f"needs {len(DATA) - written} more bytes ({len(DATA)} in all, {written} written)" in line, line
     assert len(_downloads(zenodo_server)) == 1  # a full disk is not retried like a broken connection
+
+
+async def test_a_stale_part_beside_a_verified_file_is_removed_without_fetching_again(zenodo_server, tmp_path):
+    record = await _publish(zenodo_server)
+    async with _client(zenodo_server.api_url, None) as anonymous:
+        path = await anonymous.download_record_file(record, "frames.bin", tmp_path)
+        part_path(path).write_bytes(DATA[:1000])  # left by an interrupted earlier attempt
+        again = await anonymous.download_record_file(record, "frames.bin", tmp_path)
+    assert again == path and path.read_bytes() == DATA
+    assert not part_path(path).exists() and len(_downloads(zenodo_server)) == 1
