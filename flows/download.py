@@ -19,6 +19,7 @@ from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key, many, run_name
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -112,7 +113,7 @@ def _run_name() -> str:
     return f"download {flow_run.parameters.get('name') or flow_run.parameters.get('doi')}"
 
 
-@flow(name="download-session", flow_run_name=_run_name)
+@flow(name="download-session", flow_run_name=_run_name, on_running=STALE_RUN_HOOKS)
 async def download_session(
     out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True,
     overwrite: bool = False,
@@ -160,7 +161,7 @@ class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
 
 @flow(name="download-sessions", flow_run_name=run_name(
     lambda p: f"download {many([*(p.get('names') or []), *(p.get('dois') or [])], 'sessions')}"
-    + (" + CSV" if p.get("csv_file") else "")))
+    + (" + CSV" if p.get("csv_file") else "")), on_running=STALE_RUN_HOOKS)
 async def download_sessions(
     out_dir: str,
     names: list[str] | None = None,
@@ -197,7 +198,7 @@ async def download_sessions(
     return done
 
 
-@flow(name="download-frames")
+@flow(name="download-frames", on_running=STALE_RUN_HOOKS)
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
     """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths.
 

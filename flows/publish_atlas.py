@@ -20,6 +20,7 @@ from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
 from zenodo_atlas.tasks.progress import artifact_key, run_name
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
@@ -33,7 +34,8 @@ class AtlasPublication(BaseModel):
     concept_doi: str | None = None
 
 
-@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")))
+@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")),
+      on_running=STALE_RUN_HOOKS)
 async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> AtlasPublication:
     """Upload the database, its exports and its fingerprint as the next Atlas version.
 
