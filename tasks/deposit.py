@@ -23,7 +23,7 @@ from zenodo_atlas.sessions.archive import archive_md5
 from zenodo_atlas.sessions.plan import PlannedArchive
 from zenodo_atlas.sessions.zenodo_record import declares_urn, label_of, session_urn, stacks_processed
 from zenodo_atlas.zenodo.client import ZenodoClient
-from zenodo_atlas.zenodo.errors import DraftExistsError, NotFoundError
+from zenodo_atlas.zenodo.errors import AuthenticationError, DraftExistsError, NotFoundError
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
 
 
@@ -171,6 +171,16 @@ async def open_draft(
             )
         try:
             draft = await client.new_version(state.latest.id)
+        except AuthenticationError as exc:
+            if exc.status != 403:
+                raise
+            # The concept is public; only its owner may version it. (Another account's never-published
+            # draft cannot be caught this way: Zenodo shows drafts to their owner only; see README Limits.)
+            raise PublicationConflictError(
+                f"{state.session_name} is published on Zenodo as {state.latest.conceptdoi or state.concept_recid} "
+                "by another Zenodo account, which alone can add versions to it: upload with that account's "
+                "token, or ask its owner to."
+            ) from None
         except DraftExistsError:
             # A draft with files is open though the (lagging) search did not list it: the RDM
             # get-or-create returns it without searching; resume it like a listed one.

@@ -122,6 +122,19 @@ async def test_a_lost_double_click_race_names_the_other_runs_doi_not_the_tokens_
     assert len(await session_records(zenodo_env, sample_session.name)) == 1
 
 
+async def test_another_accounts_session_is_refused_before_anything_is_created(zenodo_env, sample_session, monkeypatch):
+    await upload_session(str(sample_session), raw=True)
+    [raw] = await session_records(zenodo_env, sample_session.name)
+    monkeypatch.setenv("ZENODO_TOKEN", zenodo_env.other_token)
+
+    with pytest.raises(PublicationConflictError, match=f"published on Zenodo as {raw.conceptdoi} by another Zenodo "
+                                                       "account, which alone can add versions"):
+        await upload_session(str(sample_session), processed="fmgbi")
+    assert len(await session_records(zenodo_env, sample_session.name)) == 1
+    assert not [r for r in zenodo_env.request_log if r.method == "POST" and r.status < 300
+                and r.path.endswith("/deposit/depositions")][1:]  # only the owner's first draft was ever created
+
+
 async def test_raw_is_not_published_twice(zenodo_env, sample_session):
     state = await upload_session(str(sample_session), raw=True, return_state=True)
     first = await state.aresult()
