@@ -20,7 +20,7 @@ import shapely.ops
 from pydantic import BaseModel, Field, field_validator, model_validator
 from shapely.geometry import shape
 
-from zenodo_atlas.atlas.connection import sql_identifier, sql_string
+from zenodo_atlas.atlas.connection import fetch_row, sql_identifier, sql_string
 from zenodo_atlas.atlas.errors import QueryError
 
 FRAME_COLUMNS = (
@@ -161,16 +161,17 @@ def empty_result_hints(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> lis
     if area:
         swapped = shapely.ops.transform(lambda x, y: (y, x), shapely.from_wkt(area))
         count = "SELECT count(*) FROM frame WHERE ST_Intersects(geom, ST_GeomFromText($wkt))"
-        here, there = (con.execute(count, {"wkt": wkt}).fetchone()[0] for wkt in (area, swapped.wkt))
+        here, there = (fetch_row(con, count, {"wkt": wkt})[0] for wkt in (area, swapped.wkt))
         if not here and there:
             hints.append("the area holds no frame but does with latitude and longitude swapped: "
                          "WKT and GeoJSON take longitude first (lon lat)")
     if query.date_from or query.date_to:
-        first, last = con.execute(
+        first, last = fetch_row(
+            con,
             "SELECT min(coalesce(CAST(f.datetime_utc AS DATE), d.session_date)), "
             "max(coalesce(CAST(f.datetime_utc AS DATE), d.session_date)) FROM frame AS f "
-            "JOIN version AS v ON v.record_id = f.record_id JOIN deposit AS d ON d.concept_recid = v.concept_recid"
-        ).fetchone()
+            "JOIN version AS v ON v.record_id = f.record_id JOIN deposit AS d ON d.concept_recid = v.concept_recid",
+        )
         if first and ((query.date_to and query.date_to < first) or (query.date_from and query.date_from > last)):
             hints.append(f"the Atlas holds frames from {first} to {last} only")
     return hints

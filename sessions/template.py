@@ -141,7 +141,8 @@ def load_template(path: Path | str) -> MetadataTemplate:
         problems = [f"{_location(e)}: {e['msg']}" for e in exc.errors()]
         template = None
     # People files are checked even when other fields are wrong, so one run lists every problem.
-    people = converted.get("people") if isinstance(converted.get("people"), dict) else {}
+    named = converted.get("people")
+    people: dict[str, Any] = named if isinstance(named, dict) else {}
     resolved: dict[str, Path] = {}
     for field in ("sessions_csv", "contributors_csv"):
         if not isinstance(people.get(field), str | Path):

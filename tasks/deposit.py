@@ -202,11 +202,11 @@ async def unchanged_version(state: SessionOnZenodo, label: str, archives: list[P
     record = next((r for r in reversed(state.published) if label_of(r) == label), None)
     if record is None or not archives:
         return None
-    published = {a.name: record.file(a.name) for a in archives}
-    if any(f is None or f.size != a.size for a, f in zip(archives, published.values(), strict=True)):
+    published = [(a, record.file(a.name)) for a in archives]
+    if any(f is None or f.size != a.size for a, f in published):
         return None
-    for archive in archives:
-        if await asyncio.to_thread(archive_md5, archive) != published[archive.name].md5:
+    for archive, f in published:
+        if f is None or await asyncio.to_thread(archive_md5, archive) != f.md5:
             return None
     return record
 

@@ -114,10 +114,11 @@ class OneLineUsageGroup(TyperGroup):
     """The top-level group: a usage mistake (missing option, bad value, unknown command) is one line too."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, **kwargs)
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(*args, **kwargs)
         except usage.NoArgsIsHelpError as exc:
             exc.show()
             sys.exit(exc.exit_code)
