@@ -9,6 +9,7 @@ process on this host is gone (or whose pid was reused by a younger process).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import Any
@@ -27,6 +28,16 @@ from prefect.logging import get_logger
 from prefect.states import Crashed
 
 _logger = get_logger("zenodo_atlas.stale_runs")
+
+
+class _QuietHookNotes(logging.Filter):
+    """Prefect announces every hook at INFO, twice per flow run; this bookkeeping is not news (its errors are)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or "'mark_stale_runs'" not in record.getMessage()
+
+
+logging.getLogger("prefect.engine").addFilter(_QuietHookNotes())
 
 
 def _process_gone(run: FlowRun, host: str) -> bool:
