@@ -128,6 +128,7 @@ async def download_session(
         doi: Concept or version DOI (or give a name).
         raw: Download the RAW_DATA versions.
         processed: Download the PROCESSED_DATA version.
+        overwrite: Replace local files that differ from the record (kept and listed otherwise).
     """
     if bool(name) == bool(doi):
         raise ValueError("give exactly one of a session name or a DOI")
@@ -180,6 +181,7 @@ async def download_sessions(
         csv_file: CSV with a session_name or doi column, one session per row.
         raw: Download the RAW_DATA versions.
         processed: Download the PROCESSED_DATA version.
+        overwrite: Replace local files that differ from the record (kept and listed otherwise).
     """
     requests = [{"name": n} for n in names or []] + [{"doi": d} for d in dois or []]
     requests += requests_from_csv(csv_file) if csv_file else []
