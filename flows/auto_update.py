@@ -26,6 +26,7 @@ from zenodo_atlas.tasks.atlas_db import (
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import run_name
 from zenodo_atlas.tasks.register import register_remote
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Record
@@ -59,7 +60,8 @@ async def _harvest(client: ZenodoClient, communities: list[str], since: datetime
 
 
 @flow(name="auto-update", flow_run_name=run_name(
-    lambda p: f"auto-update {', '.join(p.get('communities') or []) or 'configured communities'}"))
+    lambda p: f"auto-update {', '.join(p.get('communities') or []) or 'configured communities'}"),
+      on_running=STALE_RUN_HOOKS)
 async def auto_update(
     communities: list[str] | None = None,
     atlas_path: str | None = None,

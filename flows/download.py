@@ -20,6 +20,7 @@ from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key, many, run_name
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -33,6 +34,18 @@ class DownloadSummary(BaseModel):
     versions: list[int]
     files: list[str]
     skipped_restricted: list[str] = []
+    hidden_records: list[str] = []
+    """Restricted versions whose file list Zenodo hides from this client, so their file count is unknown."""
+
+    def skipped_message(self) -> str | None:
+        """What was left out, counting files only where Zenodo lists them (a hidden list is not one file)."""
+        parts = [f"{len(self.skipped_restricted)} restricted file(s) ({', '.join(self.skipped_restricted)})"]
+        parts = parts if self.skipped_restricted else []
+        if self.hidden_records:
+            parts.append(f"every file of {', '.join(self.hidden_records)} (Zenodo hides their list and count)")
+        if not parts:
+            return None
+        return f"{self.session}: skipped {' and '.join(parts)}: set ZENODO_TOKEN to the record owner's token"
     kept: list[str] = []
     """Local files that differ from the record, left as they were (no `overwrite`), session-relative."""
 
@@ -67,16 +80,7 @@ async def _fetch(
     ):
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
     skipped = [f.key for (_, f), path in zip(wanted, paths, strict=True) if path is None]
-    skipped += [
-        f"{label_of(v)} record {v.id} (restricted: files not listed)"
-        for v in resolved.versions
-        if not v.files and v.hides_files
-    ]
-    if skipped:
-        logger.warning(
-            "%s: %d restricted file(s) skipped (%s): they need the owner's token in ZENODO_TOKEN",
-            resolved.session_name, len(skipped), ", ".join(skipped),
-        )
+    hidden = [f"{label_of(v)} record {v.id}" for v in resolved.versions if not v.files and v.hides_files]
     kept: list[str] = []
     try:
         for path in filter(None, paths):
@@ -94,11 +98,14 @@ async def _fetch(
     if kept:
         logger.warning("%s: kept %d local file(s) that differ from the record: %s", resolved.session_name,
                        len(kept), ", ".join(kept))
-    return DownloadSummary(
+    summary = DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
         files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
-        kept=kept,
+        hidden_records=hidden, kept=kept,
     )
+    if message := summary.skipped_message():
+        logger.warning(message)
+    return summary
 
 
 def _run_name() -> str:
@@ -107,7 +114,7 @@ def _run_name() -> str:
     return f"download {flow_run.parameters.get('name') or flow_run.parameters.get('doi')}"
 
 
-@flow(name="download-session", flow_run_name=_run_name)
+@flow(name="download-session", flow_run_name=_run_name, on_running=STALE_RUN_HOOKS)
 async def download_session(
     out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True,
     overwrite: bool = False,
@@ -141,7 +148,8 @@ async def download_session(
         summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None, overwrite)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
-          "skipped": ", ".join(summary.skipped_restricted), "kept": ", ".join(summary.kept)}],
+          "skipped": ", ".join([*summary.skipped_restricted, *summary.hidden_records]),
+          "kept": ", ".join(summary.kept)}],
         key=artifact_key("download", summary.session),
         description=f"Files of {summary.session} downloaded into {summary.folder}, restricted files skipped, "
                     "local edits kept",
@@ -155,7 +163,7 @@ class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
 
 @flow(name="download-sessions", flow_run_name=run_name(
     lambda p: f"download {many([*(p.get('names') or []), *(p.get('dois') or [])], 'sessions')}"
-    + (" + CSV" if p.get("csv_file") else "")))
+    + (" + CSV" if p.get("csv_file") else "")), on_running=STALE_RUN_HOOKS)
 async def download_sessions(
     out_dir: str,
     names: list[str] | None = None,
@@ -190,7 +198,7 @@ async def download_sessions(
     return done
 
 
-@flow(name="download-frames")
+@flow(name="download-frames", on_running=STALE_RUN_HOOKS)
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
     """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths.
 

@@ -22,6 +22,7 @@ from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
 from zenodo_atlas.tasks.progress import artifact_key, run_name
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
@@ -49,7 +50,8 @@ async def _record_if_missing(atlas: Path, version: str | None, fingerprint: str,
         await record_publication(atlas, version=version, fingerprint=fingerprint, doi=doi)
 
 
-@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")))
+@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")),
+      on_running=STALE_RUN_HOOKS)
 async def publish_atlas(
     atlas_path: str | None = None, force: bool = False, unless_published_since: datetime | None = None
 ) -> AtlasPublication:

@@ -19,6 +19,7 @@ from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import many, run_name
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
 from zenodo_atlas.tasks.resolve import resolve_session
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 
@@ -51,7 +52,8 @@ async def register_one(
     return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
 
 
-@flow(name="register-sessions", flow_run_name=run_name(lambda p: f"register {many(p.get('sessions'), 'sessions')}"))
+@flow(name="register-sessions", flow_run_name=run_name(lambda p: f"register {many(p.get('sessions'), 'sessions')}"),
+      on_running=STALE_RUN_HOOKS)
 async def register_sessions(
     sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
 ) -> list[RegistrationReport]:

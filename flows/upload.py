@@ -19,6 +19,7 @@ from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session, unchanged_version
 from zenodo_atlas.tasks.progress import artifact_key, many, run_name
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -75,7 +76,8 @@ async def _report(summary: UploadSummary) -> None:
 
 
 @flow(name="upload-session",
-      flow_run_name=run_name(lambda p: _upload_name(Path(str(p.get("session_path", ""))).name, p)))
+      flow_run_name=run_name(lambda p: _upload_name(Path(str(p.get("session_path", ""))).name, p)),
+      on_running=STALE_RUN_HOOKS)
 async def upload_session(
     session_path: str,
     raw: bool = False,
@@ -169,7 +171,7 @@ class BatchFailedError(ZenodoAtlasError, RuntimeError):
 
 
 @flow(name="upload-sessions", flow_run_name=run_name(lambda p: _upload_name(
-    many(p.get("sessions"), "paths") + (" + CSV" if p.get("csv_file") else ""), p)))
+    many(p.get("sessions"), "paths") + (" + CSV" if p.get("csv_file") else ""), p)), on_running=STALE_RUN_HOOKS)
 async def upload_sessions(
     sessions: list[str],
     csv_file: str | None = None,
