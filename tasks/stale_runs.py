@@ -16,7 +16,6 @@ from typing import Any
 
 import psutil
 from prefect import Flow, get_client
-from prefect.flows import FlowStateHook
 from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterId,
@@ -25,6 +24,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.flows import FlowStateHook
 from prefect.logging import get_logger
 from prefect.states import Crashed
 
