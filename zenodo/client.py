@@ -120,7 +120,7 @@ class ZenodoClient:
         self._http = Transport(
             self.base_url,
             token,
-            limiter_factory=lambda: shared_limiter(self.base_url, rate_limit_per_minute),
+            limiter_factory=lambda: shared_limiter(self.base_url, rate_limit_per_minute, guest=token is None),
             backoff=Backoff(max_retries=max_retries, base=backoff_base, cap=backoff_max),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=min(30.0, stall), sock_read=stall),
             deadline=deadline,

@@ -56,3 +56,32 @@ async def test_bucket_limits_bursts():
 async def test_rate_must_be_positive():
     with pytest.raises(InvalidInputError, match="at least 1"):
         shared_limiter("http://127.0.0.1:4/api", 0)
+
+
+def _window(limit: int, remaining: int, reset_in: float) -> dict[str, str]:
+    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(time.time() + reset_in)}
+
+
+async def test_the_announced_per_minute_budget_replaces_the_configured_rate():
+    limiter = shared_limiter("http://127.0.0.1:5/api", 100)
+    limiter.observe(_window(1000, 990, 50))
+    assert limiter.rate_per_minute == 1000
+    for _ in range(150):  # beyond the configured 100, within the announced burst
+        await asyncio.wait_for(limiter.acquire(), 1)
+    shared_limiter("http://127.0.0.1:5/api", 100)  # a later client's guess no longer lowers it
+    assert limiter.rate_per_minute == 1000
+
+
+async def test_spent_or_hourly_budgets_are_not_taken_for_a_rate():
+    limiter = HostLimiter(100)
+    limiter.observe(_window(30, 0, 20))  # a 429 from a narrower (search) budget: pause only
+    assert limiter.rate_per_minute == 100 and limiter.paused_for > 0
+    limiter = HostLimiter(100)
+    limiter.observe(_window(5000, 4000, 3000))  # an hourly window
+    assert limiter.rate_per_minute == 100
+
+
+async def test_guests_have_their_own_budget():
+    token = shared_limiter("http://127.0.0.1:6/api", 100)
+    assert shared_limiter("http://127.0.0.1:6/api", 100, guest=True) is not token
