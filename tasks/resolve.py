@@ -34,13 +34,20 @@ class ResolvedSession(BaseModel):
     note: str | None = None
 
 
+async def _published(client: ZenodoClient, urn: str) -> list[Record] | None:
+    return await client.records_by_identifier(urn, all_versions=True) or None
+
+
 @task(name="resolve-session", cache_policy=NO_CACHE)
 async def resolve_session(
     client: ZenodoClient, *, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
 ) -> ResolvedSession:
     """By name or concept DOI: the raw and/or processed versions. By version DOI: exactly that version."""
     if name:
-        records = sorted(await client.records_by_identifier(session_urn(name), all_versions=True), key=lambda r: r.id)
+        # The search lags a publish by seconds: "not found" is only said once that lag has passed.
+        urn = session_urn(name)
+        found = await client.until_indexed(lambda: _published(client, urn))
+        records = sorted(found or [], key=lambda r: r.id)
         if not records:
             raise SessionNotFoundOnZenodo(
                 f"no published Zenodo record declares {session_urn(name)}; check the name (zenodo-atlas session check "
