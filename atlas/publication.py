@@ -47,23 +47,23 @@ def fingerprint_on_record(record: Record | None) -> str | None:
     return f.md5 if f else None
 
 
-def snapshot(atlas_path: Path, folder: Path) -> AtlasSnapshot:
-    """Fingerprint, exports and a consistent copy of the database file in `folder` (emptied first)."""
+def snapshot(committed: Path, name: str, folder: Path) -> AtlasSnapshot:
+    """The committed Atlas copied into `folder` (emptied first) as `name`, then that very copy
+    fingerprinted and exported: what is published is what was fingerprinted, whatever writers do."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    con = open_atlas(atlas_path)
+    database = folder / name
+    shutil.copy2(committed, database)
+    con = open_atlas(database, read_only=True)
     try:
         fingerprint = content_fingerprint(con)
         exports = export_all(con, folder / "exports")
         # The predecessor's readers download this file by name: it stays, next to the new exports.
         exports.append(write_legacy_db(con, folder / "exports" / LEGACY_DB))
         locations = [Location(lat=lat, lon=lon, place=name) for name, lat, lon in session_centroids(con)]
-        con.execute("CHECKPOINT")
     finally:
         con.close()
-    database = folder / atlas_path.name
-    shutil.copy2(atlas_path, database)
     marker = folder / FINGERPRINT_FILE
     marker.write_text(fingerprint)
     return AtlasSnapshot(

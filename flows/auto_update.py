@@ -26,6 +26,7 @@ from zenodo_atlas.tasks.atlas_db import (
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import run_name
 from zenodo_atlas.tasks.register import register_remote
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.models import Record
@@ -59,7 +60,8 @@ async def _harvest(client: ZenodoClient, communities: list[str], since: datetime
 
 
 @flow(name="auto-update", flow_run_name=run_name(
-    lambda p: f"auto-update {', '.join(p.get('communities') or []) or 'configured communities'}"))
+    lambda p: f"auto-update {', '.join(p.get('communities') or []) or 'configured communities'}"),
+      on_running=STALE_RUN_HOOKS)
 async def auto_update(
     communities: list[str] | None = None,
     atlas_path: str | None = None,
@@ -93,7 +95,6 @@ async def auto_update(
     ):
         harvested = await _harvest(client, communities or settings.communities, watermark)
         logger.info("Harvested %d concept(s) updated since %s", len(harvested), watermark or "the beginning")
-        writer = asyncio.Lock()
 
         async def refresh(concept: str, seen: list[Record]) -> None:
             record = seen[-1]
@@ -109,7 +110,10 @@ async def auto_update(
                 # A first harvest saw every version; after that, older versions are read only
                 # for the concepts that did get a new one.
                 versions = seen if watermark is None else await client.record_versions(record.id)
-                report = await register_remote(client, atlas, name, versions, settings.work_dir, slots, writer=writer)
+                report = await register_remote(client, atlas, name, versions, settings.work_dir, slots)
+                if not report.versions_added:
+                    outcomes.append(Outcome(session=name, status="skipped", detail="registered meanwhile"))
+                    return
                 status = "updated" if concept in known else "added"
                 outcomes.append(Outcome(
                     session=name, status=status,
@@ -135,7 +139,7 @@ async def auto_update(
     )
     # Also when nothing is new but the last publication failed: its sessions must not wait for the next one.
     if publish and (summary.count("added") or summary.count("updated") or await publication_pending(atlas)):
-        summary.publication = await publish_atlas(str(atlas))
+        summary.publication = await publish_atlas(str(atlas), unless_published_since=started)
     await acreate_table_artifact(
         [o.model_dump() for o in outcomes] or [{"session": "-", "status": "nothing new", "detail": ""}],
         key="auto-update-summary",

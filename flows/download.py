@@ -10,7 +10,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
-from zenodo_atlas.errors import ZenodoAtlasError, one_line
+from zenodo_atlas.errors import ZenodoAtlasError
+from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
 from zenodo_atlas.sessions.extract import remove_extract_leftovers
@@ -19,6 +20,7 @@ from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key, many, run_name
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
 from zenodo_atlas.tasks.unpack import unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -32,6 +34,18 @@ class DownloadSummary(BaseModel):
     versions: list[int]
     files: list[str]
     skipped_restricted: list[str] = []
+    hidden_records: list[str] = []
+    """Restricted versions whose file list Zenodo hides from this client, so their file count is unknown."""
+
+    def skipped_message(self) -> str | None:
+        """What was left out, counting files only where Zenodo lists them (a hidden list is not one file)."""
+        parts = [f"{len(self.skipped_restricted)} restricted file(s) ({', '.join(self.skipped_restricted)})"]
+        parts = parts if self.skipped_restricted else []
+        if self.hidden_records:
+            parts.append(f"every file of {', '.join(self.hidden_records)} (Zenodo hides their list and count)")
+        if not parts:
+            return None
+        return f"{self.session}: skipped {' and '.join(parts)}: set ZENODO_TOKEN to the record owner's token"
     kept: list[str] = []
     """Local files that differ from the record, left as they were (no `overwrite`), session-relative."""
 
@@ -66,16 +80,7 @@ async def _fetch(
     ):
         paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
     skipped = [f.key for (_, f), path in zip(wanted, paths, strict=True) if path is None]
-    skipped += [
-        f"{label_of(v)} record {v.id} (restricted: files not listed)"
-        for v in resolved.versions
-        if not v.files and v.hides_files
-    ]
-    if skipped:
-        logger.warning(
-            "%s: %d restricted file(s) skipped (%s): they need the owner's token in ZENODO_TOKEN",
-            resolved.session_name, len(skipped), ", ".join(skipped),
-        )
+    hidden = [f"{label_of(v)} record {v.id}" for v in resolved.versions if not v.files and v.hides_files]
     kept: list[str] = []
     try:
         for path in filter(None, paths):
@@ -93,11 +98,14 @@ async def _fetch(
     if kept:
         logger.warning("%s: kept %d local file(s) that differ from the record: %s", resolved.session_name,
                        len(kept), ", ".join(kept))
-    return DownloadSummary(
+    summary = DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
         files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
-        kept=kept,
+        hidden_records=hidden, kept=kept,
     )
+    if message := summary.skipped_message():
+        logger.warning(message)
+    return summary
 
 
 def _run_name() -> str:
@@ -106,7 +114,7 @@ def _run_name() -> str:
     return f"download {flow_run.parameters.get('name') or flow_run.parameters.get('doi')}"
 
 
-@flow(name="download-session", flow_run_name=_run_name)
+@flow(name="download-session", flow_run_name=_run_name, on_running=STALE_RUN_HOOKS)
 async def download_session(
     out_dir: str, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True,
     overwrite: bool = False,
@@ -121,6 +129,7 @@ async def download_session(
         doi: Concept or version DOI (or give a name).
         raw: Download the RAW_DATA versions.
         processed: Download the PROCESSED_DATA version.
+        overwrite: Replace local files that differ from the record (kept and listed otherwise).
     """
     if bool(name) == bool(doi):
         raise ValueError("give exactly one of a session name or a DOI")
@@ -139,7 +148,8 @@ async def download_session(
         summary = await _fetch(client, resolved, Path(out_dir), settings.download_concurrency, limit, None, overwrite)
     await acreate_table_artifact(
         [{"session": summary.session, "folder": summary.folder, "files": ", ".join(summary.files),
-          "skipped": ", ".join(summary.skipped_restricted), "kept": ", ".join(summary.kept)}],
+          "skipped": ", ".join([*summary.skipped_restricted, *summary.hidden_records]),
+          "kept": ", ".join(summary.kept)}],
         key=artifact_key("download", summary.session),
         description=f"Files of {summary.session} downloaded into {summary.folder}, restricted files skipped, "
                     "local edits kept",
@@ -153,7 +163,7 @@ class DownloadBatchFailedError(ZenodoAtlasError, RuntimeError):
 
 @flow(name="download-sessions", flow_run_name=run_name(
     lambda p: f"download {many([*(p.get('names') or []), *(p.get('dois') or [])], 'sessions')}"
-    + (" + CSV" if p.get("csv_file") else "")))
+    + (" + CSV" if p.get("csv_file") else "")), on_running=STALE_RUN_HOOKS)
 async def download_sessions(
     out_dir: str,
     names: list[str] | None = None,
@@ -163,7 +173,8 @@ async def download_sessions(
     processed: bool = True,
     overwrite: bool = False,
 ) -> list[DownloadSummary]:
-    """Download several sessions (names, DOIs or a CSV); one failure does not stop the others.
+    """Download several sessions (names, DOIs or a CSV), `parallel_sessions` at once; one failure does
+    not stop the others.
 
     Args:
         out_dir: Folder the sessions are rebuilt in (one sub-folder per session).
@@ -172,25 +183,22 @@ async def download_sessions(
         csv_file: CSV with a session_name or doi column, one session per row.
         raw: Download the RAW_DATA versions.
         processed: Download the PROCESSED_DATA version.
+        overwrite: Replace local files that differ from the record (kept and listed otherwise).
     """
     requests = [{"name": n} for n in names or []] + [{"doi": d} for d in dois or []]
     requests += requests_from_csv(csv_file) if csv_file else []
-    done: list[DownloadSummary] = []
-    failed: dict[str, str] = {}
-    for request in requests:
-        state = await download_session(
-            out_dir, raw=raw, processed=processed, overwrite=overwrite, return_state=True, **request
-        )
-        try:
-            done.append(await state.aresult())
-        except Exception as exc:
-            failed[next(iter(request.values()))] = one_line(exc)
+
+    async def one(request: dict[str, str]) -> DownloadSummary:
+        return await download_session(out_dir, raw=raw, processed=processed, overwrite=overwrite, **request)
+
+    done, failures = await run_each(requests, current_settings().parallel_sessions, one)
+    failed = {next(iter(request.values())): why for request, why in failures}
     if failed:
         raise DownloadBatchFailedError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return done
 
 
-@flow(name="download-frames")
+@flow(name="download-frames", on_running=STALE_RUN_HOOKS)
 async def download_frames(csv_file: str, out_dir: str) -> list[str]:
     """Fetch only the frames listed in a CSV of `version_doi,relative_file_path`, keeping their paths.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -9,17 +10,19 @@ from prefect.artifacts import acreate_link_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.atlas.publication import atlas_metadata, fingerprint_on_record, next_label
+from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
 from zenodo_atlas.sessions.template import load_atlas_template
 from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.atlas_db import count_sessions, record_publication
+from zenodo_atlas.tasks.atlas_db import count_sessions, last_publication, record_publication
 from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
 from zenodo_atlas.tasks.progress import artifact_key, run_name
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 
@@ -33,15 +36,36 @@ class AtlasPublication(BaseModel):
     concept_doi: str | None = None
 
 
-@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")))
-async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> AtlasPublication:
+class AtlasPublishedError(ZenodoAtlasError, RuntimeError):
+    """The Atlas version was published (its DOI is in the message) but a later step failed."""
+
+
+async def _record_if_missing(atlas: Path, version: str | None, fingerprint: str, doi: str | None) -> None:
+    """Record a publication an earlier run made but did not live to record (killed right after publishing)."""
+    recorded = await last_publication(atlas)
+    if version and (recorded is None or (recorded.published_version, recorded.content_fingerprint)
+                    != (version, fingerprint)):
+        get_run_logger().warning("Atlas %s (%s) was published by an earlier run that did not record it: recorded now",
+                                 version, doi)
+        await record_publication(atlas, version=version, fingerprint=fingerprint, doi=doi)
+
+
+@flow(name="publish-atlas", flow_run_name=run_name(lambda p: "publish atlas" + (" (forced)" if p.get("force") else "")),
+      on_running=STALE_RUN_HOOKS)
+async def publish_atlas(
+    atlas_path: str | None = None, force: bool = False, unless_published_since: datetime | None = None
+) -> AtlasPublication:
     """Upload the database, its exports and its fingerprint as the next Atlas version.
 
-    Nothing is published when the fingerprint equals the last published one (unless `force`).
+    Nothing is published when the fingerprint equals the last published one (unless `force`): a
+    re-run after a run that died right after publishing reports that version and records it. Only
+    the bookkeeping takes the Atlas writer slot; the snapshot, exports and uploads need none.
 
     Args:
         atlas_path: Atlas DuckDB file; empty uses the configured ATLAS_ATLAS_PATH.
         force: Publish even when the content equals the last published version.
+        unless_published_since: Publish nothing if another run published the Atlas after this time
+            (the nightly refresh: runs started together make one new version, the next night the rest).
     """
     settings = current_settings()
     logger = get_run_logger()
@@ -56,9 +80,19 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
         latest = state.latest
         unchanged = latest is not None and fingerprint_on_record(latest) == snapshot.fingerprint_md5
         if latest is not None and unchanged and state.draft is None and not force:
-            logger.info("Atlas content unchanged since %s: nothing published", latest.version_label)
+            await _record_if_missing(atlas, latest.version_label, snapshot.fingerprint, latest.doi)
+            logger.info("Atlas content unchanged since %s (%s): nothing published", latest.version_label, latest.doi)
             return AtlasPublication(
                 published=False, reason="content unchanged", fingerprint=snapshot.fingerprint,
+                version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
+            )
+        if latest is not None and unless_published_since and latest.created and (
+            datetime.fromisoformat(latest.created) >= unless_published_since
+        ):
+            logger.info("Atlas %s was published by another run during this one: not published again",
+                        latest.version_label)
+            return AtlasPublication(
+                published=False, reason="published meanwhile by another run", fingerprint=snapshot.fingerprint,
                 version=latest.version_label, record_id=latest.id, doi=latest.doi, concept_doi=latest.conceptdoi,
             )
         label = (state.draft.version_label if state.draft else None) or next_label(state.latest)
@@ -76,14 +110,20 @@ async def publish_atlas(atlas_path: str | None = None, force: bool = False) -> A
             client, record_name, None, plan, state, concurrency=settings.upload_concurrency,
             global_limit=global_limit,
         )
-        final = await client.get_record(version.record_id)
-    await record_publication(atlas, version=label, fingerprint=snapshot.fingerprint)
-    if version.url:
-        await acreate_link_artifact(
-            version.url, link_text=f"Atlas {label}: https://doi.org/{version.doi}",
-            key=artifact_key("atlas-record", label),
-            description=f"Atlas version {label} on Zenodo ({len(snapshot.locations)} session locations)",
-        )
+        try:
+            if version.url:
+                await acreate_link_artifact(
+                    version.url, link_text=f"Atlas {label}: https://doi.org/{version.doi}",
+                    key=artifact_key("atlas-record", label),
+                    description=f"Atlas version {label} on Zenodo ({len(snapshot.locations)} session locations)",
+                )
+            await record_publication(atlas, version=label, fingerprint=snapshot.fingerprint, doi=version.doi)
+            final = await client.get_record(version.record_id)
+        except Exception as exc:
+            raise AtlasPublishedError(
+                f"Atlas {label} was published as {version.doi}, but then {one_line(exc)}; re-run publish-atlas: "
+                "it finds this version by its fingerprint and publishes nothing again"
+            ) from exc
     return AtlasPublication(
         published=True, reason="forced" if unchanged and force else "content changed", fingerprint=snapshot.fingerprint,
         version=label, record_id=version.record_id, doi=version.doi, concept_doi=final.conceptdoi,

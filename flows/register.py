@@ -9,7 +9,8 @@ from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 
 from zenodo_atlas.atlas.ingest import RegistrationReport, deposit_ref_from_records
-from zenodo_atlas.errors import ZenodoAtlasError, one_line
+from zenodo_atlas.errors import ZenodoAtlasError
+from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.sessions.zenodo_record import names_a_record
 from zenodo_atlas.settings import current_settings
@@ -18,6 +19,7 @@ from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import many, run_name
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
 from zenodo_atlas.tasks.resolve import published_records, resolve_session
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
 
@@ -50,11 +52,13 @@ async def register_one(
     return await register_in_atlas(atlas_path, source, deposit_ref_from_records(records), all_frames)
 
 
-@flow(name="register-sessions", flow_run_name=run_name(lambda p: f"register {many(p.get('sessions'), 'sessions')}"))
+@flow(name="register-sessions", flow_run_name=run_name(lambda p: f"register {many(p.get('sessions'), 'sessions')}"),
+      on_running=STALE_RUN_HOOKS)
 async def register_sessions(
     sessions: list[str], atlas_path: str | None = None, all_frames: bool = False
 ) -> list[RegistrationReport]:
-    """Add or update sessions in the Atlas; a failing session leaves no row and does not stop the others.
+    """Add or update sessions in the Atlas, `parallel_sessions` at once (downloads overlap, writes queue on
+    the Atlas writer slot); a failing session leaves no row and does not stop the others.
 
     Args:
         sessions: Session folders, session names or DOIs on Zenodo (one per line), e.g.
@@ -64,18 +68,16 @@ async def register_sessions(
     """
     settings = current_settings()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
-    reports: list[RegistrationReport] = []
-    failed: dict[str, str] = {}
     limit = await ensure_global_limit(DOWNLOAD_LIMIT, settings.global_transfer_slots)
     async with (
         await open_client(settings, token_required=False) as client,
-        transfer_slots(DOWNLOAD_LIMIT, 1, limit) as slots,  # sessions register one after the other
+        transfer_slots(DOWNLOAD_LIMIT, settings.parallel_sessions, limit) as slots,
     ):
-        for item in sessions:
-            try:
-                reports.append(await register_one(client, item, atlas, settings.work_dir, all_frames, slots))
-            except Exception as exc:
-                failed[item] = one_line(exc)
+        reports, failures = await run_each(
+            sessions, settings.parallel_sessions,
+            lambda item: register_one(client, item, atlas, settings.work_dir, all_frames, slots),
+        )
+    failed = dict(failures)
     rows = [
         {"session": r.session, "versions": r.versions_added, "frames": r.frames_added,
          "predictions": r.predictions_added, "status": "registered"} for r in reports

@@ -8,7 +8,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from pydantic import BaseModel
 
-from zenodo_atlas.errors import ZenodoAtlasError, one_line
+from zenodo_atlas.errors import ZenodoAtlasError
+from zenodo_atlas.flows.batch import run_each
 from zenodo_atlas.flows.publication import PublishedVersion, publish_version
 from zenodo_atlas.sessions.listing import sessions_from
 from zenodo_atlas.sessions.plan import folders_from_letters
@@ -18,6 +19,7 @@ from zenodo_atlas.tasks.archive import plan_session
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session, unchanged_version
 from zenodo_atlas.tasks.progress import artifact_key, many, run_name
+from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import UPLOAD_LIMIT, ensure_global_limit
 
 GB = 1_000_000_000
@@ -74,7 +76,8 @@ async def _report(summary: UploadSummary) -> None:
 
 
 @flow(name="upload-session",
-      flow_run_name=run_name(lambda p: _upload_name(Path(str(p.get("session_path", ""))).name, p)))
+      flow_run_name=run_name(lambda p: _upload_name(Path(str(p.get("session_path", ""))).name, p)),
+      on_running=STALE_RUN_HOOKS)
 async def upload_session(
     session_path: str,
     raw: bool = False,
@@ -168,7 +171,7 @@ class BatchFailedError(ZenodoAtlasError, RuntimeError):
 
 
 @flow(name="upload-sessions", flow_run_name=run_name(lambda p: _upload_name(
-    many(p.get("sessions"), "paths") + (" + CSV" if p.get("csv_file") else ""), p)))
+    many(p.get("sessions"), "paths") + (" + CSV" if p.get("csv_file") else ""), p)), on_running=STALE_RUN_HOOKS)
 async def upload_sessions(
     sessions: list[str],
     csv_file: str | None = None,
@@ -180,7 +183,8 @@ async def upload_sessions(
     allow_second_processed: bool = False,
     iso19115: bool = False,
 ) -> BatchSummary:
-    """Upload many sessions (paths, folders of sessions, or a CSV); one failure does not stop the rest.
+    """Upload many sessions (paths, folders of sessions, or a CSV), `parallel_sessions` at once; one
+    failure does not stop the rest.
 
     Args:
         sessions: Session folders, or folders holding sessions (one per line).
@@ -194,19 +198,16 @@ async def upload_sessions(
         allow_second_processed: Allow a second PROCESSED_DATA version on top of a published one.
         iso19115: Write METADATA/<session>_iso_19115.xml before archiving the processed data.
     """
-    batch = BatchSummary()
-    for path in sessions_from(sessions, csv_file):
-        state = await upload_session(
+    paths = sessions_from(sessions, csv_file)
+
+    async def one(path: str) -> UploadSummary:
+        return await upload_session(
             path, raw=raw, processed=processed, custom=custom, metadata_template=metadata_template,
-            dry_run=dry_run, allow_second_processed=allow_second_processed, iso19115=iso19115, return_state=True,
+            dry_run=dry_run, allow_second_processed=allow_second_processed, iso19115=iso19115,
         )
-        if state.is_completed():
-            batch.succeeded.append(await state.aresult())
-        else:
-            try:
-                await state.aresult()
-            except Exception as exc:
-                batch.failed[Path(path).name] = one_line(exc)
+
+    done, failed = await run_each(paths, current_settings().parallel_sessions, one)
+    batch = BatchSummary(succeeded=done, failed={Path(path).name: why for path, why in failed})
     rows = [
         {"session": s.session, "status": "planned (dry run)" if s.dry_run else "published",
          "detail": f"{len(s.planned)} archive(s)" if s.dry_run else s.concept_doi or ""}

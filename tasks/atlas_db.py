@@ -1,10 +1,20 @@
-"""Tasks that read and write the Atlas file (DuckDB work runs in a thread; one connection per task)."""
+"""Tasks that read and write the Atlas file (DuckDB work runs in a thread; one connection per task).
+
+Writers queue: every write takes the one Prefect global concurrency slot named after the Atlas file
+(two Atlases never block each other), only for the transaction itself, and logs while it waits. Before
+letting the slot go it refreshes the read snapshot, so readers never wait and never see half a write.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
+import contextlib
+import hashlib
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -13,36 +23,127 @@ import duckdb
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_image_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.asyncio import concurrency
+from prefect.exceptions import MissingContextError
 
 from zenodo_atlas.atlas import etl, inventory, spatial_index
 from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.connection import open_atlas
+from zenodo_atlas.atlas.errors import MigrationError
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.maps import overview_png
+from zenodo_atlas.atlas.snapshot import (
+    SnapshotInfo,
+    checkpoint_and_close,
+    open_snapshot,
+    refresh_snapshot,
+    snapshot_path,
+)
+from zenodo_atlas.tasks.transfer import LEASE_SECONDS, ensure_global_limit
 
 T = TypeVar("T")
 
+WAIT_REPORT_SECONDS = 5.0
+"""How often a run waiting for the Atlas writer slot says so in its log."""
 
-async def _with_atlas(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+
+def writer_slot_name(atlas_path: Path) -> str:
+    """`atlas-writer-<file stem>-<hash of the absolute path>`: one slot per Atlas file."""
+    resolved = str(Path(atlas_path).resolve())
+    stem = re.sub(r"[^a-z0-9]+", "-", Path(atlas_path).stem.lower()).strip("-") or "atlas"
+    return f"atlas-writer-{stem}-{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("zenodo_atlas.atlas")
+
+
+@contextlib.asynccontextmanager
+async def atlas_writer(atlas_path: Path) -> AsyncIterator[None]:
+    """Hold the Atlas writer slot (limit 1, created on first use); report every few seconds while waiting."""
+    name = writer_slot_name(atlas_path)
+    await ensure_global_limit.fn(name, 1)
+    logger = _logger()
+    started = time.monotonic()
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(WAIT_REPORT_SECONDS)
+            logger.info("Waiting for the Atlas writer slot %s (another run is writing %s): %.0f s so far",
+                        name, atlas_path, time.monotonic() - started)
+
+    reporter = asyncio.create_task(report())
+    try:
+        async with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
+            reporter.cancel()
+            waited = time.monotonic() - started
+            if waited >= WAIT_REPORT_SECONDS:
+                logger.info("Atlas writer slot %s taken after %.0f s", name, waited)
+            yield
+    finally:
+        reporter.cancel()
+
+
+async def write_atlas(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Run `work` on a read-write connection under the writer slot, then publish the read snapshot."""
+
     def run() -> T:
         con = open_atlas(atlas_path)
         try:
-            return work(con)
+            result = work(con)
+        except BaseException:
+            con.close()
+            raise
+        checkpoint_and_close(con)
+        refresh_snapshot(atlas_path)
+        return result
+
+    async with atlas_writer(atlas_path):
+        return await asyncio.to_thread(run)
+
+
+async def ensure_snapshot(atlas_path: Path) -> Path:
+    """The read snapshot's path, made first under the writer slot if no writer made one yet."""
+    if not snapshot_path(atlas_path).is_file():
+        await write_atlas(atlas_path, lambda con: None)
+    return snapshot_path(atlas_path)
+
+
+async def read_atlas(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> tuple[T, SnapshotInfo]:
+    """Run `work` on the read snapshot, never waiting for a writer; a missing or outdated snapshot
+    (new Atlas, schema upgrade) is made under the writer slot first."""
+
+    def run() -> tuple[T, SnapshotInfo]:
+        con, info = open_snapshot(atlas_path)
+        try:
+            return work(con), info
         finally:
             con.close()
 
-    return await asyncio.to_thread(run)
+    await ensure_snapshot(atlas_path)
+    try:
+        return await asyncio.to_thread(run)
+    except MigrationError:
+        await write_atlas(atlas_path, lambda con: None)
+        return await asyncio.to_thread(run)
+
+
+async def _read(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    return (await read_atlas(atlas_path, work))[0]
 
 
 @task(name="read-watermark", cache_policy=NO_CACHE)
 async def read_watermark(atlas_path: Path) -> datetime | None:
-    return await _with_atlas(atlas_path, etl.harvest_watermark)
+    return await _read(atlas_path, etl.harvest_watermark)
 
 
 @task(name="check-spatial-index", cache_policy=NO_CACHE)
 async def check_spatial_index(atlas_path: Path) -> spatial_index.IndexCheck:
     """Verify the R-tree against a scan per session and rebuild it if they disagree (`atlas check`)."""
-    report = await _with_atlas(atlas_path, spatial_index.check)
+    report = await write_atlas(atlas_path, spatial_index.check)
     if report.rebuilt:
         get_run_logger().warning(
             "Spatial index disagreed with a scan for %s; rebuilt %s",
@@ -53,7 +154,7 @@ async def check_spatial_index(atlas_path: Path) -> spatial_index.IndexCheck:
 
 @task(name="known-versions", cache_policy=NO_CACHE)
 async def known_versions(atlas_path: Path) -> dict[str, set[int]]:
-    return await _with_atlas(atlas_path, inventory.known_versions)
+    return await _read(atlas_path, inventory.known_versions)
 
 
 @task(name="record-harvest", cache_policy=NO_CACHE)
@@ -61,54 +162,60 @@ async def record_harvest(
     atlas_path: Path, *, started_at: datetime, watermark: datetime | None, registered: int, notes: str
 ) -> etl.EtlRun:
     """Advance the watermark (the caller already held it back before any failed session)."""
-    return await _with_atlas(atlas_path, lambda con: etl.record_run(
+    return await write_atlas(atlas_path, lambda con: etl.record_run(
         con, started_at=started_at, finished_at=datetime.now(UTC), harvest_watermark=watermark,
         sessions_registered=registered, notes=notes,
     ))
 
 
 @task(name="record-publication", cache_policy=NO_CACHE)
-async def record_publication(atlas_path: Path, *, version: str, fingerprint: str) -> etl.EtlRun:
+async def record_publication(atlas_path: Path, *, version: str, fingerprint: str, doi: str | None) -> etl.EtlRun:
     now = datetime.now(UTC)
-    return await _with_atlas(atlas_path, lambda con: etl.record_run(
+    return await write_atlas(atlas_path, lambda con: etl.record_run(
         con, started_at=now, finished_at=now, published_version=version, content_fingerprint=fingerprint,
+        notes=f"published as {doi}" if doi else None,
     ))
+
+
+@task(name="last-publication", cache_policy=NO_CACHE)
+async def last_publication(atlas_path: Path) -> etl.EtlRun | None:
+    return await _read(atlas_path, etl.last_published)
 
 
 @task(name="publication-pending", cache_policy=NO_CACHE)
 async def publication_pending(atlas_path: Path) -> bool:
-    return await _with_atlas(atlas_path, etl.publication_pending)
+    return await _read(atlas_path, etl.publication_pending)
 
 
 @task(name="count-sessions", cache_policy=NO_CACHE)
 async def count_sessions(atlas_path: Path) -> int:
-    return (await _with_atlas(atlas_path, inventory.counts))["sessions"]
+    return (await _read(atlas_path, inventory.counts))["sessions"]
 
 
 @task(name="atlas-stats", cache_policy=NO_CACHE)
 async def atlas_stats(atlas_path: Path) -> dict[str, int]:
-    return await _with_atlas(atlas_path, inventory.counts)
+    return await _read(atlas_path, inventory.counts)
 
 
 @task(name="label-names", cache_policy=NO_CACHE)
 async def label_names(atlas_path: Path) -> list[str]:
-    return await _with_atlas(atlas_path, inventory.label_names)
+    return await _read(atlas_path, inventory.label_names)
 
 
 @task(name="import-annotation-files", cache_policy=NO_CACHE)
 async def import_annotation_files(atlas_path: Path, path: Path) -> AnnotationReport:
-    return await _with_atlas(atlas_path, lambda con: import_annotations(con, path))
+    return await write_atlas(atlas_path, lambda con: import_annotations(con, path))
 
 
 @task(name="export-atlas", cache_policy=NO_CACHE)
 async def export_atlas(atlas_path: Path, out_dir: Path) -> list[Path]:
-    return await _with_atlas(atlas_path, lambda con: export_all(con, out_dir))
+    return await _read(atlas_path, lambda con: export_all(con, out_dir))
 
 
 @task(name="atlas-overview", cache_policy=NO_CACHE)
 async def overview_artifact(atlas_path: Path, after: str) -> None:
     """The Atlas as a picture in the run's artifacts (an inline PNG: the UI needs no file server)."""
-    png = await _with_atlas(atlas_path, overview_png)
+    png = await _read(atlas_path, overview_png)
     await acreate_image_artifact(
         f"data:image/png;base64,{base64.b64encode(png).decode()}", key="atlas-overview",
         description=f"Sessions of the Atlas after {after}: footprints and tracks by platform, frames as dots",

@@ -9,9 +9,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from zenodo_atlas.atlas.publication import AtlasSnapshot, snapshot
+from zenodo_atlas.tasks.atlas_db import ensure_snapshot
 
 
 @task(name="snapshot-atlas", cache_policy=NO_CACHE)
 async def snapshot_atlas(atlas_path: Path, folder: Path) -> AtlasSnapshot:
-    """Fingerprint, exports and a consistent copy of the database file, off the event loop."""
-    return await asyncio.to_thread(snapshot, atlas_path, folder)
+    """A copy of the last committed Atlas, its fingerprint and exports, off the event loop (no slot held)."""
+    committed = await ensure_snapshot(atlas_path)
+    return await asyncio.to_thread(snapshot, committed, atlas_path.name, folder)

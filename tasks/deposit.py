@@ -23,7 +23,7 @@ from zenodo_atlas.sessions.archive import archive_md5
 from zenodo_atlas.sessions.plan import PlannedArchive
 from zenodo_atlas.sessions.zenodo_record import declares_urn, label_of, session_urn, stacks_processed
 from zenodo_atlas.zenodo.client import ZenodoClient
-from zenodo_atlas.zenodo.errors import DraftExistsError, NotFoundError
+from zenodo_atlas.zenodo.errors import AuthenticationError, DraftExistsError, NotFoundError
 from zenodo_atlas.zenodo.models import Deposition, DepositionFile, DepositMetadata, Record
 
 
@@ -33,6 +33,23 @@ class DuplicateSessionError(ZenodoAtlasError, RuntimeError):
 
 class PublicationConflictError(ZenodoAtlasError, RuntimeError):
     """The requested version would contradict what is already on Zenodo."""
+
+
+class PublishedByAnotherRunError(PublicationConflictError):
+    """The draft this run was filling was published meanwhile by another run (a double-click race)."""
+
+
+async def published_meanwhile(client: ZenodoClient, deposition_id: int) -> Deposition | None:
+    """The deposition, if it was published since this run opened it; None if it is still a draft or gone.
+
+    A refused write to a draft (403: its files or metadata are frozen, 404: already published) is
+    otherwise reported as a token problem, while the cause is a concurrent run that finished first.
+    """
+    try:
+        current = await client.get_deposition(deposition_id)
+    except NotFoundError:
+        return None
+    return None if current.is_draft else current
 
 
 class SessionOnZenodo(BaseModel):
@@ -186,6 +203,16 @@ async def open_draft(
             )
         try:
             draft = await client.new_version(state.latest.id)
+        except AuthenticationError as exc:
+            if exc.status != 403:
+                raise
+            # The concept is public; only its owner may version it. (Another account's never-published
+            # draft cannot be caught this way: Zenodo shows drafts to their owner only; see README Limits.)
+            raise PublicationConflictError(
+                f"{state.session_name} is published on Zenodo as {state.latest.conceptdoi or state.concept_recid} "
+                "by another Zenodo account, which alone can add versions to it: upload with that account's "
+                "token, or ask its owner to."
+            ) from None
         except DraftExistsError:
             # A draft with files is open though the (lagging) search did not list it: the RDM
             # get-or-create returns it without searching; resume it like a listed one.

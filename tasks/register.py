@@ -11,7 +11,6 @@ small archives, METADATA.zip and PROCESSED_DATA_IA.zip.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,7 +19,6 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.ingest import (
     IA_ARCHIVE,
     METADATA_ARCHIVE,
@@ -33,6 +31,7 @@ from zenodo_atlas.sessions.archive import archive_md5, member_signature
 from zenodo_atlas.sessions.plan import PlannedArchive, plan_processed
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.sessions.zenodo_record import DEPRECATED_LABEL, is_deprecated
+from zenodo_atlas.tasks.atlas_db import write_atlas
 from zenodo_atlas.tasks.progress import TransferProgress, artifact_key
 from zenodo_atlas.tasks.transfer import content_url, download_file
 from zenodo_atlas.tasks.unpack import unpack_archive
@@ -143,18 +142,10 @@ async def remote_source(
 async def register_in_atlas(
     atlas_path: Path, source: RegistrationSource, deposit: DepositRef, all_frames: bool = False
 ) -> RegistrationReport:
-    """One transaction per session; DuckDB work runs off the event loop."""
-
-    def work() -> RegistrationReport:
-        con = open_atlas(atlas_path)
-        try:
-            return register_session(
-                con, source.session_dir, deposit, archive_md5s=source.archive_md5s, all_frames=all_frames
-            )
-        finally:
-            con.close()
-
-    report = await asyncio.to_thread(work)
+    """One transaction per session under the Atlas writer slot; DuckDB work runs off the event loop."""
+    report = await write_atlas(atlas_path, lambda con: register_session(
+        con, source.session_dir, deposit, archive_md5s=source.archive_md5s, all_frames=all_frames
+    ))
     report.warnings[:0] = source.warnings
     logger = get_run_logger()
     logger.info(
@@ -176,17 +167,12 @@ async def register_remote(
     work_dir: Path,
     slots: asyncio.Semaphore,
     *,
-    writer: asyncio.Lock | None = None,
     all_frames: bool = False,
 ) -> RegistrationReport:
-    """Fetch the two registration archives, register, and always remove the scratch copy.
-
-    `writer` serialises the DuckDB transactions of concurrent registrations (downloads overlap).
-    """
+    """Fetch the two registration archives (no slot held), register, and always remove the scratch copy."""
     work_dir.mkdir(parents=True, exist_ok=True)
     source = await remote_source(client, session_name, versions, work_dir, slots)
     try:
-        async with writer or contextlib.nullcontext():
-            return await register_in_atlas(atlas_path, source, deposit_ref_from_records(versions), all_frames)
+        return await register_in_atlas(atlas_path, source, deposit_ref_from_records(versions), all_frames)
     finally:
         shutil.rmtree(source.session_dir.parent, ignore_errors=True)

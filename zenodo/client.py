@@ -38,7 +38,6 @@ from zenodo_atlas.zenodo.http import (
     Retry,
     Transport,
     is_retryable,
-    shaped,
 )
 from zenodo_atlas.zenodo.models import (
     BucketObject,
@@ -293,8 +292,7 @@ class ZenodoClient:
         outcome = await self._act("POST", path, settled)
         if not isinstance(outcome, Response):
             return outcome
-        answer = outcome.json() or {}
-        return await self.get_deposition(answer["id"])
+        return await self.get_deposition(_answer_id(outcome, "the new version's deposition"))
 
     async def version_draft(self, record_id: int) -> Deposition:
         """The concept's new-version draft, created (without files) if none is open: RDM `POST /records/:id/versions`.
@@ -303,7 +301,7 @@ class ZenodoClient:
         """
         self._require_token("Opening a new-version draft")
         response = await self._http.request("POST", f"records/{_id(record_id)}/versions")
-        return await self.get_deposition(int((response.json() or {})["id"]))
+        return await self.get_deposition(_answer_id(response, "the new-version draft"))
 
     async def open_draft(self, deposition_id: int) -> Deposition | None:
         """The open, never-published new-version draft of this deposition's concept, if any."""
@@ -364,8 +362,8 @@ class ZenodoClient:
             if not attempts or attempts[-1].sent < size:
                 return None
             listing = await self._http.request("GET", bucket_url)
-            for obj in (listing.json() or {}).get("contents", []):
-                if obj.get("key") == key and obj.get("size") == size and \
+            for obj in listing.json_object("a bucket listing object").get("contents") or []:
+                if isinstance(obj, dict) and obj.get("key") == key and obj.get("size") == size and \
                         str(obj.get("checksum", "")).removeprefix("md5:") == attempts[-1].md5:
                     return Response(200, listing.headers, jsonlib.dumps(obj).encode(), f"PUT {_path(url)}")
             return None
@@ -631,17 +629,10 @@ class ZenodoClient:
         while url and url not in seen and (max_pages is None or pages < max_pages):
             seen.add(url)
             response = await self._http.request("GET", url, params=params if pages == 0 else None)
-            payload = response.json()
-            if payload is None:
-                raise ServerError(
-                    f"{response.request} answered HTTP {response.status} with an empty body where a search page "
-                    "was expected; try again later.",
-                    status=response.status,
-                )
-            page = shaped(SearchPage, payload, response.request, response.status)
+            page = response.shaped(SearchPage, response.json_object("a search page"))
             expected, status = (page.hits.total if pages == 0 else expected), response.status
             for hit in page.hits.hits:
-                yield shaped(Record, hit, response.request, response.status)
+                yield response.shaped(Record, hit)
             yielded += len(page.hits.hits)
             pages += 1
             url = page.links.get("next") if page.hits.hits else None
@@ -652,6 +643,14 @@ class ZenodoClient:
                 "cut short, try again later.",
                 status=status,
             )
+
+
+def _answer_id(response: Response, what: str) -> int:
+    """The `id` of the object an action answered with (a wrong shape is said, not a KeyError/TypeError)."""
+    value = response.json_object(f"{what} (a JSON object with an id)").get("id")
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise response.wrong_shape(value, f"the id of {what}")
+    return int(value)
 
 
 def _id(value: int) -> int:

@@ -9,6 +9,7 @@ size of the part file: resuming reports the bytes already there, a restart repor
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import re
@@ -22,6 +23,7 @@ import aiohttp
 from zenodo_atlas.zenodo.errors import (
     AuthenticationError,
     ChecksumMismatchError,
+    DiskFullError,
     InvalidInputError,
     NotFoundError,
     RestrictedFilesError,
@@ -34,6 +36,7 @@ from zenodo_atlas.zenodo.streams import CHUNK_SIZE
 Progress = Callable[[int], None]
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
 _ETAG_MD5 = re.compile(r"md5:([0-9a-fA-F]{32})")
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
 class _Meter:
@@ -80,17 +83,23 @@ async def download(
         raise InvalidInputError(f"max_attempts must be at least 1, got {max_attempts}.")
     dest = Path(dest)
     expected_md5 = md5.removeprefix("md5:").lower() if md5 else None
+    part = part_path(dest)
     if await asyncio.to_thread(_already_there, dest, size, expected_md5):
+        await asyncio.to_thread(part.unlink, missing_ok=True)  # an older attempt's bytes only take space
         return dest
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
-    part = part_path(dest)
     path = urlsplit(url).path
     meter = _Meter(progress)
     attempt = 0
     while True:
         attempt += 1
         try:
-            digest, server_md5 = await _fetch(http, url, part, size, meter)
+            try:
+                digest, server_md5 = await _fetch(http, url, part, size, meter)
+            except OSError as exc:
+                if exc.errno not in _DISK_FULL:
+                    raise
+                raise _disk_full(exc, part, size) from None
             wanted = expected_md5 or server_md5
             actual_size = await asyncio.to_thread(_size_or_zero, part)
             if size is not None and actual_size != size:
@@ -165,6 +174,18 @@ async def _write_response(
     finally:
         await asyncio.to_thread(handle.close)
     return digest.hexdigest(), server_md5
+
+
+def _disk_full(exc: OSError, part: Path, size: int | None) -> DiskFullError:
+    """Name the file, what it still needs and where; the part stays so that a re-run resumes it."""
+    have = _size_or_zero(part)
+    need = f"{size - have} more bytes ({size} in all, {have} written)" if size is not None else "more bytes"
+    error = DiskFullError(
+        f"{os.strerror(exc.errno or errno.ENOSPC)} writing {part}: it needs {need}; free space on "
+        f"{part.parent} (or download elsewhere) and run again to resume"
+    )
+    error.errno = exc.errno
+    return error
 
 
 def _size_or_zero(path: Path) -> int:

@@ -69,3 +69,8 @@ class InvalidInputError(ZenodoError, ValueError):
 
 class ConfirmationRequiredError(InvalidInputError):
     """A destructive call was made without its explicit confirmation argument."""
+
+
+class DiskFullError(ZenodoAtlasError, OSError):
+    """The local disk (or the process's file-size limit) refused a downloaded chunk: the message names
+    the file and how many bytes it still needs, which the bare OSError does not."""

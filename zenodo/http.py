@@ -75,6 +75,8 @@ class Response:
     body: bytes
     request: str
     """`METHOD /path` it answers, for messages."""
+    origin: str = ""
+    """`scheme://host` of the server that answered, for messages (never a query string or token)."""
 
     def json(self) -> Any:
         try:
@@ -87,28 +89,57 @@ class Response:
                 status=self.status,
             ) from None
 
+    def wrong_shape(self, payload: Any, expected: str) -> ServerError:
+        """The error for a body of the wrong JSON type: said plainly, not as `'int' object has no attribute`."""
+        where = f"Zenodo at {self.origin}" if self.origin else "Zenodo"
+        return ServerError(
+            f"{where} answered {self.request} (HTTP {self.status}) with {_what(payload)} where {expected} was "
+            "expected; check ZENODO_URL points at a Zenodo API, else try again later.",
+            status=self.status,
+        )
+
+    def json_object(self, expected: str) -> dict[str, Any]:
+        """The body, which must be a JSON object (`expected` says which, for the message)."""
+        payload = self.json()
+        if not isinstance(payload, dict):
+            raise self.wrong_shape(payload, expected)
+        return payload
+
     def parse(self, model: type[M]) -> M:
         """The body as `model`; a shape we cannot read is Zenodo's problem, reported as ServerError."""
-        return shaped(model, self.json(), self.request, self.status)
+        return self.shaped(model, self.json())
 
     def parse_list(self, model: type[M]) -> list[M]:
         payload = self.json()
         if not isinstance(payload, list):  # an empty body too: "no items" must be said, not implied
-            raise ServerError(f"{self.request} answered HTTP {self.status} without the expected JSON list.")
-        return [shaped(model, item, self.request, self.status) for item in payload]
+            raise self.wrong_shape(payload, f"a JSON list of {model.__name__}")
+        return [self.shaped(model, item) for item in payload]
+
+    def shaped(self, model: type[M], payload: Any) -> M:
+        """`payload` (this response's body or a part of it) as `model`, or a ServerError naming the
+        server, the request and the first problems."""
+        if not isinstance(payload, dict):
+            raise self.wrong_shape(payload, f"a {model.__name__} object")
+        try:
+            return model.model_validate(payload)
+        except pydantic.ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}" for e in exc.errors()[:3])
+            raise ServerError(
+                f"{self.request} answered HTTP {self.status} with a {model.__name__} Zenodo-JSON this client cannot "
+                f"read ({problem}).",
+                status=self.status,
+            ) from None
 
 
-def shaped(model: type[M], payload: Any, request: str, status: int) -> M:
-    """`payload` as `model`, or a ServerError naming the request and the first problems."""
-    try:
-        return model.model_validate(payload)
-    except pydantic.ValidationError as exc:
-        problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}" for e in exc.errors()[:3])
-        raise ServerError(
-            f"{request} answered HTTP {status} with a {model.__name__} Zenodo-JSON this client cannot read "
-            f"({problem}).",
-            status=status,
-        ) from None
+def _what(payload: Any) -> str:
+    """A JSON value described for a message: its type, and the value itself when it is short."""
+    if payload is None:
+        return "an empty body"
+    if isinstance(payload, list):
+        return f"a JSON list of {len(payload)} item(s)"
+    kind = {bool: "boolean", int: "number", float: "number", str: "string", dict: "object"}.get(type(payload), "value")
+    text = jsonlib.dumps(payload)
+    return f"a JSON {kind}" + (f" ({text})" if len(text) <= 40 else "")
 
 
 def retry_after(headers: CIMultiDictProxy[str] | dict) -> float | None:
@@ -294,7 +325,9 @@ class Transport:
         ) as resp:
             content = await resp.read()
             self.limiter.observe(resp.headers)
-            return Response(resp.status, resp.headers, content, f"{method} {urlsplit(url).path}")
+            parts = urlsplit(url)
+            return Response(resp.status, resp.headers, content, f"{method} {parts.path}",
+                            f"{parts.scheme}://{parts.netloc}")
 
     def _error(self, method: str, path: str, response: Response, wait_hint: float | None) -> ZenodoError:
         error = error_for(

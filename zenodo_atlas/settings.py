@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     slot_wait_seconds: float = Field(
         default=3600.0, gt=0, description="Longest a run waits for global transfer slots before failing."
     )
+    parallel_sessions: int = Field(
+        default=4, ge=1, le=64, description="Sessions a batch (upload/download/register-sessions) works on at once."
+    )
     rate_limit_per_minute: int = Field(default=100, ge=1)
     request_deadline_seconds: float = Field(
         default=600.0, gt=0, description="Longest one Zenodo API call may take, retries included."

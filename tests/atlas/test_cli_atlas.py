@@ -50,7 +50,7 @@ def test_query_errors_are_one_line(populated_atlas: PopulatedAtlas, tmp_path: Pa
     assert missing.exit_code == 1 and "atlas migrate" in missing.output
 
 
-def test_export_and_annotations_commands(populated_atlas: PopulatedAtlas, tmp_path: Path) -> None:
+def test_export_and_annotations_commands(populated_atlas: PopulatedAtlas, tmp_path: Path, prefect_harness) -> None:
     result = runner.invoke(app, ["atlas", "export", "--atlas", str(populated_atlas.path), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "seatizen_atlas.gpkg").is_file() and "15 file(s) written" in result.output

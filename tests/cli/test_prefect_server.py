@@ -9,8 +9,12 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
+
+from tests.cli.test_zenodo_cmd import free_port
+from zenodo_atlas.cli.prefect_server import prefect_down
 
 pytestmark = pytest.mark.slow
 
@@ -71,3 +75,35 @@ def test_a_configured_server_or_the_ephemeral_mode_starts_no_background_server(
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}), prefect_api(messages.append):
         assert PREFECT_API_URL.value() == "http://127.0.0.1:9/api"
     assert messages == [] and not (tmp_path / "zenodo-atlas-server.json").exists()
+
+
+def test_a_configured_prefect_api_that_is_down_is_named_with_how_to_start_it(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "ZENODO_", "ATLAS_"))}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "ATLAS_TOKEN_FILE": str(tmp_path / "none")}
+
+    result = cli("download", "--name", "20231021_REU-ST-LEU_ASV-1_01", "--out", str(tmp_path / "out"), env=env)
+
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"the Prefect API at http://127.0.0.1:{port} is not answering" in line, line
+    assert "prefect server start" in line and "unset PREFECT_API_URL" in line and "Traceback" not in line
+
+
+async def test_a_lost_background_server_says_prefect_and_how_to_restart_it() -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = free_port()
+    with pytest.raises(httpx.ConnectError) as caught:  # a real refused connection, as the engine meets it
+        async with httpx.AsyncClient() as client:
+            await client.get(f"http://127.0.0.1:{port}/api/health")
+    wrapped = RuntimeError("All connection attempts failed")
+    wrapped.__cause__ = caught.value
+
+    with temporary_settings({PREFECT_API_URL: ""}):
+        line = prefect_down(wrapped)
+
+    assert line is not None and line.startswith(f"the Prefect API at http://127.0.0.1:{port} is not answering")
+    assert "background server" in line and "zenodo-atlas server stop" in line
+    assert prefect_down(RuntimeError("Zenodo said no")) is None

@@ -134,8 +134,12 @@ def client_env(api_url: str, home: Path) -> dict[str, str]:
     return env | QUIET_ENV | {"PREFECT_HOME": str(home), "PREFECT_API_URL": api_url}
 
 
-def start_worker(api_url: str, pool: str, *, home: Path, log_dir: Path, extra_env: dict[str, str]) -> Managed:
-    """A process worker polling every second; it runs from `home`, not the checkout, on purpose."""
+def start_worker(
+    api_url: str, pool: str, *, home: Path, log_dir: Path, extra_env: dict[str, str],
+    name: str = "test-worker", queues: tuple[str, ...] = (),
+) -> Managed:
+    """A process worker polling every second (all queues of the pool unless `queues` are named); it
+    runs from `home`, not the checkout, on purpose."""
     env = client_env(api_url, home) | extra_env
     env |= {
         "PREFECT_WORKER_QUERY_SECONDS": "1",
@@ -143,8 +147,9 @@ def start_worker(api_url: str, pool: str, *, home: Path, log_dir: Path, extra_en
         "PREFECT_WORKER_HEARTBEAT_SECONDS": "5",
     }
     return start(
-        "prefect-worker",
-        [PREFECT, "worker", "start", "--pool", pool, "--type", "process", "--name", "test-worker"],
+        name,
+        [PREFECT, "worker", "start", "--pool", pool, "--type", "process", "--name", name,
+         *(arg for queue in queues for arg in ("--work-queue", queue))],
         env=env,
         cwd=home,
         log_dir=log_dir,

@@ -6,13 +6,18 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL
 
 from tests.flows.helpers import session_records, successful_puts
+from zenodo_atlas.atlas.etl import last_published
+from zenodo_atlas.flows.publish_atlas import publish_atlas
+from zenodo_atlas.flows.register import register_sessions
 from zenodo_atlas.flows.upload import upload_session
 from zenodo_atlas.sessions.plan import plan_raw
 from zenodo_atlas.sessions.session import Session
+from zenodo_atlas.tasks.atlas_db import read_atlas
 from zenodo_atlas.zenodo.server import FaultConfig
 
 HELD_AFTER = 3
@@ -50,3 +55,40 @@ async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessio
     puts = successful_puts(zenodo_env)
     assert all(puts[a.name] == 1 for a in raw_archives)
     assert {f.key for f in records[0].files} == {a.name for a in raw_archives}
+
+
+async def test_sigkill_after_atlas_publish_then_rerun_reports_the_same_doi(
+    zenodo_env, sample_session, monkeypatch
+):
+    """Zenodo published the Atlas but the run died before hearing back: the re-run finds that version
+    by its content fingerprint, records it in the Atlas and publishes nothing more."""
+    monkeypatch.setenv("ATLAS_COMMUNITIES", '["seatizen-data"]')
+    await upload_session(str(sample_session), raw=True, processed="mi")
+    await register_sessions([str(sample_session)])
+    zenodo_env.set_faults(FaultConfig(hold_after_publish=True))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "zenodo_atlas", "atlas", "publish",
+        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.to_thread(zenodo_env.wait_held, 1, 180.0)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+    zenodo_env.set_faults(None)
+    [published] = await session_records(zenodo_env, "seatizen-atlas")
+    atlas = Path(os.environ["ATLAS_ATLAS_PATH"])
+    assert (await read_atlas(atlas, last_published))[0] is None
+    publishes = zenodo_env.count("POST", "publish")
+
+    rerun = await publish_atlas()
+
+    assert not rerun.published and rerun.reason == "content unchanged"
+    assert (rerun.doi, rerun.record_id, rerun.version) == (published.doi, published.id, "v1.0.0")
+    assert [r.id for r in await session_records(zenodo_env, "seatizen-atlas")] == [published.id]
+    recorded, _ = await read_atlas(atlas, last_published)
+    assert (recorded.published_version, recorded.notes) == ("v1.0.0", f"published as {published.doi}")
+    assert recorded.content_fingerprint == rerun.fingerprint
+    assert zenodo_env.count("POST", "publish") == publishes

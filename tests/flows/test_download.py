@@ -9,8 +9,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.flows.helpers import owner_client, session_records
+from zenodo_atlas.cli import app
 from zenodo_atlas.flows.download import download_frames, download_session
 from zenodo_atlas.flows.upload import upload_session
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
@@ -57,9 +59,25 @@ async def test_without_token_restricted_files_are_skipped_with_a_reason(zenodo_e
 
     result = await download_session(str(tmp_path), name=published.name)
 
-    assert len(result.skipped_restricted) == 1 and "RAW_DATA" in result.skipped_restricted[0]
+    raw, _ = await session_records(zenodo_env, published.name)
+    assert result.skipped_restricted == [] and result.hidden_records == [f"RAW_DATA record {raw.id}"]
     assert "PROCESSED_DATA_IA.zip" in result.files
     assert not (Path(result.folder) / "DCIM").exists()
+
+
+def test_cli_download_missing_restricted_files_fails_with_the_hint(zenodo_env, published, tmp_path, monkeypatch):
+    # Zenodo hides a restricted record's file list from other clients, so the count is unknown and the
+    # message must not call three hidden archives "1 file" (issue 12).
+    monkeypatch.delenv("ZENODO_TOKEN")
+
+    result = CliRunner().invoke(app, ["download", "--name", published.name, "--out", str(tmp_path)])
+
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "every file of RAW_DATA record" in line and "hides their list and count" in line
+    assert "1 restricted file" not in line and "ZENODO_TOKEN" in line and "owner's token" in line
+    assert (tmp_path / published.name / "PROCESSED_DATA").is_dir()  # what was open is still delivered
 
 
 async def test_unknown_session_is_a_clear_error(zenodo_env, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zipfile
 
@@ -18,8 +19,9 @@ from zenodo_atlas.sessions.metadata import build_raw_metadata
 from zenodo_atlas.sessions.plan import plan_raw
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.sessions.versions import load_metadata_inputs
-from zenodo_atlas.tasks.deposit import PublicationConflictError
+from zenodo_atlas.tasks.deposit import PublicationConflictError, PublishedByAnotherRunError
 from zenodo_atlas.tasks.progress import artifact_key
+from zenodo_atlas.zenodo.server import FaultConfig
 from zenodo_atlas.zenodo.streams import IterableSource
 
 
@@ -97,6 +99,42 @@ async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env,
     assert len(await session_records(zenodo_env, sample_session.name)) == 1
 
 
+async def test_a_lost_double_click_race_names_the_other_runs_doi_not_the_tokens_scopes(zenodo_env, sample_session):
+    session = Session.open(sample_session)
+    template, people = load_metadata_inputs(None)
+    [archives] = plan_raw(session)
+    first = archives[0]
+    async with owner_client(zenodo_env) as client:
+        draft = await client.create_deposition(build_raw_metadata(session, template, people))
+        await client.upload(draft.bucket_url, first.name, IterableSource(first.size, lambda: iter_archive(first)))
+    zenodo_env.set_faults(FaultConfig(hold_uploads_after=0))  # this run's archives wait in the server
+    this_run = asyncio.ensure_future(upload_session(str(sample_session), raw=True))
+    await asyncio.to_thread(zenodo_env.wait_held, 1, 120.0)
+    async with owner_client(zenodo_env) as other_run:
+        published = await other_run.publish(draft.id)
+    zenodo_env.set_faults(FaultConfig())
+
+    with pytest.raises(PublishedByAnotherRunError) as caught:
+        await this_run
+    message = str(caught.value)
+    assert f"https://doi.org/{published.doi}" in message and "published meanwhile by another run" in message
+    assert "scopes" not in message and "403" not in message
+    assert len(await session_records(zenodo_env, sample_session.name)) == 1
+
+
+async def test_another_accounts_session_is_refused_before_anything_is_created(zenodo_env, sample_session, monkeypatch):
+    await upload_session(str(sample_session), raw=True)
+    [raw] = await session_records(zenodo_env, sample_session.name)
+    monkeypatch.setenv("ZENODO_TOKEN", zenodo_env.other_token)
+
+    with pytest.raises(PublicationConflictError, match=f"published on Zenodo as {raw.conceptdoi} by another Zenodo "
+                                                       "account, which alone can add versions"):
+        await upload_session(str(sample_session), processed="fmgbi")
+    assert len(await session_records(zenodo_env, sample_session.name)) == 1
+    assert not [r for r in zenodo_env.request_log if r.method == "POST" and r.status < 300
+                and r.path.endswith("/deposit/depositions")][1:]  # only the owner's first draft was ever created
+
+
 async def test_raw_is_not_published_twice(zenodo_env, sample_session):
     state = await upload_session(str(sample_session), raw=True, return_state=True)
     first = await state.aresult()
@@ -125,6 +163,25 @@ async def test_batch_reports_failures_and_publishes_the_rest(zenodo_env, sample_
     assert broken.name in str(excinfo.value) and "metadata.csv" in str(excinfo.value)
     assert [r.version_label for r in await session_records(zenodo_env, good.name)] == ["PROCESSED_DATA"]
     assert await session_records(zenodo_env, broken.name) == []
+
+
+async def test_batch_uploads_several_sessions_at_once(zenodo_env, sample_sessions, monkeypatch):
+    """With one upload in flight per session, two held uploads can only mean two sessions at once."""
+    monkeypatch.setenv("ATLAS_UPLOAD_CONCURRENCY", "1")
+    monkeypatch.setenv("ATLAS_PARALLEL_SESSIONS", "2")
+    paths = [sample_sessions(platform="UAV", name=f"20231021_REU-ST-LEU_UAV-1_0{i}") for i in (1, 2, 3)]
+    zenodo_env.set_faults(FaultConfig(hold_uploads_after=0))
+    batch = asyncio.create_task(upload_sessions([str(p) for p in paths], processed="mi"))
+    try:
+        await asyncio.to_thread(zenodo_env.wait_held, 2, 120.0)
+    finally:
+        zenodo_env.set_faults(None)
+
+    summary = await batch
+
+    assert sorted(s.session for s in summary.succeeded) == sorted(p.name for p in paths)
+    for path in paths:
+        assert [r.version_label for r in await session_records(zenodo_env, path.name)] == ["PROCESSED_DATA"]
 
 
 async def test_update_metadata_rewrites_only_the_last_version(zenodo_env, sample_session):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 
 import pytest
 
@@ -150,3 +151,28 @@ async def test_reset_upload_restarts_the_stream_and_rewinds_progress(zenodo_serv
     assert cut, "the fault injector should have cut at least one upload"
     assert result.md5 == hashlib.md5(data).hexdigest() == result.server.md5
     assert any(d < 0 for d in deltas) and sum(deltas) == len(data)
+
+
+@pytest.mark.parametrize(
+    ("route", "value", "what"),
+    [
+        ("record_get", 5, r"a JSON number \(5\) where a Record object"),
+        ("record_get", [1, 2], r"a JSON list of 2 item\(s\) where a Record object"),
+        ("records_search", "busy", r'a JSON string \("busy"\) where a search page'),
+    ],
+)
+async def test_wrong_shaped_json_names_the_server_and_what_it_answered(zenodo_server, route, value, what):
+    async with _client(zenodo_server) as zc:
+        draft = await zc.create_deposition(_meta("Shapes"))
+        await zc.upload(draft.bucket_url, "a.bin", BytesSource(b"a"))
+        record_id = (await zc.publish(draft.id)).id
+        zenodo_server.set_faults(FaultConfig(wrong_shapes={route: value}))
+        with pytest.raises(ServerError) as caught:
+            if route == "record_get":
+                await zc.get_record(record_id)
+            else:
+                [r async for r in zc.search_records("Shapes")]
+    message = str(caught.value)
+    assert message.startswith(f"Zenodo at {zenodo_server.api_url.removesuffix('/api')} answered GET /api/records")
+    assert re.search(what, message), message
+    assert "attribute" not in message and "subscriptable" not in message

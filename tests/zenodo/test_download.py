@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import re
+import sys
 import zipfile
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -25,6 +28,7 @@ from zenodo_atlas.zenodo.errors import (
 from zenodo_atlas.zenodo.models import Creator, DepositMetadata
 from zenodo_atlas.zenodo.streams import BytesSource
 
+REPO = Path(__file__).resolve().parents[2]
 DATA = hashlib.sha256(b"frames").digest() * 40_000  # 1.28 MB
 DATA_MD5 = hashlib.md5(DATA).hexdigest()
 
@@ -264,3 +268,30 @@ async def test_zip_members_are_read_from_the_central_directory_by_range(zenodo_s
     zenodo_server.wait_for("GET", "file_download", expected)
     fetched = [r for r in zenodo_server.request_log if r.kind == "file_download"]
     assert [r.status for r in fetched] == [206] * expected
+
+
+async def test_full_disk_names_the_file_and_the_bytes_it_still_needs(zenodo_server, tmp_path):
+    record = await _publish(zenodo_server)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.zenodo.full_disk_download", zenodo_server.api_url, str(record.id), str(tmp_path),
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(child.communicate(), timeout=120)
+    line = out.decode()
+    part = part_path(tmp_path / "frames.bin")
+    written = part.stat().st_size
+
+    assert child.returncode == 1, err.decode()
+    assert line.startswith("DiskFullError: File too large writing ") and str(part) in line, line
+    assert f"needs {len(DATA) - written} more bytes ({len(DATA)} in all, {written} written)" in line, line
+    assert len(_downloads(zenodo_server)) == 1  # a full disk is not retried like a broken connection
+
+
+async def test_a_stale_part_beside_a_verified_file_is_removed_without_fetching_again(zenodo_server, tmp_path):
+    record = await _publish(zenodo_server)
+    async with _client(zenodo_server.api_url, None) as anonymous:
+        path = await anonymous.download_record_file(record, "frames.bin", tmp_path)
+        part_path(path).write_bytes(DATA[:1000])  # left by an interrupted earlier attempt
+        again = await anonymous.download_record_file(record, "frames.bin", tmp_path)
+    assert again == path and path.read_bytes() == DATA
+    assert not part_path(path).exists() and len(_downloads(zenodo_server)) == 1

@@ -75,6 +75,8 @@ async def publish(request: web.Request) -> web.Response:
     user = require_user(request)
     srv = server(request)
     record = await srv.store.publish(user, int_param(request, "id"))
+    if srv.faults.config.hold_after_publish:
+        await srv.hold()
     timeout = srv.faults.publish_timeout(record.id)
     return timeout if timeout is not None else _one(request, record, 202)
 

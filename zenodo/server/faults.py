@@ -42,9 +42,14 @@ class FaultConfig:
     hold_uploads_after: after this many stored bucket PUTs, further PUTs are held open without
         reading their body until the faults change or the server stops: the moment to kill a
         client in the middle of an upload, found without timing guesses (see LocalZenodo.wait_held).
+    hold_after_publish: a publish really publishes, then its answer is held like an upload (see
+        LocalZenodo.wait_held): the moment to kill a client that published but never heard back.
     empty_searches: records searches (/api/records, a record's versions, a community's records)
         answer 200 with an empty body, as a misbehaving gateway does: the client must read that as
         an error, never as "no records" (issue 12: an auto-update took it for "nothing new").
+    wrong_shapes: maps route names (e.g. "record_get", "records_search") to the JSON value a GET
+        of that route answers with status 200 in place of its object, as a misrouted proxy or a
+        non-Zenodo service does: the client must say so, not fail on `'int' object has no attribute`.
     seed: seeds the random draws so a test sees the same faults on every run.
     """
 
@@ -57,7 +62,9 @@ class FaultConfig:
     timeout_after_commit_rate: float = 0.0
     timeout_after_commit_kinds: frozenset[str] = COMMITTING_KINDS
     hold_uploads_after: int | None = None
+    hold_after_publish: bool = False
     empty_searches: bool = False
+    wrong_shapes: dict[str, object] = field(default_factory=dict)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -88,6 +95,9 @@ class FaultInjector:
         cfg = self.config
         if cfg.empty_searches and request.method == "GET" and _route(request) in _SEARCH_ROUTES:
             return web.Response(status=200, content_type="application/json")
+        route = _route(request)
+        if request.method == "GET" and route is not None and route in cfg.wrong_shapes:
+            return web.json_response(cfg.wrong_shapes[route])
         if self._burst_left > 0:
             self._burst_left -= 1
             return _too_many()

@@ -179,7 +179,7 @@ class LocalZenodo:
     def set_faults(self, faults: FaultConfig | None) -> None:
         """Switch fault injection (None = none); the RNG restarts from the config's seed.
 
-        Uploads held by `hold_uploads_after` are let go.
+        Requests held by `hold_uploads_after` or `hold_after_publish` are let go.
         """
         self._state.faults = FaultInjector(faults or FaultConfig())
         if self._loop is not None:
@@ -212,7 +212,10 @@ class LocalZenodo:
                 raise TimeoutError(f"the server answered fewer than {count} {method} {kind} request(s)")
 
     def wait_held(self, count: int = 1, timeout: float = 10.0) -> None:
-        """Block until `count` uploads are held by `FaultConfig.hold_uploads_after`; TimeoutError otherwise."""
+        """Block until `count` requests are held (`hold_uploads_after`, `hold_after_publish`).
+
+        TimeoutError otherwise.
+        """
         state = self._state
         with state.logged:
             if not state.logged.wait_for(lambda: state.held_uploads >= count, timeout):

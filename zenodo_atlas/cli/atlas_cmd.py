@@ -17,7 +17,7 @@ from rich.console import Console
 
 from zenodo_atlas.atlas.errors import AtlasError
 from zenodo_atlas.cli import validate
-from zenodo_atlas.cli.errors import fail, one_line_errors
+from zenodo_atlas.cli.errors import fail, one_line_errors, run_flow
 from zenodo_atlas.cli.output import JsonOption, emit_json
 
 app = typer.Typer(
@@ -54,14 +54,18 @@ def migrate_cmd(atlas: AtlasOption = None, as_json: JsonOption = False) -> None:
     """
     from zenodo_atlas.atlas.connection import connect_atlas
     from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
+    from zenodo_atlas.atlas.snapshot import checkpoint_and_close, refresh_snapshot
 
     path = _atlas_path(atlas)
     con = connect_atlas(path)
     try:
         before = schema_version(con)
         applied = migrate(con)
-    finally:
+    except BaseException:
         con.close()
+        raise
+    checkpoint_and_close(con)
+    refresh_snapshot(path)
     if as_json:
         emit_json({"atlas": path, "schema_before": before, "applied": applied, "schema": latest_version()})
     elif applied:
@@ -83,6 +87,7 @@ def check_cmd(atlas: AtlasOption = None) -> None:
     """
     from zenodo_atlas.atlas import spatial_index
     from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.atlas.snapshot import checkpoint_and_close, refresh_snapshot
 
     path = _atlas_path(atlas)
     con = open_atlas(path)
@@ -90,8 +95,11 @@ def check_cmd(atlas: AtlasOption = None) -> None:
         with stderr.status("Checking the spatial index..."):
             report = spatial_index.check(con)
             after = spatial_index.check(con, repair=False) if report.rebuilt else report
-    finally:
+    except BaseException:
         con.close()
+        raise
+    checkpoint_and_close(con)
+    refresh_snapshot(path)
     for session, (via_index, by_scan) in report.mismatches.items():
         stdout.print(f"  {session}: {via_index} frame(s) through the index, {by_scan} by scan")
     if not after.healthy:
@@ -122,8 +130,8 @@ def query_cmd(
     Example:
       zenodo-atlas atlas query --geojson lagoon.geojson --from 2023-01-01 --platform ASV --presence --out frames.csv
     """
-    from zenodo_atlas.atlas.connection import open_atlas
     from zenodo_atlas.atlas.query import FrameQuery, empty_result_hints, output_suffix, run_query, write_table
+    from zenodo_atlas.atlas.snapshot import open_snapshot
 
     output_suffix(out)
     path = _atlas_path(atlas)
@@ -140,13 +148,14 @@ def query_cmd(
         )
     except ValidationError as exc:
         raise fail(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
-    con = open_atlas(path, read_only=True)
+    con, snapshot = open_snapshot(path)
     try:
         with stderr.status("Querying the Atlas..."):
             table = run_query(con, query)
             hints = [] if table.num_rows else empty_result_hints(con, query)
     finally:
         con.close()
+    stderr.print(snapshot.describe())
     write_table(table, out)
     if as_json:
         emit_json({"out": out, "frames": table.num_rows, "hints": hints})
@@ -170,16 +179,17 @@ def export_cmd(
     """
     validate.out_folder(out)
     path = _atlas_path(atlas)
-    from zenodo_atlas.atlas.connection import open_atlas
     from zenodo_atlas.atlas.exports import export_all
+    from zenodo_atlas.atlas.snapshot import open_snapshot
 
-    con = open_atlas(path, read_only=True)
+    con, snapshot = open_snapshot(path)
     try:
         with stderr.status("Exporting the Atlas..."):
             started = datetime.now()
             paths = export_all(con, out)
     finally:
         con.close()
+    stderr.print(snapshot.describe())
     if as_json:
         emit_json({"out": out, "files": paths})
         return
@@ -203,8 +213,8 @@ def map_cmd(
       zenodo-atlas atlas map --atlas ./atlas.duckdb --out atlas.html --png atlas.png
     """
     atlas_file = _atlas_path(atlas)
-    from zenodo_atlas.atlas.connection import open_atlas
     from zenodo_atlas.atlas.maps import write_map_html, write_overview_png
+    from zenodo_atlas.atlas.snapshot import open_snapshot
 
     targets = [(out, ".html"), *([(png, ".png")] if png else [])]
     for path, suffix in targets:
@@ -212,7 +222,7 @@ def map_cmd(
             raise fail(f"{path} must end in {suffix}; choose a name like atlas{suffix}.")
         if path.exists() and not force:
             raise fail(f"{path} exists; choose another name or add --force to replace it.")
-    con = open_atlas(atlas_file, read_only=True)
+    con, snapshot = open_snapshot(atlas_file)
     try:
         with stderr.status("Drawing the Atlas..."):
             for target, suffix in targets:
@@ -221,6 +231,7 @@ def map_cmd(
                 partial.replace(target)
     finally:
         con.close()
+    stderr.print(snapshot.describe())
     if as_json:
         emit_json({"map": out, "png": png})
         return
@@ -239,15 +250,10 @@ def annotations_cmd(
     Example:
       zenodo-atlas atlas annotations ./annotations/20240501_101500__jdoe__lagoon_labels.csv
     """
-    from zenodo_atlas.atlas.annotations import import_annotations
-    from zenodo_atlas.atlas.connection import open_atlas
+    from zenodo_atlas.flows.annotations import import_annotations
 
-    con = open_atlas(_atlas_path(atlas))
-    try:
-        with stderr.status(f"Importing annotations from {path}..."):
-            report = import_annotations(con, path)
-    finally:
-        con.close()
+    with stderr.status(f"Importing annotations from {path}..."):
+        report = run_flow(import_annotations(str(path), atlas_path=str(atlas) if atlas else None))
     if as_json:
         emit_json(report)
         return

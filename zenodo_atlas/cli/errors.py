@@ -40,11 +40,11 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def report(exc: BaseException, code: int = 1) -> typer.Exit:
-    """`fail` with the exception's reason; the traceback too under `--verbose`."""
+def report(exc: BaseException, code: int = 1, reason: str | None = None) -> typer.Exit:
+    """`fail` with `reason`, else the exception's own; the traceback too under `--verbose`."""
     if verbose:
         stderr.print("".join(traceback.format_exception(exc)), highlight=False, markup=False)
-    return fail(one_line(exc), code)
+    return fail(reason or one_line(exc), code)
 
 
 def one_line_errors(*expected: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -91,7 +91,7 @@ def run_flow(coro: Coroutine[Any, Any, R]) -> R:
     """Run a flow (or any coroutine) to completion under the settings read once from the environment
     (every subflow and task sees the same ones), against the background Prefect server when the user
     has none; its failure becomes the one-line error."""
-    from zenodo_atlas.cli.prefect_server import prefect_api
+    from zenodo_atlas.cli.prefect_server import prefect_api, prefect_down
 
     _quiet_prefect_logs()
     try:
@@ -107,7 +107,7 @@ def run_flow(coro: Coroutine[Any, Any, R]) -> R:
         ) from None
     except Exception as exc:
         coro.close()  # never started when the settings were unusable; closing a finished one is a no-op
-        raise report(exc) from None
+        raise report(exc, reason=prefect_down(exc)) from None
 
 
 class OneLineUsageGroup(TyperGroup):

@@ -26,6 +26,7 @@ from pathlib import Path
 import psutil
 from pydantic import BaseModel, ValidationError
 
+from zenodo_atlas.errors import one_line
 from zenodo_atlas.settings import LEASES_ON_DISK
 
 MODE_ENV = "ATLAS_PREFECT_SERVER"
@@ -200,4 +201,35 @@ def prefect_api(announce: Callable[[str], None]) -> Iterator[None]:
         yield
 
 
-__all__ = ["ServerStartError", "ServerState", "ensure", "prefect_api", "running", "stop"]
+def prefect_down(exc: BaseException) -> str | None:
+    """The one-line reason when `exc` comes from the Prefect API not answering, else None.
+
+    Prefect reports it as `All connection attempts failed` or `Failed to reach API at ...`, naming
+    neither Prefect nor what to do; the cause is an httpx transport error (Zenodo goes through aiohttp).
+    """
+    import httpx
+
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    seen = next((e for e in chain if isinstance(e, httpx.TransportError)), None)
+    if seen is None:
+        return None
+    try:
+        url = seen.request.url
+        where = f" at {url.scheme}://{url.netloc.decode()}"
+    except RuntimeError:  # an error raised before its request was attached
+        where = ""
+    reason = one_line(seen)
+    if configured_api_url():
+        hint = ("start that server (`prefect server start`), or unset PREFECT_API_URL to let zenodo-atlas run "
+                "its own background server")
+    else:
+        hint = ("it is zenodo-atlas's background server: run the command again to restart it "
+                "(`zenodo-atlas server stop` stops it for good)")
+    return f"the Prefect API{where} is not answering ({reason}): {hint}"
+
+
+__all__ = ["ServerStartError", "ServerState", "ensure", "prefect_api", "prefect_down", "running", "stop"]

@@ -179,16 +179,14 @@ def download(
         ))
     if as_json:
         emit_json(summaries)
-        return
-    for summary in summaries:
+    for summary in summaries if not as_json else []:
         console.print(f"{summary.session}: {len(summary.files)} file(s) into {summary.folder}")
-        if summary.skipped_restricted:
-            console.print(
-                f"  skipped restricted: {', '.join(summary.skipped_restricted)} (set ZENODO_TOKEN to the owner's token)"
-            )
         if summary.kept:
             console.print(
                 f"  kept {len(summary.kept)} local file(s) that differ from the record: {', '.join(summary.kept)} "
                 "(--overwrite replaces them)"
             )
+    skipped = [m for m in (s.skipped_message() for s in summaries) if m]
+    if skipped:  # an incomplete session is not a success: scripts must see it
+        raise fail("; ".join(skipped))
 

@@ -1,0 +1,67 @@
+"""The Atlas writer slot: writers queue (never fail on each other), per Atlas file, and say they wait."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.atlas import PopulatedAtlas
+from zenodo_atlas.atlas import etl
+from zenodo_atlas.atlas.snapshot import open_snapshot, snapshot_path
+from zenodo_atlas.tasks import atlas_db
+from zenodo_atlas.tasks.atlas_db import atlas_writer, read_atlas, write_atlas, writer_slot_name
+
+
+@pytest.fixture(autouse=True)
+def _prefect(prefect_harness):
+    """The writer slot is a global concurrency limit on the Prefect server."""
+
+
+@pytest.fixture
+def atlas(populated_atlas: PopulatedAtlas, tmp_path: Path) -> Path:
+    path = tmp_path / "a" / "atlas.duckdb"
+    path.parent.mkdir()
+    path.write_bytes(populated_atlas.path.read_bytes())
+    return path
+
+
+def test_slot_names_follow_the_file(tmp_path: Path) -> None:
+    one, two = tmp_path / "a" / "Seatizen Atlas.duckdb", tmp_path / "b" / "Seatizen Atlas.duckdb"
+    assert writer_slot_name(one).startswith("atlas-writer-seatizen-atlas-")
+    assert writer_slot_name(one) != writer_slot_name(two)
+    assert writer_slot_name(one) == writer_slot_name(tmp_path / "a" / ".." / "a" / "Seatizen Atlas.duckdb")
+
+
+async def test_concurrent_writers_queue_and_all_commit(atlas: Path) -> None:
+    def log_run(note: str):
+        return lambda con: etl.record_run(con, started_at=datetime.now(UTC), notes=note)
+
+    runs = await asyncio.gather(*[write_atlas(atlas, log_run(f"writer {i}")) for i in range(4)])
+
+    assert len({r.id for r in runs}) == 4
+    notes, info = await read_atlas(atlas, lambda con: [r[0] for r in con.execute("SELECT notes FROM etl_runs")
+                                                        .fetchall()])
+    assert {f"writer {i}" for i in range(4)} <= set(notes)
+    assert info.path == snapshot_path(atlas)
+
+
+async def test_a_waiting_writer_reports_and_other_atlases_do_not_wait(
+    atlas: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(atlas_db, "WAIT_REPORT_SECONDS", 0.2)
+    other = tmp_path / "b" / "atlas.duckdb"
+    caplog.set_level(logging.INFO, logger="zenodo_atlas.atlas")
+    async with atlas_writer(atlas):
+        await write_atlas(other, lambda con: None)
+        assert snapshot_path(other).is_file()
+        waiting = asyncio.create_task(write_atlas(atlas, lambda con: "written"))
+        while "Waiting for the Atlas writer slot" not in caplog.text:
+            await asyncio.wait({waiting}, timeout=0.1)
+            assert not waiting.done(), "the second writer did not wait for the slot"
+    assert await waiting == "written"
+    con, _ = open_snapshot(atlas)
+    con.close()
