@@ -18,7 +18,7 @@ from zenodo_atlas.tasks.atlas_db import overview_artifact
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.progress import many, run_name
 from zenodo_atlas.tasks.register import local_source, register_in_atlas, register_remote
-from zenodo_atlas.tasks.resolve import resolve_session
+from zenodo_atlas.tasks.resolve import published_records, resolve_session
 from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, ensure_global_limit, transfer_slots
 from zenodo_atlas.zenodo.client import ZenodoClient
@@ -34,7 +34,7 @@ async def register_one(
     """`item` is a local session folder, a session name, or a DOI of one of its records."""
     if Path(item).is_dir():
         session = Session.open(item)
-        records = await client.records_by_identifier(session.name.urn, all_versions=True)
+        records = await published_records(client, session.name.urn)
         if not records:
             raise LookupError(
                 f"{session.name.raw} is not published on Zenodo; upload it first "

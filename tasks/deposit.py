@@ -110,18 +110,50 @@ async def _open_drafts(client: ZenodoClient, urn: str) -> tuple[list[Deposition]
     return drafts, published
 
 
-async def _search(client: ZenodoClient, urn: str, with_drafts: bool) -> tuple[list[Record], list[Deposition]] | None:
-    records = await client.records_by_identifier(urn, all_versions=True)
+def _versions_before(record: Record) -> int:
+    """How many versions of its concept precede `record`: Zenodo-JSON `metadata.relations.version[0].index`,
+    0-based (shared/reference/zenodo-api.md; zenodo-rdm legacy serializer)."""
+    relations = record.metadata.get("relations", {}).get("version") or [{}]
+    index = relations[0].get("index")
+    return index if isinstance(index, int) else 0
+
+
+async def _search(client: ZenodoClient, urn: str, with_drafts: bool) -> tuple[list[Record], list[Deposition], bool]:
+    """What Zenodo holds for `urn`, and whether the search has visibly caught up with it.
+
+    The concept's latest version is read by id even when only the (lagging) draft list named the
+    concept, and a latest version whose index says more versions precede it than were found means
+    the search has not caught up yet: planning on it would re-publish a version that exists.
+    """
+    searched = await client.records_by_identifier(urn, all_versions=True)
     drafts, late = await _open_drafts(client, urn) if with_drafts else ([], [])
-    known = {r.id for r in records}
-    records += [r for r in late if r.id not in known]
-    return (records, drafts) if records or drafts else None
+    records = searched + [r for r in late if r.id not in {s.id for s in searched}]
+    concepts = {r.conceptrecid for r in records} | {d.conceptrecid for d in drafts if d.conceptrecid}
+    if not searched and len(concepts) == 1:
+        try:
+            latest = await client.latest_version(records[-1].id if records else concepts.pop())
+        except NotFoundError:  # a first draft: its concept has no published version yet
+            latest = None
+        if latest is not None and urn in latest.alternate_identifiers and latest.id not in {r.id for r in records}:
+            records.append(latest)
+    newest = max(records, key=lambda r: r.id, default=None)
+    missing = newest is not None and len(records) <= _versions_before(newest)
+    caught_up = bool(records or drafts) and not missing
+    return records, drafts, caught_up
 
 
 @task(name="find-session-on-zenodo", cache_policy=NO_CACHE)
 async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: bool) -> SessionOnZenodo:
     urn = session_urn(session_name)
-    records, drafts = await client.until_indexed(lambda: _search(client, urn, with_drafts)) or ([], [])
+    last: list[tuple[list[Record], list[Deposition], bool]] = []
+
+    async def look() -> tuple[list[Record], list[Deposition], bool] | None:
+        last[:] = [await _search(client, urn, with_drafts)]
+        return last[0] if last[0][2] else None
+
+    # Nothing found, or fewer versions than the latest's index, is believed once the lag has passed.
+    await client.until_indexed(look)
+    records, drafts, _ = last[0]
     concepts = sorted({r.conceptrecid for r in records})
     concepts_with_drafts = sorted(set(concepts) | {d.conceptrecid for d in drafts if d.conceptrecid})
     if len(concepts_with_drafts) > 1:

@@ -34,13 +34,23 @@ class ResolvedSession(BaseModel):
     note: str | None = None
 
 
+async def published_records(client: ZenodoClient, urn: str) -> list[Record]:
+    """The published versions declaring `urn`, oldest first; empty only once the client's
+    `search_lag` has passed (zenodo.org's search shows a publish seconds after it)."""
+
+    async def look() -> list[Record] | None:
+        return await client.records_by_identifier(urn, all_versions=True) or None
+
+    return await client.until_indexed(look) or []
+
+
 @task(name="resolve-session", cache_policy=NO_CACHE)
 async def resolve_session(
     client: ZenodoClient, *, name: str | None = None, doi: str | None = None, raw: bool = True, processed: bool = True
 ) -> ResolvedSession:
     """By name or concept DOI: the raw and/or processed versions. By version DOI: exactly that version."""
     if name:
-        records = sorted(await client.records_by_identifier(session_urn(name), all_versions=True), key=lambda r: r.id)
+        records = await published_records(client, session_urn(name))
         if not records:
             raise SessionNotFoundOnZenodo(
                 f"no published Zenodo record declares {session_urn(name)}; check the name (zenodo-atlas session check "

@@ -86,6 +86,7 @@ async def test_sessions_survive_a_lagging_timing_out_zenodo(zenodo_env, sample_s
     requests.done("re-run raw")
     same = await upload_sessions(paths, processed="fmgbi")
     assert not same.failed and all(s.versions == [] and s.unchanged for s in same.succeeded), "same archives"
+    assert [[u.split()[0] for u in s.unchanged] for s in same.succeeded] == [["PROCESSED_DATA"]] * len(sessions)
     requests.done("re-run processed (nothing to do)")
 
     for session in sessions:
