@@ -4,7 +4,9 @@ Prefect 3.8.8 notices a dead process only for runs it launched itself (workers, 
 heartbeats); a flow called from a command or a test has no heartbeat, so a SIGKILL leaves its run
 Running forever. Each run therefore records its process as `infrastructure_pid` (`host:pid`, the
 format Prefect's runner uses) when it starts, and looks for earlier Running runs of its flow whose
-process on this host is gone (or whose pid was reused by a younger process).
+process on this host is gone (or whose pid was reused by a younger process). Runs of a deployment
+are left to Prefect: their worker or runner watches their process, and it records that process
+itself.
 """
 
 from __future__ import annotations
@@ -57,14 +59,14 @@ async def mark_stale_runs(flow: Flow[Any, Any], flow_run: FlowRun, state: State)
     """on_running hook: claim this run for this process, then crash the runs of this flow that lost theirs."""
     host = socket.gethostname()
     async with get_client() as client:
-        if not flow_run.infrastructure_pid:
+        if flow_run.deployment_id is None and not flow_run.infrastructure_pid:
             await client.update_flow_run(flow_run.id, infrastructure_pid=f"{host}:{os.getpid()}")
         running = await client.read_flow_runs(
             flow_filter=FlowFilter(id=FlowFilterId(any_=[flow_run.flow_id])),
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))),
         )
         for run in running:
-            if run.id != flow_run.id and _process_gone(run, host):
+            if run.id != flow_run.id and run.deployment_id is None and _process_gone(run, host):
                 await client.set_flow_run_state(
                     run.id, Crashed(message=f"its process ({run.infrastructure_pid}) ended without reporting; "
                                     f"found by run {flow_run.name}"), force=True,

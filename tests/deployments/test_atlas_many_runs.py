@@ -9,6 +9,7 @@ CLI queries run (in their own processes) until every run is over.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -25,8 +26,6 @@ from tests.fixtures.zenodo_server import OTHER_TOKEN, TOKEN, ZenodoTestServer
 from tests.flows.helpers import session_records
 from zenodo_atlas.atlas import inventory
 from zenodo_atlas.cli import deploy_cmd
-from zenodo_atlas.flows.register import register_sessions
-from zenodo_atlas.flows.upload import upload_sessions
 from zenodo_atlas.sessions.sample import write_sample_annotations
 from zenodo_atlas.tasks.atlas_db import read_atlas
 
@@ -43,6 +42,17 @@ def machine_env(zenodo: ZenodoTestServer, home: Path, atlas: Path) -> dict[str, 
         "ATLAS_ATLAS_PATH": str(atlas), "ATLAS_TOKEN_FILE": str(home / "no-token-file"),
         "ATLAS_COMMUNITIES": '["seatizen-data"]',
     }
+
+
+async def cli(*args: str, api_url: str) -> None:
+    """`zenodo-atlas ARGS` against the test's Prefect server, in its own process; it must succeed."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "zenodo_atlas", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PREFECT_API_URL": api_url},
+    )
+    output, _ = await child.communicate()
+    assert child.returncode == 0, output.decode(errors="replace")
 
 
 async def query(atlas: Path, out: Path) -> tuple[int, str]:
@@ -88,9 +98,10 @@ async def test_register_annotations_nightly_and_publish_at_once_on_two_workers(
             with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
                 paths = [sample_sessions(platform="ASV", frames=12, dcim_mb=0.1, name=f"20231021_REU-ST-LEU_ASV-1_0{i}")
                          for i in range(1, 6)]
-                batch = await upload_sessions([str(p) for p in paths], raw=True, processed="mi")
-                assert len(batch.succeeded) == 5
-                await register_sessions([paths[0].name])
+                # The set-up runs as the CLI does, in processes of its own: flows run in this process
+                # would leave Prefect's lease services bound to this temporary server for later tests.
+                await cli("upload", *map(str, paths), "--raw", "--processed", "mi", api_url=server.api_url)
+                await cli("atlas", "register", paths[0].name, "--atlas", str(atlas), api_url=server.api_url)
                 labels, _ = await read_atlas(atlas, inventory.label_names)
                 annotations = write_sample_annotations(paths[0], tmp_path / "annotations", labels=labels[:4])
 
