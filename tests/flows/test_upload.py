@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterName
 
 from tests.fixtures.sessions import write_predecessor_metadata
 from tests.flows.helpers import owner_client, session_records, successful_puts
@@ -38,12 +38,13 @@ async def test_dry_run_says_what_runs_and_leaves_a_plan_never_published(zenodo_e
     state = await upload_sessions([str(sample_session)], raw=True, processed="fmgbi", dry_run=True,
                                   return_state=True)
     await state.aresult()
+    expected = f"upload {sample_session.name} raw+processed (dry run)"
     async with get_client() as client:
-        runs = await client.read_flow_runs()
+        # Only this test's runs: the suite's server holds more runs and artifacts than one page.
+        runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[expected])))
         artifacts = await client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[r.id for r in runs]))
         )
-    expected = f"upload {sample_session.name} raw+processed (dry run)"
     batch_run = next(r for r in runs if r.id == state.state_details.flow_run_id)
     assert batch_run.name == expected and [r.name for r in runs].count(expected) >= 2  # the batch and its session
     mine = {a.key: a for a in artifacts if a.key and sample_session.name.lower().replace("_", "-") in a.key}
