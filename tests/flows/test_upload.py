@@ -81,7 +81,8 @@ async def test_second_processed_version_needs_explicit_consent(zenodo_env, sampl
     assert labels == ["RAW_DATA", "PROCESSED_DATA", "PROCESSED_DATA"]
 
 
-async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env, sample_session):
+async def _draft_holding_the_first_raw_archive(zenodo_env, sample_session):
+    """What a run killed after its first upload leaves: an open RAW_DATA draft holding one archive."""
     session = Session.open(sample_session)
     template, people = load_metadata_inputs(None)
     [archives] = plan_raw(session)
@@ -89,6 +90,12 @@ async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env,
     async with owner_client(zenodo_env) as client:
         draft = await client.create_deposition(build_raw_metadata(session, template, people))
         await client.upload(draft.bucket_url, first.name, IterableSource(first.size, lambda: iter_archive(first)))
+    return draft, archives
+
+
+async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env, sample_session):
+    draft, archives = await _draft_holding_the_first_raw_archive(zenodo_env, sample_session)
+    first = archives[0]
 
     summary = await upload_session(str(sample_session), raw=True)
 
@@ -101,13 +108,7 @@ async def test_rerun_resumes_the_open_draft_and_skips_matching_files(zenodo_env,
 
 
 async def test_a_lost_double_click_race_names_the_other_runs_doi_not_the_tokens_scopes(zenodo_env, sample_session):
-    session = Session.open(sample_session)
-    template, people = load_metadata_inputs(None)
-    [archives] = plan_raw(session)
-    first = archives[0]
-    async with owner_client(zenodo_env) as client:
-        draft = await client.create_deposition(build_raw_metadata(session, template, people))
-        await client.upload(draft.bucket_url, first.name, IterableSource(first.size, lambda: iter_archive(first)))
+    draft, _ = await _draft_holding_the_first_raw_archive(zenodo_env, sample_session)
     zenodo_env.set_faults(FaultConfig(hold_uploads_after=0))  # this run's archives wait in the server
     this_run = asyncio.ensure_future(upload_session(str(sample_session), raw=True))
     await asyncio.to_thread(zenodo_env.wait_held, 1, 120.0)
