@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel
 
 from zenodo_atlas.flows.batch import all_or_none
@@ -11,6 +13,7 @@ from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.tasks.deposit import (
     PublishedByAnotherRunError,
     SessionOnZenodo,
+    confirm_first_claim,
     delete_draft_files,
     open_draft,
     publish_draft,
@@ -39,6 +42,8 @@ async def publish_version(
     try:
         draft = await open_draft(client, state, plan.metadata, allow_stacking=allow_stacking)
         draft_id = draft.id
+        first_claim = not state.search_settled and state.draft is None and state.latest is None
+        created = asyncio.get_running_loop().time()
         decisions = plan_draft_files(
             draft.files, {a.name: a.size for a in plan.archives}, rules, drop_all_carried=plan.drop_all_carried,
         )
@@ -53,6 +58,8 @@ async def publish_version(
                 for a in plan.archives
             ])
         await verify_draft(client, draft, {r.name: r.md5 for r in results})
+        if first_claim:
+            await confirm_first_claim(client, state, draft, created)
         published = await publish_draft(client, draft.id)
     except (AuthenticationError, NotFoundError):
         other = await published_meanwhile(client, draft_id) if draft_id is not None else None

@@ -133,7 +133,8 @@ async def upload_session(
         raw_part = 0
         # Searched once: after each publish the state just written is carried forward, because
         # zenodo.org's search would not show it yet (and would make the next plan create a concept).
-        state = await find_session(client, session.name.raw, with_drafts=True)
+        # A session new to the search is not waited for: its first draft confirms before publishing.
+        state = await find_session(client, session.name.raw, with_drafts=True, settle_empty=False)
         for plan in plans:
             if plan.label == RAW_LABEL:
                 raw_part += 1

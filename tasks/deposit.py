@@ -61,6 +61,9 @@ class SessionOnZenodo(BaseModel):
     concept_recid: str | None
     published: list[Record]
     draft: Deposition | None
+    search_settled: bool = True
+    """False when the search found nothing and its lag was not waited out: the draft of the first
+    version must pass `confirm_first_claim` before it is published."""
 
     @property
     def urn(self) -> str:
@@ -76,7 +79,7 @@ class SessionOnZenodo(BaseModel):
     def after_publish(self, record: Record) -> SessionOnZenodo:
         """The state once `record` (read by id) was published from this state's draft or latest."""
         return self.model_copy(update={
-            "concept_recid": record.conceptrecid, "draft": None,
+            "concept_recid": record.conceptrecid, "draft": None, "search_settled": True,
             "published": sorted([*(r for r in self.published if r.id != record.id), record], key=lambda r: r.id),
         })
 
@@ -143,7 +146,12 @@ async def _search(client: ZenodoClient, urn: str, with_drafts: bool) -> tuple[li
 
 
 @task(name="find-session-on-zenodo", cache_policy=NO_CACHE)
-async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: bool) -> SessionOnZenodo:
+async def find_session(
+    client: ZenodoClient, session_name: str, *, with_drafts: bool, settle_empty: bool = True
+) -> SessionOnZenodo:
+    """What Zenodo holds for the session. Fewer versions than the latest's index are waited out (a plan
+    needs them all); so is an empty answer, unless `settle_empty` is False: an upload then overlaps
+    that wait with its transfer and confirms before publishing (`confirm_first_claim`)."""
     urn = session_urn(session_name)
     last: list[tuple[list[Record], list[Deposition], bool]] = []
 
@@ -151,8 +159,8 @@ async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: 
         last[:] = [await _search(client, urn, with_drafts)]
         return last[0] if last[0][2] else None
 
-    # Nothing found, or fewer versions than the latest's index, is believed once the lag has passed.
-    await client.until_indexed(look)
+    if settle_empty or (await look() is None and (last[0][0] or last[0][1])):
+        await client.until_indexed(look)
     records, drafts, _ = last[0]
     concepts = sorted({r.conceptrecid for r in records})
     concepts_with_drafts = sorted(set(concepts) | {d.conceptrecid for d in drafts if d.conceptrecid})
@@ -172,6 +180,38 @@ async def find_session(client: ZenodoClient, session_name: str, *, with_drafts: 
         concept_recid=concepts_with_drafts[0] if concepts_with_drafts else None,
         published=sorted(records, key=lambda r: r.id),
         draft=drafts[0] if drafts else None,
+        search_settled=settle_empty or bool(records or drafts),
+    )
+
+
+class ClaimedMeanwhileError(DuplicateSessionError):
+    """Another concept or an older draft declares the session that the search showed as new."""
+
+
+@task(name="confirm-first-claim", task_run_name="confirm-first-claim-{draft.id}", cache_policy=NO_CACHE)
+async def confirm_first_claim(client: ZenodoClient, state: SessionOnZenodo, draft: Deposition, created: float) -> None:
+    """Publish the first version of a session the search showed as new only if it is the session's first claim.
+
+    Once the search lag has passed since this draft was created (`created`, event-loop time), any concept
+    or older draft declaring the session is visible. The oldest claim wins: two runs racing on a new
+    session make one concept. When this draft is not the first, it is deleted and the run fails naming
+    the winner; a re-run then adds its version there.
+    """
+    wait = created + client.search_lag - asyncio.get_running_loop().time()
+    if wait > 0:
+        get_run_logger().info("%s is new to Zenodo's search: confirming in %.1f s that no other run claimed it",
+                              state.session_name, wait)
+        await asyncio.sleep(wait)
+    records, drafts, _ = await _search(client, state.urn, with_drafts=True)
+    others = sorted({r.conceptrecid for r in records if r.conceptrecid != draft.conceptrecid})
+    older = [d.id for d in drafts if d.id < draft.id]
+    if not others and not older:
+        return
+    await client.delete_deposition(draft.id)
+    winner = f"concept {others[0]}" if others else f"draft {older[0]}"
+    raise ClaimedMeanwhileError(
+        f"{state.session_name} was claimed meanwhile by {winner} (another run or upload); this run deleted its "
+        "own draft and published nothing. Once that upload has finished, run this one again: it adds its version there."
     )
 
 
