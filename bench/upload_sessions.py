@@ -4,36 +4,57 @@ Why: the batch flow used to publish one session after another; most of a small s
 round trips (Zenodo, the Prefect API), which overlap when sessions run side by side. The limit is
 the same flow, same sessions, same machine, with `ATLAS_PARALLEL_SESSIONS=1`, measured in the same
 run. Each measurement gets a fresh local Zenodo (a subprocess, `zenodo-atlas zenodo serve`) so every
-session is new to it; the Prefect API is one local server (a subprocess) for the whole run. The two
-modes alternate for --rounds; min/median/max of each are printed, and the speedup of the medians.
+session is new to it; the Prefect API is one local server (a subprocess) for the whole run, on the
+database the deployment gives it (docker-compose.yml: PostgreSQL, here a throwaway cluster) or, with
+--prefect-db sqlite, on Prefect's default SQLite (whose "database is locked" 503s and the client's
+2-4-8-16-32 s back-offs then dominate both modes; the bench counts them). The two modes alternate for
+--rounds; min/median/max of each are printed, and the speedup of the medians.
 Both modes run with the same settings: the client paces itself by the budget the local server
 announces (X-RateLimit-Limit, 1000 per minute like zenodo.org's for a token), and each NEW session
 waits ATLAS_SEARCH_LAG (5 s) for a search that finds nothing, as it must against zenodo.org; one at
 a time, that wait is most of a small session's time, and side by side the waits overlap.
-Run: .venv/bin/python bench/upload_sessions.py [--sessions 50] [--rounds 3] [--parallel 8]
+Run: .venv/bin/python bench/upload_sessions.py [--sessions 50] [--rounds 3] [--parallel 8] [--prefect-db postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import logging
 import os
+import re
 import secrets
-import socket
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from local_zenodo import local_zenodo, peak_rss_mb
+from local_zenodo import free_port, local_zenodo, peak_rss_mb
+from prefect_database import prefect_database
 
 MODES = ("one-at-a-time", "parallel")
+WAITED = re.compile(r"retryable status code (\d+)\. Another attempt will be made in ([0-9.]+)s")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class PrefectBackoffs(logging.Handler):
+    """Counts the Prefect client's retries of its own API (its debug note per retry) and the seconds slept."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.retries: collections.Counter[str] = collections.Counter()
+        self.seconds = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if found := WAITED.search(record.getMessage()):
+            self.retries[found[1]] += 1
+            self.seconds += float(found[2])
+
+    def take(self) -> str:
+        said = f"{dict(self.retries) or 0} slept {self.seconds:.0f} s"
+        self.retries.clear()
+        self.seconds = 0.0
+        return said
 
 
 def _sessions(root: Path, count: int) -> list[str]:
@@ -61,14 +82,23 @@ async def _measure(paths: list[str], parallel: int, work: Path) -> float:
     return seconds
 
 
-async def main(count: int, rounds: int, parallel: int) -> None:
+async def main(count: int, rounds: int, parallel: int, database: str) -> None:
+    import prefect.client.base
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with tempfile.TemporaryDirectory(prefix="bench-upload-sessions-") as tmp:
+    # The client's retry notes go to a logger of the bench's own (Prefect's logging setup resets its
+    # loggers' levels): counted, not printed.
+    backoffs = PrefectBackoffs()
+    retries_log = logging.getLogger("bench.prefect_api_retries")
+    retries_log.setLevel(logging.DEBUG)
+    retries_log.propagate = False
+    retries_log.addHandler(backoffs)
+    prefect.client.base.logger = retries_log
+    with tempfile.TemporaryDirectory(prefix="bench-upload-sessions-") as tmp, prefect_database(database):
         work = Path(tmp)
         paths = _sessions(work / "sessions", count)
-        server = SubprocessASGIServer(port=_free_port())
+        server = SubprocessASGIServer(port=free_port())
         server.start(timeout=120)
         try:
             with temporary_settings({PREFECT_API_URL: server.api_url}):
@@ -76,10 +106,11 @@ async def main(count: int, rounds: int, parallel: int) -> None:
                 for _ in range(rounds):
                     for mode in MODES:
                         times[mode].append(await _measure(paths, 1 if mode == "one-at-a-time" else parallel, work))
-                        print(f"{mode}: {times[mode][-1]:.1f} s", flush=True)
+                        print(f"{mode}: {times[mode][-1]:.1f} s (Prefect API retries {backoffs.take()}; "
+                              f"load {os.getloadavg()[0]:.2f})", flush=True)
         finally:
             server.stop()
-    print(f"sessions={count} rounds={rounds} parallel_sessions={parallel} cpus={os.cpu_count()}")
+    print(f"sessions={count} rounds={rounds} parallel_sessions={parallel} prefect_db={database} cpus={os.cpu_count()}")
     for mode in MODES:
         runs = times[mode]
         print(f"{mode}_seconds min/median/max={min(runs):.1f}/{statistics.median(runs):.1f}/{max(runs):.1f} "
@@ -95,6 +126,8 @@ if __name__ == "__main__":
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="both modes run once per round, alternated")
     parser.add_argument("--parallel", type=int, default=8, help="ATLAS_PARALLEL_SESSIONS of the parallel mode")
+    parser.add_argument("--prefect-db", choices=("postgres", "sqlite"), default="postgres",
+                        help="the Prefect server's database: the deployment's PostgreSQL, or Prefect's default SQLite")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="bench-prefect-home-")
     os.environ |= {
@@ -102,4 +135,4 @@ if __name__ == "__main__":
         "PREFECT_LOGGING_LEVEL": "WARNING", "ATLAS_WORK_DIR": str(Path(home) / "work"),
         "ATLAS_TOKEN_FILE": str(Path(home) / "no-token-file"),
     }
-    asyncio.run(main(max(1, args.sessions), max(1, args.rounds), max(1, args.parallel)))
+    asyncio.run(main(max(1, args.sessions), max(1, args.rounds), max(1, args.parallel), args.prefect_db))

@@ -594,9 +594,12 @@ class ZenodoClient:
         """`look()` (a search) until it finds something or `search_lag` seconds have passed.
 
         zenodo.org's search misses writes for a moment; an empty answer is final only after that.
+        Looks are 1, 2, 2... s apart: each costs requests of the per-minute budget (a session's look
+        is two), and looking every 0.25 s made a new session's wait 13 of its 21 requests, so that
+        8 sessions at once ran into the budget (bench/upload_sessions.py) rather than into the lag.
         """
         deadline = asyncio.get_running_loop().time() + self.search_lag
-        pause = 0.25
+        pause = 1.0
         while True:
             found = await look()
             if found is not None or asyncio.get_running_loop().time() >= deadline:
