@@ -1,4 +1,5 @@
-"""Task that unpacks downloaded archives back into the session layout, refusing unsafe members."""
+"""Tasks that unpack record archives into the session layout, refusing unsafe members: while they
+download (stored zips: the bytes cross the disk once), or from a downloaded file (anything else)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from zenodo_atlas.sessions.extract import Extracted, archive_destination, safe_extract
+from zenodo_atlas.sessions.extract import Extracted, StreamExtract, archive_destination, safe_extract
+from zenodo_atlas.tasks.progress import TransferProgress
+from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.download import file_md5
+from zenodo_atlas.zenodo.errors import ZenodoError
+from zenodo_atlas.zenodo.models import RecordFile
 
 
 def _unpack_one(archive: Path, session_dir: Path, members: Collection[str] | None, overwrite: bool) -> Extracted:
@@ -35,3 +40,42 @@ async def unpack_archive(
 
     Local files that differ from the archive are kept unless `overwrite` (see `safe_extract`)."""
     return await asyncio.to_thread(_unpack_one, archive, session_dir, members, overwrite)
+
+
+async def streaming_unpack(
+    client: ZenodoClient, url: str, file: RecordFile, session_dir: Path, members: Collection[str] | None,
+    overwrite: bool,
+) -> StreamExtract | None:
+    """A sink that unpacks `file` as it downloads, its members vetted from the central directory
+    (UnsafeArchiveError before any byte is fetched); None when it cannot stream (not a zip,
+    compressed members, or a directory not readable: the plain download then says why)."""
+    if not file.key.lower().endswith(".zip"):
+        return None
+    try:
+        infos = await client.zip_infos(url, file.size)
+    except ZenodoError:
+        return None
+    target = archive_destination(file.key, session_dir)
+    return await asyncio.to_thread(StreamExtract.for_archive, infos, file.key, target, members, overwrite=overwrite)
+
+
+@task(name="download-unpack", task_run_name="download-unpack-{file.key}", cache_policy=NO_CACHE)
+async def download_unpacked(
+    client: ZenodoClient,
+    url: str,
+    file: RecordFile,
+    sink: StreamExtract,
+    progress: TransferProgress,
+    slots: asyncio.Semaphore,
+) -> Extracted:
+    """Download a stored zip straight into the session: members are put in place once the whole
+    archive's md5 is verified; on any failure nothing of it stays (see StreamExtract)."""
+    try:
+        async with slots:
+            progress.start_file(file.key, file.size)
+            await client.download_into(url, sink, size=file.size, md5=file.md5, progress=progress.callback(file.key))
+            extracted = await asyncio.to_thread(sink.commit)
+            progress.finish_file(file.key)
+    finally:
+        await asyncio.to_thread(sink.discard)
+    return extracted

@@ -156,7 +156,9 @@ async def record_file(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     record = resolve(request)
     stored = _published_file(request, record)
-    return await send_file(request, server(request).store.blob_path(stored.blob), stored)
+    srv = server(request)
+    cut = srv.faults.cut_download(stored.blob)
+    return await send_file(request, srv.store.blob_path(stored.blob), stored, cut_at=stored.size // 2 if cut else None)
 
 
 async def draft_download(request: web.Request) -> web.StreamResponse:
