@@ -50,9 +50,9 @@ class FaultConfig:
     wrong_shapes: maps route names (e.g. "record_get", "records_search") to the JSON value a GET
         of that route answers with status 200 in place of its object, as a misrouted proxy or a
         non-Zenodo service does: the client must say so, not fail on `'int' object has no attribute`.
-    cut_downloads: the first GET of each published file's content closes its connection after
-        half the bytes, as zenodo.org's long downloads do ("Connection closed at byte N",
-        zenodo/zenodo#2014); later GETs (a client resuming with Range) are served in full.
+    cut_downloads: the first whole-file GET of each published file's content closes its connection
+        after half the bytes, as zenodo.org's long downloads do ("Connection closed at byte N",
+        zenodo/zenodo#2014); GETs with a Range (a resume, a zip's directory) are served in full.
     seed: seeds the random draws so a test sees the same faults on every run.
     """
 
