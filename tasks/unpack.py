@@ -11,11 +11,12 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.extract import Extracted, StreamExtract, archive_destination, safe_extract
 from zenodo_atlas.tasks.progress import TransferProgress
 from zenodo_atlas.zenodo.client import ZenodoClient
-from zenodo_atlas.zenodo.download import file_md5
-from zenodo_atlas.zenodo.errors import ZenodoError
+from zenodo_atlas.zenodo.download import DISK_FULL, disk_full_error, file_md5
+from zenodo_atlas.zenodo.errors import ChecksumMismatchError, ZenodoError
 from zenodo_atlas.zenodo.models import RecordFile
 
 
@@ -44,11 +45,12 @@ async def unpack_archive(
 
 async def streaming_unpack(
     client: ZenodoClient, url: str, file: RecordFile, session_dir: Path, members: Collection[str] | None,
-    overwrite: bool,
+    overwrite: bool, journal: Path | None = None,
 ) -> StreamExtract | None:
     """A sink that unpacks `file` as it downloads, its members vetted from the central directory
     (UnsafeArchiveError before any byte is fetched); None when it cannot stream (not a zip,
-    compressed members, or a directory not readable: the plain download then says why)."""
+    compressed members, or a directory not readable: the plain download then says why). With a
+    `journal`, a run killed part-way is continued by the next one (see StreamExtract)."""
     if not file.key.lower().endswith(".zip"):
         return None
     try:
@@ -56,7 +58,11 @@ async def streaming_unpack(
     except ZenodoError:
         return None
     target = archive_destination(file.key, session_dir)
-    return await asyncio.to_thread(StreamExtract.for_archive, infos, file.key, target, members, overwrite=overwrite)
+    identity = f"{file.md5} {file.size} {sorted(members) if members is not None else 'all'}"
+    return await asyncio.to_thread(
+        StreamExtract.for_archive, infos, file.key, target, members, overwrite=overwrite, journal=journal,
+        identity=identity,
+    )
 
 
 @task(name="download-unpack", task_run_name="download-unpack-{file.key}", cache_policy=NO_CACHE)
@@ -69,13 +75,21 @@ async def download_unpacked(
     slots: asyncio.Semaphore,
 ) -> Extracted:
     """Download a stored zip straight into the session: members are put in place once the whole
-    archive's md5 is verified; on any failure nothing of it stays (see StreamExtract)."""
+    archive's md5 is verified. Wrong bytes or a refused archive leave nothing of it; another failure
+    (the network gave up) keeps what arrived for the next run to continue (see StreamExtract)."""
     try:
         async with slots:
             progress.start_file(file.key, file.size)
             await client.download_into(url, sink, size=file.size, md5=file.md5, progress=progress.callback(file.key))
             extracted = await asyncio.to_thread(sink.commit)
             progress.finish_file(file.key)
-    finally:
+    except (ChecksumMismatchError, SessionError):
         await asyncio.to_thread(sink.discard)
+        raise
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        raise disk_full_error(exc, sink.target, sink.position, file.size) from None
+    finally:
+        await asyncio.to_thread(sink.close)
     return extracted

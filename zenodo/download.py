@@ -41,7 +41,7 @@ BLOCK = 4 << 20
 Progress = Callable[[int], None]
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
 _ETAG_MD5 = re.compile(r"md5:([0-9a-fA-F]{32})")
-_DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
 class _Meter:
@@ -172,9 +172,9 @@ async def download(
         await download_into(http, url, sink, size=size, md5=md5, progress=progress, max_attempts=max_attempts,
                             restricted_hint=restricted_hint)
     except OSError as exc:
-        if exc.errno not in _DISK_FULL:
+        if exc.errno not in DISK_FULL:
             raise
-        raise _disk_full(exc, part, size) from None
+        raise disk_full_error(exc, part, await asyncio.to_thread(_size_or_zero, part), size) from None
     await asyncio.to_thread(os.replace, part, dest)
     return dest
 
@@ -304,13 +304,13 @@ async def _pump(resp: aiohttp.ClientResponse, sink: Sink, meter: _Meter) -> int:
                 pending.exception()  # the error that ended the attempt is already on its way up
 
 
-def _disk_full(exc: OSError, part: Path, size: int | None) -> DiskFullError:
-    """Name the file, what it still needs and where; the part stays so that a re-run resumes it."""
-    have = _size_or_zero(part)
+def disk_full_error(exc: OSError, writing: Path, have: int, size: int | None) -> DiskFullError:
+    """Name what was being written, what it still needs and where; what arrived stays on disk, so
+    that a re-run resumes it."""
     need = f"{size - have} more bytes ({size} in all, {have} written)" if size is not None else "more bytes"
     error = DiskFullError(
-        f"{os.strerror(exc.errno or errno.ENOSPC)} writing {part}: it needs {need}; free space on "
-        f"{part.parent} (or download elsewhere) and run again to resume"
+        f"{os.strerror(exc.errno or errno.ENOSPC)} writing {writing}: it needs {need}; free space on "
+        f"{writing.parent} (or download elsewhere) and run again to resume"
     )
     error.errno = exc.errno
     return error

@@ -61,7 +61,9 @@ def _stream(sink: StreamExtract, data: bytes, seed: int = 0) -> None:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file under `root`, leftover temporaries aside (tests count those themselves)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.startswith(EXTRACT_PREFIX)}
 
 
 def test_streamed_dcim_equals_the_session_and_safe_extract(sample_session: Path, tmp_path: Path):
@@ -225,3 +227,45 @@ def test_selected_members_only(tmp_path: Path):
     _stream(sink, data)
     assert sink.commit().files == [(tmp_path / "out" / "b.jpeg").resolve()]
     assert _tree(tmp_path / "out") == {"b.jpeg": b"b" * 100}
+
+
+def test_a_killed_run_is_continued_after_its_last_complete_member(tmp_path: Path):
+    big = os.urandom(300_000)
+    data = _zip([("first.bin", b"1" * 100), ("second.bin", b"2" * 5000), ("big.bin", big), ("sub/last.txt", b"end")])
+    infos = {i.filename: i for i in _infos(data)}
+    target, journal = tmp_path / "R", tmp_path / "ZIP" / "R.zip.stream"
+    target.mkdir()
+    (target / "first.bin").write_bytes(b"1" * 100)  # already there: its bytes are read back from it
+
+    killed = StreamExtract.for_archive(_infos(data), "R.zip", target, journal=journal, identity="md5 R")
+    assert killed is not None and killed.resume() == 0
+    killed.take(_pieces(data[:data.index(big) + 123_456]))
+    killed.close()  # the process dies: nothing committed, nothing discarded
+
+    again = StreamExtract.for_archive(_infos(data), "R.zip", target, journal=journal, identity="md5 R")
+    assert again is not None
+    resumed = again.resume()
+    assert resumed == infos["big.bin"].header_offset  # after second.bin, the last complete member
+    again.take(_pieces(data[resumed:], seed=1))
+    assert again.md5() == hashlib.md5(data).hexdigest()
+    result = again.commit()
+
+    assert _tree(target) == {"first.bin": b"1" * 100, "second.bin": b"2" * 5000, "big.bin": big, "sub/last.txt": b"end"}
+    assert len(result.files) == 4 and not journal.exists() and not list(journal.parent.iterdir())
+    leftovers = list(target.rglob(f"{EXTRACT_PREFIX}*"))  # the killed run's half of big.bin
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size == 123_456
+
+
+def test_a_journal_of_another_archive_starts_from_byte_zero(tmp_path: Path):
+    data = _zip([("a.bin", b"a" * 1000), ("b.bin", b"b" * 1000)])
+    journal = tmp_path / "ZIP" / "A.zip.stream"
+    killed = StreamExtract.for_archive(_infos(data), "A.zip", tmp_path / "A", journal=journal, identity="old md5")
+    assert killed is not None and killed.resume() == 0
+    killed.take([data[:1500]])
+    killed.close()
+
+    other = StreamExtract.for_archive(_infos(data), "A.zip", tmp_path / "A", journal=journal, identity="new md5")
+    assert other is not None and other.resume() == 0
+    _stream(other, data)
+    other.commit()
+    assert _tree(tmp_path / "A") == {"a.bin": b"a" * 1000, "b.bin": b"b" * 1000}
