@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError
-from zenodo_atlas.flows.batch import run_each
+from zenodo_atlas.flows.batch import all_or_none, run_each
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
 from zenodo_atlas.sessions.extract import Extracted, StreamExtract, remove_extract_leftovers
@@ -87,7 +86,7 @@ async def _fetch(
             TransferProgress(artifact_key("download", resolved.session_name), total,
                              f"Download of {resolved.session_name}") as progress,
         ):
-            results = await asyncio.gather(*[one(r, f, s) for (r, f), s in zip(wanted, sinks, strict=True)])
+            results = await all_or_none([one(r, f, s) for (r, f), s in zip(wanted, sinks, strict=True)])
         for (_, f), result in zip(wanted, results, strict=True):
             if isinstance(result, Path):
                 result = await unpack_archive(result, session_dir, wanted_members(f), overwrite)
