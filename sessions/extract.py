@@ -21,6 +21,7 @@ from typing import BinaryIO, NamedTuple
 from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
 from zenodo_atlas.sessions.plan import archive_name, frame_folder
 from zenodo_atlas.zenodo.errors import ChecksumMismatchError
+from zenodo_atlas.zenodo.streams import Md5AlongWrites
 
 _DCIM_PART = re.compile(r"DCIM(_p\d+)?\.zip", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -207,7 +208,7 @@ class StreamExtract:
         self._journal_fd: int | None = None
         self._kept_fd: int | None = None
         self._pos, self._next, self._broken, self._opened = 0, 0, False, False
-        self._md5 = hashlib.md5()
+        self._md5 = Md5AlongWrites()
 
     @classmethod
     def for_archive(
@@ -249,7 +250,7 @@ class StreamExtract:
             member.header.clear()
             member.data_start, member.crc = None, 0
         self._pos, self._next, self._broken, self._opened = 0, 0, False, True
-        self._md5 = hashlib.md5()
+        self._md5 = Md5AlongWrites()
         if self._journal is not None:
             self._journal.parent.mkdir(parents=True, exist_ok=True)
             self._journal.write_text(self._identity + "\n")
@@ -260,9 +261,9 @@ class StreamExtract:
         if not self._opened:
             self.resume()
         total = 0
+        self._md5.update(chunks)
         try:
             for chunk in chunks:
-                self._md5.update(chunk)
                 view = memoryview(chunk)
                 while view:
                     view = self._consume(view)
@@ -270,6 +271,8 @@ class StreamExtract:
         except BaseException:
             self._broken = True
             raise
+        finally:
+            self._md5.wait()
         return total
 
     def pause(self) -> None:
@@ -465,7 +468,7 @@ class StreamExtract:
             return False
         for member in self._files[len(done):]:
             member.data_start, member.tmp = None, None
-        self._pos, self._next, self._md5 = position, len(done), md5
+        self._pos, self._next, self._md5 = position, len(done), Md5AlongWrites(md5)
         os.truncate(self._kept_path, used)
         self._journal.write_text("\n".join([self._identity, *done]) + "\n")
         self._open_journal()

@@ -34,7 +34,7 @@ from zenodo_atlas.zenodo.errors import (
     ZenodoError,
 )
 from zenodo_atlas.zenodo.http import TRANSPORT_ERRORS, Transport, is_retryable
-from zenodo_atlas.zenodo.streams import CHUNK_SIZE
+from zenodo_atlas.zenodo.streams import CHUNK_SIZE, Md5AlongWrites
 
 BLOCK = 4 << 20
 """Bytes gathered from the socket per hand-over to the writer thread (memory: about two blocks)."""
@@ -94,25 +94,27 @@ class PartFile:
     def __init__(self, dest: Path):
         self.dest = dest
         self.part = part_path(dest)
-        self._digest = hashlib.md5()
+        self._digest = Md5AlongWrites()
         self._fd: int | None = None
 
     def resume(self) -> int:
         have = _size_or_zero(self.part)
-        self._digest = _hash_file(self.part) if have else hashlib.md5()
+        self._digest = Md5AlongWrites(_hash_file(self.part) if have else None)
         return have
 
     def restart(self) -> None:
         self.pause()
         self.part.unlink(missing_ok=True)
-        self._digest = hashlib.md5()
+        self._digest = Md5AlongWrites()
 
     def take(self, chunks: list[bytes]) -> int:
         if self._fd is None:  # opened on the first bytes: a refused request leaves no part file
             self._fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        for chunk in chunks:
-            self._digest.update(chunk)
-        return _write_all(self._fd, chunks)
+        self._digest.update(chunks)
+        try:
+            return _write_all(self._fd, chunks)
+        finally:
+            self._digest.wait()
 
     def pause(self) -> None:
         if self._fd is not None:
