@@ -15,7 +15,7 @@ from zenodo_atlas.sessions.errors import SessionError
 from zenodo_atlas.sessions.extract import Extracted, StreamExtract, archive_destination, safe_extract
 from zenodo_atlas.tasks.progress import TransferProgress
 from zenodo_atlas.zenodo.client import ZenodoClient
-from zenodo_atlas.zenodo.download import DISK_FULL, disk_full_error, file_md5
+from zenodo_atlas.zenodo.download import DISK_FULL, Progress, disk_full_error, file_md5
 from zenodo_atlas.zenodo.errors import ChecksumMismatchError, ZenodoError
 from zenodo_atlas.zenodo.models import RecordFile
 
@@ -65,24 +65,15 @@ async def streaming_unpack(
     )
 
 
-@task(name="download-unpack", task_run_name="download-unpack-{file.key}", cache_policy=NO_CACHE)
-async def download_unpacked(
-    client: ZenodoClient,
-    url: str,
-    file: RecordFile,
-    sink: StreamExtract,
-    progress: TransferProgress,
-    slots: asyncio.Semaphore,
+async def unpack_while_downloading(
+    client: ZenodoClient, url: str, file: RecordFile, sink: StreamExtract, progress: Progress | None = None
 ) -> Extracted:
     """Download a stored zip straight into the session: members are put in place once the whole
     archive's md5 is verified. Wrong bytes or a refused archive leave nothing of it; another failure
-    (the network gave up) keeps what arrived for the next run to continue (see StreamExtract)."""
+    (a full disk, the network gave up) keeps what arrived for the next run to continue."""
     try:
-        async with slots:
-            progress.start_file(file.key, file.size)
-            await client.download_into(url, sink, size=file.size, md5=file.md5, progress=progress.callback(file.key))
-            extracted = await asyncio.to_thread(sink.commit)
-            progress.finish_file(file.key)
+        await client.download_into(url, sink, size=file.size, md5=file.md5, progress=progress)
+        return await asyncio.to_thread(sink.commit)
     except (ChecksumMismatchError, SessionError):
         await asyncio.to_thread(sink.discard)
         raise
@@ -92,4 +83,20 @@ async def download_unpacked(
         raise disk_full_error(exc, sink.target, sink.position, file.size) from None
     finally:
         await asyncio.to_thread(sink.close)
+
+
+@task(name="download-unpack", task_run_name="download-unpack-{file.key}", cache_policy=NO_CACHE)
+async def download_unpacked(
+    client: ZenodoClient,
+    url: str,
+    file: RecordFile,
+    sink: StreamExtract,
+    progress: TransferProgress,
+    slots: asyncio.Semaphore,
+) -> Extracted:
+    """`unpack_while_downloading` in one of the run's transfer slots, with progress."""
+    async with slots:
+        progress.start_file(file.key, file.size)
+        extracted = await unpack_while_downloading(client, url, file, sink, progress.callback(file.key))
+        progress.finish_file(file.key)
     return extracted

@@ -4,7 +4,10 @@ compressed (predecessor) archive takes the download-then-extract path."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
 import zipfile
 from pathlib import Path
 
@@ -17,12 +20,14 @@ from zenodo_atlas.sessions.extract import EXTRACT_PREFIX
 from zenodo_atlas.sessions.plan import plan_raw
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.tasks.transfer import content_url
-from zenodo_atlas.tasks.unpack import streaming_unpack
+from zenodo_atlas.tasks.unpack import streaming_unpack, unpack_while_downloading
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import ChecksumMismatchError
 from zenodo_atlas.zenodo.models import Creator, DepositMetadata, Record, RecordFile
 from zenodo_atlas.zenodo.server import FaultConfig
 from zenodo_atlas.zenodo.streams import BytesSource
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _client(server) -> ZenodoClient:
@@ -111,3 +116,34 @@ async def test_compressed_predecessor_archives_take_the_extract_path(zenodo_serv
     async with _client(zenodo_server) as client:
         sink = await streaming_unpack(client, content_url(record, file), file, tmp_path / "S", None, overwrite=False)
     assert sink is None
+
+
+async def test_a_full_disk_names_the_folder_and_the_next_run_continues(zenodo_server, tmp_path):
+    members = {"a.bin": os.urandom(100_000), "b.bin": os.urandom(400_000), "c.bin": b"c" * 10}  # b > the limit
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    data = buffer.getvalue()
+    record, file = await _publish(zenodo_server, "GPS.zip", data)
+    session, journal = tmp_path / "S", tmp_path / "S" / "ZIP" / "GPS.zip.stream"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.tasks.full_disk_unpack", zenodo_server.api_url, str(record.id), str(session),
+        str(journal), cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(child.communicate(), timeout=120)
+    line = out.decode()
+
+    assert child.returncode == 1, err.decode()
+    assert line.startswith(f"DiskFullError: File too large writing {(session / 'GPS').resolve()}: it needs "), line
+    assert f"({len(data)} in all, " in line and journal.exists() and not (session / "GPS" / "a.bin").exists()
+    async with _client(zenodo_server) as client:  # the next run continues after a.bin
+        url = content_url(record, file)
+        sink = await streaming_unpack(client, url, file, session, None, overwrite=False, journal=journal)
+        assert sink is not None
+        await unpack_while_downloading(client, url, file, sink)
+    assert _files(session / "GPS") == members and not journal.exists()
+    resumed = [r.range for r in zenodo_server.request_log if r.path.endswith("/GPS.zip/content") and r.range
+               and r.range.endswith("-")]
+    b_header = next(i for i in zipfile.ZipFile(io.BytesIO(data)).infolist() if i.filename == "b.bin").header_offset
+    assert resumed == [f"bytes={b_header}-"]
