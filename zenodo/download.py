@@ -3,8 +3,9 @@
 A broken connection resumes with `Range: bytes=N-` where N is what the sink holds (a 206 continues
 it, a 200 means the server ignored the range, so we start over). The sink hashes the md5 as it
 takes the bytes, so another sink (e.g. one unpacking a zip as it arrives) gets the same rules.
-Bytes are gathered in blocks of ~`BLOCK` and handed to one worker thread while the next block is
-received: one thread hop per block, hashing and writing overlap the network. Progress is reported
+Bytes are gathered in blocks of ~`BLOCK` and handed to a worker thread while the next block is
+received (one thread hop per block); there the md5 runs in a thread of its own beside the write,
+so receiving, hashing and writing overlap. Progress is reported
 as deltas whose running sum is always what the sink holds: resuming reports the bytes already
 there, a restart reports a negative delta.
 """
@@ -92,7 +93,6 @@ class PartFile:
     """The plain sink: `<dest>.part`, resumable across runs (its md5 is re-read from disk)."""
 
     def __init__(self, dest: Path):
-        self.dest = dest
         self.part = part_path(dest)
         self._digest = Md5AlongWrites()
         self._fd: int | None = None
@@ -123,9 +123,6 @@ class PartFile:
 
     def md5(self) -> str:
         return self._digest.hexdigest()
-
-    def size(self) -> int:
-        return _size_or_zero(self.part)
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> int:
