@@ -16,7 +16,7 @@ import pytest
 from tests.fixtures.predecessor import _make_archive
 from zenodo_atlas.sessions.archive import write_archive
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
-from zenodo_atlas.sessions.extract import EXTRACT_PREFIX
+from zenodo_atlas.sessions.extract import EXTRACT_PREFIX, remove_extract_leftovers
 from zenodo_atlas.sessions.plan import plan_raw
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.tasks.transfer import content_url
@@ -142,6 +142,7 @@ async def test_a_full_disk_names_the_folder_and_the_next_run_continues(zenodo_se
         sink = await streaming_unpack(client, url, file, session, None, overwrite=False, journal=journal)
         assert sink is not None
         await unpack_while_downloading(client, url, file, sink)
+    assert len(remove_extract_leftovers(session)) == 1  # the half of b.bin the full disk cut (the flow removes it)
     assert _files(session / "GPS") == members and not journal.exists()
     resumed = [r.range for r in zenodo_server.request_log if r.path.endswith("/GPS.zip/content") and r.range
                and r.range.endswith("-")]
