@@ -21,7 +21,7 @@ from typing import BinaryIO, NamedTuple
 from zenodo_atlas.sessions.errors import MemberNotFoundError, SessionError, UnsafeArchiveError
 from zenodo_atlas.sessions.plan import archive_name, frame_folder
 from zenodo_atlas.zenodo.errors import ChecksumMismatchError
-from zenodo_atlas.zenodo.streams import Md5AlongWrites
+from zenodo_atlas.zenodo.streams import Md5AlongWrites, hash_file
 
 _DCIM_PART = re.compile(r"DCIM(_p\d+)?\.zip", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -460,7 +460,7 @@ class StreamExtract:
                 gap = member.data_start - position
                 if _hash_from(kept, gap, md5) != gap:
                     break
-                _hash_from_file(member.tmp or member.destination, md5)
+                hash_file(member.tmp or member.destination, md5)
                 done.append(line)
                 used += gap
                 position = member.data_start + member.info.compress_size
@@ -503,12 +503,6 @@ def _hash_from(source: BinaryIO, count: int, md5: hashlib._Hash) -> int:
         md5.update(chunk)
         done += len(chunk)
     return done
-
-
-def _hash_from_file(path: Path, md5: hashlib._Hash) -> None:
-    with path.open("rb") as source:
-        while chunk := source.read(1 << 20):
-            md5.update(chunk)
 
 
 def _write_all(fd: int, data: memoryview) -> None:

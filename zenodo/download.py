@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from zenodo_atlas.zenodo.errors import (
     ZenodoError,
 )
 from zenodo_atlas.zenodo.http import TRANSPORT_ERRORS, Transport, is_retryable
-from zenodo_atlas.zenodo.streams import CHUNK_SIZE, Md5AlongWrites
+from zenodo_atlas.zenodo.streams import Md5AlongWrites, hash_file
 
 BLOCK = 4 << 20
 """Bytes gathered from the socket per hand-over to the writer thread (memory: about two blocks)."""
@@ -99,7 +98,7 @@ class PartFile:
 
     def resume(self) -> int:
         have = _size_or_zero(self.part)
-        self._digest = Md5AlongWrites(_hash_file(self.part) if have else None)
+        self._digest = Md5AlongWrites(hash_file(self.part) if have else None)
         return have
 
     def restart(self) -> None:
@@ -144,7 +143,7 @@ def part_path(dest: Path) -> Path:
 
 
 def file_md5(path: Path) -> str:
-    return _hash_file(path).hexdigest()
+    return hash_file(path).hexdigest()
 
 
 async def download(
@@ -327,14 +326,6 @@ def _already_there(dest: Path, size: int | None, md5: str | None) -> bool:
     if md5 is None or not dest.is_file() or (size is not None and dest.stat().st_size != size):
         return False
     return file_md5(dest) == md5
-
-
-def _hash_file(path: Path) -> hashlib._Hash:
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest
 
 
 def _server_md5(etag: str | None) -> str | None:

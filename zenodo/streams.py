@@ -162,6 +162,15 @@ class HashingStream:
             self._progress(-self.sent)
 
 
+def hash_file(path: Path, digest: hashlib._Hash | None = None) -> hashlib._Hash:
+    """`digest` (default a new md5) updated with the bytes of `path`, read in CHUNK_SIZE pieces."""
+    digest = digest or hashlib.md5()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest
+
+
 _HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="md5")
 
 
