@@ -13,7 +13,7 @@ from zenodo_atlas.errors import ZenodoAtlasError
 from zenodo_atlas.flows.batch import all_or_none, run_each
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
-from zenodo_atlas.sessions.extract import remove_extract_leftovers
+from zenodo_atlas.sessions.extract import Extracted, StreamExtract, remove_extract_leftovers
 from zenodo_atlas.sessions.zenodo_record import files_to_fetch, label_of
 from zenodo_atlas.settings import current_settings
 from zenodo_atlas.tasks.connections import open_client
@@ -21,7 +21,7 @@ from zenodo_atlas.tasks.progress import TransferProgress, artifact_key, many, ru
 from zenodo_atlas.tasks.resolve import ResolvedSession, resolve_session
 from zenodo_atlas.tasks.stale_runs import STALE_RUN_HOOKS
 from zenodo_atlas.tasks.transfer import DOWNLOAD_LIMIT, content_url, download_file, ensure_global_limit, transfer_slots
-from zenodo_atlas.tasks.unpack import unpack_archive
+from zenodo_atlas.tasks.unpack import download_unpacked, streaming_unpack, unpack_archive
 from zenodo_atlas.zenodo.client import ZenodoClient
 from zenodo_atlas.zenodo.errors import RestrictedFilesError
 from zenodo_atlas.zenodo.models import Record, RecordFile
@@ -66,31 +66,40 @@ async def _fetch(
     wanted = [(r, f) for r, f in files_to_fetch(resolved.versions) if members is None or f.key in members]
     total = sum(f.size for _, f in wanted)
 
-    async def one(record: Record, f: RecordFile) -> Path | None:
+    async def one(record: Record, f: RecordFile, sink: StreamExtract | None) -> Path | Extracted | None:
         try:
+            if sink is not None:
+                return await download_unpacked(client, content_url(record, f), f, sink, progress, slots)
             return await download_file(client, content_url(record, f), f, zip_dir / str(record.id), progress, slots)
         except RestrictedFilesError:  # an expired or refused token (AuthenticationError) fails the run
             return None
 
-    async with (
-        transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), global_limit) as slots,
-        TransferProgress(artifact_key("download", resolved.session_name), total,
-                         f"Download of {resolved.session_name}") as progress,
-    ):
-        paths = await all_or_none([one(r, f) for r, f in wanted])
-    skipped = [f.key for (_, f), path in zip(wanted, paths, strict=True) if path is None]
-    hidden = [f"{label_of(v)} record {v.id}" for v in resolved.versions if not v.files and v.hides_files]
+    def wanted_members(f: RecordFile) -> set[str] | None:
+        return members.get(f.key) if members else None
+
     kept: list[str] = []
     try:
-        for path in filter(None, paths):
-            extracted = await unpack_archive(path, session_dir, members.get(path.name) if members else None, overwrite)
-            kept += [p.relative_to(session_dir.resolve()).as_posix() for p in extracted.kept]
+        sinks = [await streaming_unpack(client, content_url(r, f), f, session_dir, wanted_members(f), overwrite,
+                                        journal=zip_dir / str(r.id) / f"{f.key}.stream") for r, f in wanted]
+        async with (
+            transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), global_limit) as slots,
+            TransferProgress(artifact_key("download", resolved.session_name), total,
+                             f"Download of {resolved.session_name}") as progress,
+        ):
+            results = await all_or_none([one(r, f, s) for (r, f), s in zip(wanted, sinks, strict=True)])
+        for (_, f), result in zip(wanted, results, strict=True):
+            if isinstance(result, Path):
+                result = await unpack_archive(result, session_dir, wanted_members(f), overwrite)
+            if result is not None:
+                kept += [p.relative_to(session_dir.resolve()).as_posix() for p in result.kept]
     except UnsafeArchiveError:
         # A refused archive must not stay on disk, nor a session folder this run created for it.
         shutil.rmtree(zip_dir)
         if new_session and not any(session_dir.iterdir()):
             session_dir.rmdir()
         raise
+    skipped = [f.key for (_, f), result in zip(wanted, results, strict=True) if result is None]
+    hidden = [f"{label_of(v)} record {v.id}" for v in resolved.versions if not v.files and v.hides_files]
     for leftover in remove_extract_leftovers(session_dir):
         logger.info("Removed %s, left by an interrupted extraction", leftover)
     shutil.rmtree(zip_dir)
@@ -99,7 +108,7 @@ async def _fetch(
                        len(kept), ", ".join(kept))
     summary = DownloadSummary(
         session=resolved.session_name, folder=str(session_dir), versions=[v.id for v in resolved.versions],
-        files=[f.key for (_, f), p in zip(wanted, paths, strict=True) if p is not None], skipped_restricted=skipped,
+        files=[f.key for (_, f), r in zip(wanted, results, strict=True) if r is not None], skipped_restricted=skipped,
         hidden_records=hidden, kept=kept,
     )
     if message := summary.skipped_message():

@@ -12,6 +12,7 @@ import asyncio
 import json as jsonlib
 import logging
 import re
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import SecretStr
 
-from zenodo_atlas.zenodo.download import download
+from zenodo_atlas.zenodo.download import Sink, download, download_into
 from zenodo_atlas.zenodo.errors import (
     ChecksumMismatchError,
     InvalidInputError,
@@ -51,7 +52,13 @@ from zenodo_atlas.zenodo.models import (
 )
 from zenodo_atlas.zenodo.ratelimit import HostLimiter, shared_limiter
 from zenodo_atlas.zenodo.streams import ByteSource, FileSource, HashingStream
-from zenodo_atlas.zenodo.zipdir import TAIL_BYTES, ZipEntry, directory_offset, entries_from_directory
+from zenodo_atlas.zenodo.zipdir import (
+    TAIL_BYTES,
+    ZipEntry,
+    directory_offset,
+    entries_from_directory,
+    infos_from_directory,
+)
 
 log = logging.getLogger("zenodo")
 T = TypeVar("T")
@@ -402,6 +409,21 @@ class ZenodoClient:
             size=size, md5=md5, progress=progress, max_attempts=max_attempts,
         )
 
+    async def download_into(
+        self,
+        url: str,
+        sink: Sink,
+        *,
+        size: int | None = None,
+        md5: str | None = None,
+        progress: Progress | None = None,
+        max_attempts: int = 5,
+    ) -> None:
+        """Resumable, md5-verified download into `sink` (e.g. one that unpacks as it receives)."""
+        await download_into(
+            self._http, self._http.url(url), sink, size=size, md5=md5, progress=progress, max_attempts=max_attempts
+        )
+
     async def download_record_file(
         self,
         record: Record,
@@ -454,12 +476,22 @@ class ZenodoClient:
 
     async def zip_entries(self, url: str, size: int) -> list[ZipEntry]:
         """A remote zip's members (name, size, CRC-32) with at most two Range requests."""
+        data, offset = await self._zip_directory(url, size)
+        return entries_from_directory(data, offset, _path(url))
+
+    async def zip_infos(self, url: str, size: int) -> list[zipfile.ZipInfo]:
+        """A remote zip's central directory as `ZipInfo`s, header offsets counted from byte 0."""
+        data, offset = await self._zip_directory(url, size)
+        return infos_from_directory(data, offset, _path(url))
+
+    async def _zip_directory(self, url: str, size: int) -> tuple[bytes, int]:
+        """(bytes from the central directory to the end, where it starts), with one or two Ranges."""
         start = max(0, size - TAIL_BYTES)
         data = await self._byte_range(url, start, size - 1)
         offset = directory_offset(data, start, _path(url))
         if offset < start:
             data, start = await self._byte_range(url, offset, size - 1), offset
-        return entries_from_directory(data[offset - start:], _path(url))
+        return data[offset - start:], offset
 
     async def _byte_range(self, url: str, first: int, last: int) -> bytes:
         response = await self._http.request(

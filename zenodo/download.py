@@ -1,21 +1,24 @@
-"""Resumable, verified downloads: bytes land in `<name>.part` and are renamed only once verified.
+"""Resumable, verified downloads into a `Sink`: by default `<name>.part`, renamed only once verified.
 
-A broken connection resumes with `Range: bytes=N-` (a 206 continues the part file, a 200 means the
-server ignored the range, so we start over). The md5 is computed while writing, seeded with the
-bytes already on disk when resuming. Progress is reported as deltas whose running sum is always the
-size of the part file: resuming reports the bytes already there, a restart reports a negative delta.
+A broken connection resumes with `Range: bytes=N-` where N is what the sink holds (a 206 continues
+it, a 200 means the server ignored the range, so we start over). The sink hashes the md5 as it
+takes the bytes, so another sink (e.g. one unpacking a zip as it arrives) gets the same rules.
+Bytes are gathered in blocks of ~`BLOCK` and handed to a worker thread while the next block is
+received (one thread hop per block); there the md5 runs in a thread of its own beside the write,
+so receiving, hashing and writing overlap. Progress is reported
+as deltas whose running sum is always what the sink holds: resuming reports the bytes already
+there, a restart reports a negative delta.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -31,12 +34,14 @@ from zenodo_atlas.zenodo.errors import (
     ZenodoError,
 )
 from zenodo_atlas.zenodo.http import TRANSPORT_ERRORS, Transport, is_retryable
-from zenodo_atlas.zenodo.streams import CHUNK_SIZE
+from zenodo_atlas.zenodo.streams import Md5AlongWrites, hash_file
 
+BLOCK = 4 << 20
+"""Bytes gathered from the socket per hand-over to the writer thread (memory: about two blocks)."""
 Progress = Callable[[int], None]
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
 _ETAG_MD5 = re.compile(r"md5:([0-9a-fA-F]{32})")
-_DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
 class _Meter:
@@ -59,12 +64,86 @@ class _Restart(Exception):
     """The part file is unusable (wrong range answer, too long): drop it and fetch from byte 0."""
 
 
+class Sink(Protocol):
+    """Where a download's bytes go. Blocking methods: they run in a worker thread, one at a time."""
+
+    def resume(self) -> int:
+        """Ready for an attempt; how many leading bytes it already holds (0: start from byte 0)."""
+        ...
+
+    def restart(self) -> None:
+        """Forget every byte taken: the next attempt starts from byte 0."""
+        ...
+
+    def take(self, chunks: list[bytes]) -> int:
+        """Write and hash the next bytes; returns how many. May raise ChecksumMismatchError."""
+        ...
+
+    def pause(self) -> None:
+        """The attempt ended (done or broken): release what it held open."""
+        ...
+
+    def md5(self) -> str:
+        """Hex md5 of every byte taken since byte 0."""
+        ...
+
+
+class PartFile:
+    """The plain sink: `<dest>.part`, resumable across runs (its md5 is re-read from disk)."""
+
+    def __init__(self, dest: Path):
+        self.part = part_path(dest)
+        self._digest = Md5AlongWrites()
+        self._fd: int | None = None
+
+    def resume(self) -> int:
+        have = _size_or_zero(self.part)
+        self._digest = Md5AlongWrites(hash_file(self.part) if have else None)
+        return have
+
+    def restart(self) -> None:
+        self.pause()
+        self.part.unlink(missing_ok=True)
+        self._digest = Md5AlongWrites()
+
+    def take(self, chunks: list[bytes]) -> int:
+        if self._fd is None:  # opened on the first bytes: a refused request leaves no part file
+            self._fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._digest.update(chunks)
+        try:
+            return _write_all(self._fd, chunks)
+        finally:
+            self._digest.wait()
+
+    def pause(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def md5(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> int:
+    """writev every byte (a short write continues where it stopped); returns the count."""
+    total = sum(len(c) for c in chunks)
+    views = [memoryview(c) for c in chunks if c]
+    while views:
+        done = os.writev(fd, views[:1024])
+        while views and done >= len(views[0]):
+            done -= len(views[0])
+            views.pop(0)
+        if done:
+            views[0] = views[0][done:]
+    return total
+
+
 def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
 
 
 def file_md5(path: Path) -> str:
-    return _hash_file(path).hexdigest()
+    return hash_file(path).hexdigest()
 
 
 async def download(
@@ -78,9 +157,7 @@ async def download(
     max_attempts: int = 5,
     restricted_hint: bool = False,
 ) -> Path:
-    """Fetch `url` to `dest`; see the module docstring for the part-file and progress rules."""
-    if max_attempts < 1:
-        raise InvalidInputError(f"max_attempts must be at least 1, got {max_attempts}.")
+    """Fetch `url` to `dest` through `dest.part`; see the module docstring for the rules."""
     dest = Path(dest)
     expected_md5 = md5.removeprefix("md5:").lower() if md5 else None
     part = part_path(dest)
@@ -88,6 +165,35 @@ async def download(
         await asyncio.to_thread(part.unlink, missing_ok=True)  # an older attempt's bytes only take space
         return dest
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+    sink = PartFile(dest)
+    try:
+        await download_into(http, url, sink, size=size, md5=md5, progress=progress, max_attempts=max_attempts,
+                            restricted_hint=restricted_hint)
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        raise disk_full_error(exc, part, await asyncio.to_thread(_size_or_zero, part), size) from None
+    await asyncio.to_thread(os.replace, part, dest)
+    return dest
+
+
+async def download_into(
+    http: Transport,
+    url: str,
+    sink: Sink,
+    *,
+    size: int | None = None,
+    md5: str | None = None,
+    progress: Progress | None = None,
+    max_attempts: int = 5,
+    restricted_hint: bool = False,
+) -> None:
+    """Fetch `url` into `sink`, resuming with Range and checking size and md5 (the given one, else
+    the server's ETag); a mismatch restarts the sink from byte 0, up to `max_attempts` in all.
+    On success the sink holds exactly the verified bytes; on failure it is left paused."""
+    if max_attempts < 1:
+        raise InvalidInputError(f"max_attempts must be at least 1, got {max_attempts}.")
+    expected_md5 = md5.removeprefix("md5:").lower() if md5 else None
     path = urlsplit(url).path
     meter = _Meter(progress)
     attempt = 0
@@ -95,24 +201,22 @@ async def download(
         attempt += 1
         try:
             try:
-                digest, server_md5 = await _fetch(http, url, part, size, meter)
-            except OSError as exc:
-                if exc.errno not in _DISK_FULL:
-                    raise
-                raise _disk_full(exc, part, size) from None
+                have, server_md5 = await _fetch(http, url, sink, size, meter)
+            finally:
+                await asyncio.to_thread(sink.pause)
             wanted = expected_md5 or server_md5
-            actual_size = await asyncio.to_thread(_size_or_zero, part)
-            if size is not None and actual_size != size:
-                raise ChecksumMismatchError(f"GET {path}: got {actual_size} bytes, expected {size}")
+            if size is not None and have != size:
+                raise ChecksumMismatchError(f"GET {path}: got {have} bytes, expected {size}")
+            digest = sink.md5()
             if wanted and digest != wanted:
                 raise ChecksumMismatchError(f"GET {path}: md5 of the downloaded bytes is {digest}, expected {wanted}")
         except ChecksumMismatchError:
-            await _drop(part, meter)
+            await _drop(sink, meter)
             if attempt >= max_attempts:
                 raise
             continue
         except _Restart:
-            await _drop(part, meter)
+            await _drop(sink, meter)
             if attempt >= max_attempts:
                 raise ChecksumMismatchError(f"GET {path}: the server's byte ranges did not fit the part file") from None
             continue
@@ -125,64 +229,86 @@ async def download(
                 raise ServerError(f"GET {path} failed after {attempt} attempts: {type(exc).__name__}") from None
             await http.wait_before_retry("GET", path, exc, attempt)
             continue
-        await asyncio.to_thread(os.replace, part, dest)
-        return dest
+        return
 
 
-async def _fetch(
-    http: Transport, url: str, part: Path, size: int | None, meter: _Meter
-) -> tuple[str, str | None]:
-    """One attempt: continue (or start) the part file; returns (md5 of the part, server's md5)."""
-    have = await asyncio.to_thread(_size_or_zero, part)
+async def _fetch(http: Transport, url: str, sink: Sink, size: int | None, meter: _Meter) -> tuple[int, str | None]:
+    """One attempt: continue (or start) the sink; returns (bytes it holds, server's md5)."""
+    have = await asyncio.to_thread(sink.resume)
     if size is not None and have > size:
         raise _Restart
-    digest = await asyncio.to_thread(_hash_file, part) if have else hashlib.md5()
     meter.sync(have)
     if size is not None and have == size:
-        return digest.hexdigest(), None
+        return have, None
     headers = {"Accept": "*/*"}
     if have:
         headers["Range"] = f"bytes={have}-"
     try:
         async with http.stream("GET", url, headers=headers) as resp:
-            return await _write_response(resp, part, have, digest, meter)
+            server_md5 = _server_md5(resp.headers.get("ETag"))
+            if have and resp.status == 206:
+                match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+                if not match or int(match.group(1)) != have:
+                    raise _Restart
+            elif have:  # a 200: the server sent the whole file again
+                await asyncio.to_thread(sink.restart)
+                have = 0
+                meter.sync(0)
+            return have + await _pump(resp, sink, meter), server_md5
     except ZenodoError as exc:
         if exc.status == 416:  # the part already reaches (or passes) the end: fetch it whole
             raise _Restart from None
         raise
 
 
-async def _write_response(
-    resp: aiohttp.ClientResponse, part: Path, have: int, digest: hashlib._Hash, meter: _Meter
-) -> tuple[str, str | None]:
-    """Append a 206 that continues the part, or rewrite the part from a 200."""
-    server_md5 = _server_md5(resp.headers.get("ETag"))
-    if have and resp.status == 206:
-        match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
-        if not match or int(match.group(1)) != have:
-            raise _Restart
-        mode: Literal["ab", "wb"] = "ab"
-    else:
-        meter.sync(0)
-        digest = hashlib.md5()
-        mode = "wb"
-    handle: BinaryIO = await asyncio.to_thread(lambda: part.open(mode))
+async def _pump(resp: aiohttp.ClientResponse, sink: Sink, meter: _Meter) -> int:
+    """Receive blocks of ~BLOCK bytes while the previous one is written and hashed in a thread.
+
+    Bytes received before a cut are still handed to the sink, so the next attempt resumes after them."""
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future[int] | None = None
+    taken = 0
     try:
-        async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
-            await asyncio.to_thread(_write, handle, digest, chunk)
-            meter.add(len(chunk))
+        while True:
+            chunks: list[bytes] = []
+            held, broken = 0, None
+            try:
+                while held < BLOCK and (chunk := await resp.content.readany()):
+                    chunks.append(chunk)
+                    held += len(chunk)
+            except TRANSPORT_ERRORS as exc:
+                broken = exc
+            if pending is not None:
+                done = await pending
+                pending = None
+                taken += done
+                meter.add(done)
+            if chunks:
+                pending = loop.run_in_executor(None, sink.take, chunks)
+            if chunks and broken is None:
+                continue
+            if pending is not None:
+                done = await pending
+                pending = None
+                taken += done
+                meter.add(done)
+            if broken is not None:
+                raise broken
+            return taken
     finally:
-        await asyncio.to_thread(handle.close)
-    return digest.hexdigest(), server_md5
+        if pending is not None:  # never leave a write running behind the caller's back
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                pending.exception()  # the error that ended the attempt is already on its way up
 
 
-def _disk_full(exc: OSError, part: Path, size: int | None) -> DiskFullError:
-    """Name the file, what it still needs and where; the part stays so that a re-run resumes it."""
-    have = _size_or_zero(part)
+def disk_full_error(exc: OSError, writing: Path, have: int, size: int | None) -> DiskFullError:
+    """Name what was being written, what it still needs and where; what arrived stays on disk, so
+    that a re-run resumes it."""
     need = f"{size - have} more bytes ({size} in all, {have} written)" if size is not None else "more bytes"
     error = DiskFullError(
-        f"{os.strerror(exc.errno or errno.ENOSPC)} writing {part}: it needs {need}; free space on "
-        f"{part.parent} (or download elsewhere) and run again to resume"
+        f"{os.strerror(exc.errno or errno.ENOSPC)} writing {writing}: it needs {need}; free space on "
+        f"{writing.parent} (or download elsewhere) and run again to resume"
     )
     error.errno = exc.errno
     return error
@@ -202,26 +328,13 @@ def _already_there(dest: Path, size: int | None, md5: str | None) -> bool:
     return file_md5(dest) == md5
 
 
-def _hash_file(path: Path) -> hashlib._Hash:
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest
-
-
-def _write(handle: BinaryIO, digest: hashlib._Hash, chunk: bytes) -> None:
-    handle.write(chunk)
-    digest.update(chunk)
-
-
 def _server_md5(etag: str | None) -> str | None:
     match = _ETAG_MD5.search(etag or "")
     return match.group(1).lower() if match else None
 
 
-async def _drop(part: Path, meter: _Meter) -> None:
-    await asyncio.to_thread(part.unlink, missing_ok=True)
+async def _drop(sink: Sink, meter: _Meter) -> None:
+    await asyncio.to_thread(sink.restart)
     meter.sync(0)
 
 

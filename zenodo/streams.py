@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -158,3 +160,44 @@ class HashingStream:
         """Tell the progress callback that this attempt's bytes will be sent again."""
         if self._progress is not None and self.sent:
             self._progress(-self.sent)
+
+
+def hash_file(path: Path, digest: hashlib._Hash | None = None) -> hashlib._Hash:
+    """`digest` (default a new md5) updated with the bytes of `path`, read in CHUNK_SIZE pieces."""
+    digest = digest or hashlib.md5()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest
+
+
+_HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="md5")
+
+
+class Md5AlongWrites:
+    """An md5 computed in a thread of its own while the caller writes the same bytes: hashlib
+    releases the GIL, so on two cores hashing and writing (with the CRC-32) overlap instead of
+    adding up. `update` returns at once; the digest waits for the pending block."""
+
+    def __init__(self, digest: hashlib._Hash | None = None) -> None:
+        """`digest`: the md5 of the bytes before these (a resumed file's), else a fresh one."""
+        self._digest = digest or hashlib.md5()
+        self._pending: Future[None] | None = None
+
+    def update(self, chunks: list[bytes]) -> None:
+        self.wait()
+        self._pending = _HASHING.submit(self._update, chunks)
+
+    def wait(self) -> None:
+        """Block until every block given so far is hashed (re-raising what hashing raised)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def hexdigest(self) -> str:
+        self.wait()
+        return self._digest.hexdigest()
+
+    def _update(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self._digest.update(chunk)

@@ -46,14 +46,24 @@ def directory_offset(tail: bytes, tail_start: int, url: str) -> int:
     return struct.unpack_from("<Q", tail, record + 48)[0]
 
 
-def entries_from_directory(data: bytes, url: str) -> list[ZipEntry]:
-    """Members of a zip given only its bytes from the central directory to the end (zipfile reads
-    archives with missing leading data, as it does self-extracting ones)."""
+def infos_from_directory(data: bytes, start: int, url: str) -> list[zipfile.ZipInfo]:
+    """Members of a zip given only its bytes from the central directory (at offset `start`) to the
+    end; zipfile reads archives with missing leading data, as it does self-extracting ones, and
+    counts header offsets from the directory: `start` makes them count from the archive's start."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return [
-                ZipEntry(name=i.filename, size=i.file_size, crc32=i.CRC)
-                for i in archive.infolist() if not i.is_dir()
-            ]
+            infos = archive.infolist()
     except (zipfile.BadZipFile, struct.error, ValueError) as exc:
         raise ServerError(f"{url}: unreadable zip central directory ({exc}).") from None
+    for info in infos:
+        info.header_offset += start
+        if not 0 <= info.header_offset < start:
+            raise ServerError(f"{url}: member {info.filename!r} starts outside the archive.")
+    return infos
+
+
+def entries_from_directory(data: bytes, start: int, url: str) -> list[ZipEntry]:
+    return [
+        ZipEntry(name=i.filename, size=i.file_size, crc32=i.CRC)
+        for i in infos_from_directory(data, start, url) if not i.is_dir()
+    ]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.e2e.helpers import differences
 from tests.flows.helpers import owner_client, session_records
 from zenodo_atlas.cli import app
 from zenodo_atlas.flows.download import download_frames, download_session
@@ -20,6 +21,7 @@ from zenodo_atlas.sessions.metadata import build_processed_metadata
 from zenodo_atlas.sessions.session import Session
 from zenodo_atlas.sessions.versions import load_metadata_inputs
 from zenodo_atlas.tasks.resolve import SessionNotFoundOnZenodo
+from zenodo_atlas.zenodo.server import FaultConfig
 from zenodo_atlas.zenodo.streams import IterableSource
 
 
@@ -147,3 +149,20 @@ async def test_a_refused_hostile_archive_leaves_nothing_on_disk(zenodo_env, samp
         await download_session(str(out), name=sample_session.name)
 
     assert list(out.iterdir()) == [] and not (tmp_path / "escaped.txt").exists()
+
+
+async def test_archives_unpack_as_they_stream_through_cut_connections(zenodo_env, published, tmp_path):
+    zenodo_env.set_faults(FaultConfig(cut_downloads=True))
+    try:
+        result = await download_session(str(tmp_path), name=published.name)
+    finally:
+        zenodo_env.set_faults(None)
+
+    assert differences(published, Path(result.folder), expect_all_of=("DCIM", "METADATA")) == []
+    contents = [r for r in zenodo_env.request_log if r.method == "GET" and r.path.endswith("/content")]
+    cut = {r.path for r in contents if r.status == 0}
+    assert any(p.endswith("/DCIM.zip/content") for p in cut)
+    for path in cut:  # every cut file continued with a Range from where it stopped
+        assert [r.status for r in contents if r.path == path and r.range and r.range.endswith("-")
+                ] == [206]
+    assert not (Path(result.folder) / "ZIP").exists() and not list(Path(result.folder).rglob(".extract.*"))

@@ -52,7 +52,8 @@ async def record_requests(request: web.Request, handler) -> web.StreamResponse:
         return response
     finally:
         name = request.match_info.route.name if request.match_info.route else None
-        server(request).log(ServedRequest(request.method, request.path, status, name or "unknown"))
+        log = ServedRequest(request.method, request.path, status, name or "unknown", request.headers.get("Range"))
+        server(request).log(log)
 
 
 @web.middleware

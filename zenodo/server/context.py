@@ -32,6 +32,8 @@ class ServedRequest(NamedTuple):
     path: str
     status: int
     kind: str = "unknown"
+    range: str | None = None
+    """The request's Range header (a resumed download)."""
 
 
 @dataclass

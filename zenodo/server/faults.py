@@ -50,6 +50,9 @@ class FaultConfig:
     wrong_shapes: maps route names (e.g. "record_get", "records_search") to the JSON value a GET
         of that route answers with status 200 in place of its object, as a misrouted proxy or a
         non-Zenodo service does: the client must say so, not fail on `'int' object has no attribute`.
+    cut_downloads: the first whole-file GET of each published file's content closes its connection
+        after half the bytes, as zenodo.org's long downloads do ("Connection closed at byte N",
+        zenodo/zenodo#2014); GETs with a Range (a resume, a zip's directory) are served in full.
     seed: seeds the random draws so a test sees the same faults on every run.
     """
 
@@ -65,6 +68,7 @@ class FaultConfig:
     hold_after_publish: bool = False
     empty_searches: bool = False
     wrong_shapes: dict[str, object] = field(default_factory=dict)
+    cut_downloads: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -86,6 +90,7 @@ class FaultInjector:
     _burst_left: int = field(default=0, init=False)
     _published_504: set[int] = field(default_factory=set, init=False)
     _stored_uploads: int = field(default=0, init=False)
+    _cut_blobs: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.config.seed)
@@ -122,6 +127,13 @@ class FaultInjector:
 
     def cut_upload(self) -> bool:
         return bool(self.config.reset_rate) and self._rng.random() < self.config.reset_rate
+
+    def cut_download(self, blob: str) -> bool:
+        """Whether this GET of `blob` is the one to cut (the first, when `cut_downloads`)."""
+        if not self.config.cut_downloads or blob in self._cut_blobs:
+            return False
+        self._cut_blobs.add(blob)
+        return True
 
     def timeout_after_commit(self, kind: str | None) -> web.Response | None:
         """An HTML 504 in place of an applied action's answer, drawn at `timeout_after_commit_rate`."""

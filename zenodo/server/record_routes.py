@@ -8,7 +8,7 @@ from aiohttp import web
 
 from zenodo_atlas.zenodo.server import search
 from zenodo_atlas.zenodo.server.access import can_download
-from zenodo_atlas.zenodo.server.context import FORBIDDEN, context, int_param, page_params, require_user, server
+from zenodo_atlas.zenodo.server.context import CUT_KEY, FORBIDDEN, context, int_param, page_params, require_user, server
 from zenodo_atlas.zenodo.server.rdm import rdm_record, wants_rdm
 from zenodo_atlas.zenodo.server.responses import ApiError
 from zenodo_atlas.zenodo.server.serializers import entry_for, file_entry, files_list, record_json, search_page
@@ -156,7 +156,11 @@ async def record_file(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     record = resolve(request)
     stored = _published_file(request, record)
-    return await send_file(request, server(request).store.blob_path(stored.blob), stored)
+    srv = server(request)
+    if "Range" in request.headers or not srv.faults.cut_download(stored.blob):
+        return await send_file(request, srv.store.blob_path(stored.blob), stored)
+    request[CUT_KEY] = True
+    return await send_file(request, srv.store.blob_path(stored.blob), stored, cut_at=stored.size // 2)
 
 
 async def draft_download(request: web.Request) -> web.StreamResponse:

@@ -106,8 +106,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def send_file(request: web.Request, path: Path, stored: StoredFile) -> web.StreamResponse:
-    """Stream a stored file with Zenodo's download headers, honouring a single byte range."""
+async def send_file(
+    request: web.Request, path: Path, stored: StoredFile, *, cut_at: int | None = None
+) -> web.StreamResponse:
+    """Stream a stored file with Zenodo's download headers, honouring a single byte range; with
+    `cut_at`, the connection closes once that many bytes are sent (a broken download)."""
     span = parse_range(request.headers.get("Range"), stored.size)
     first, last = span if span else (0, stored.size - 1)
     response = web.StreamResponse(status=206 if span else 200)
@@ -129,6 +132,8 @@ async def send_file(request: web.Request, path: Path, stored: StoredFile) -> web
     try:
         await asyncio.to_thread(handle.seek, first)
         remaining = last - first + 1
+        if cut_at is not None:
+            remaining = min(remaining, cut_at)
         while remaining > 0:
             data = await asyncio.to_thread(handle.read, min(CHUNK, remaining))
             if not data:
@@ -137,6 +142,9 @@ async def send_file(request: web.Request, path: Path, stored: StoredFile) -> web
             await response.write(data)
     finally:
         await asyncio.to_thread(handle.close)
+    if cut_at is not None and request.transport is not None:
+        request.transport.close()
+        return response
     await response.write_eof()
     return response
 
