@@ -15,7 +15,14 @@ from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.errors import AtlasLockedError
 from zenodo_atlas.atlas.etl import last_run, record_run
 from zenodo_atlas.atlas.inventory import counts
-from zenodo_atlas.atlas.snapshot import checkpoint_and_close, open_snapshot, refresh_snapshot, snapshot_path
+from zenodo_atlas.atlas.snapshot import (
+    atlas_lock,
+    is_current,
+    open_snapshot,
+    refresh_snapshot,
+    snapshot_path,
+    write_committed,
+)
 from zenodo_atlas.cli import app
 
 HOLD_OPEN = """
@@ -37,31 +44,53 @@ def committed(populated_atlas: PopulatedAtlas, tmp_path: Path) -> Path:
     return path
 
 
-def test_refresh_replaces_the_snapshot_with_the_last_commit(committed: Path) -> None:
-    con = open_atlas(committed)
-    record_run(con, started_at=datetime.now(UTC), notes="after the snapshot")
-    checkpoint_and_close(con)
-    before, info_before = open_snapshot(committed)
-    try:
-        assert last_run(before) is None or last_run(before).notes != "after the snapshot"
-    finally:
-        before.close()
+def _note(con) -> str | None:
+    run = last_run(con)
+    return run.notes if run else None
 
-    refresh_snapshot(committed)
 
-    after, info = open_snapshot(committed)
+def test_a_write_leaves_the_copy_to_the_next_reader_who_sees_the_commit(committed: Path) -> None:
+    copied = snapshot_path(committed).stat().st_mtime_ns
+
+    write_committed(committed, lambda con: record_run(con, started_at=datetime.now(UTC), notes="after"))
+
+    assert snapshot_path(committed).stat().st_mtime_ns == copied, "the writer copied the Atlas"
+    assert not is_current(committed)
+    con, info = open_snapshot(committed)
     try:
-        assert last_run(after).notes == "after the snapshot"
+        assert _note(con) == "after"
     finally:
-        after.close()
-    assert info.path == snapshot_path(committed) and info.committed_at >= info_before.committed_at
+        con.close()
+    assert info.path == snapshot_path(committed) and is_current(committed)
+    assert info.committed_at == datetime.fromtimestamp(committed.stat().st_mtime, UTC)
     assert not list(committed.parent.glob("*.tmp"))
+
+
+def test_a_reader_does_not_wait_for_a_writer_and_reads_the_previous_commit(committed: Path) -> None:
+    write_committed(committed, lambda con: record_run(con, started_at=datetime.now(UTC), notes="first"))
+    open_snapshot(committed)[0].close()
+    write_committed(committed, lambda con: record_run(con, started_at=datetime.now(UTC), notes="second"))
+
+    with atlas_lock(committed) as held:  # a writer at work
+        assert held
+        con, info = open_snapshot(committed)
+        try:
+            assert _note(con) == "first"
+        finally:
+            con.close()
+        assert info.committed_at < datetime.fromtimestamp(committed.stat().st_mtime, UTC)
+    con, _ = open_snapshot(committed)
+    try:
+        assert _note(con) == "second"
+    finally:
+        con.close()
 
 
 def test_readers_see_the_last_commit_while_another_process_writes(committed: Path, tmp_path: Path) -> None:
     expected, _ = open_snapshot(committed)
     frames = counts(expected)["frames"]
     expected.close()
+    write_committed(committed, lambda con: record_run(con, started_at=datetime.now(UTC), notes="not copied yet"))
     writer = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(committed)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -69,9 +98,9 @@ def test_readers_see_the_last_commit_while_another_process_writes(committed: Pat
         with pytest.raises(AtlasLockedError):
             open_atlas(committed, read_only=True)
 
-        con, info = open_snapshot(committed)
+        con, info = open_snapshot(committed)  # the lock is free, but the file is open for writing: no copy
         try:
-            assert counts(con)["frames"] == frames > 0
+            assert counts(con)["frames"] == frames > 0 and _note(con) != "not copied yet"
         finally:
             con.close()
         out = tmp_path / "frames.csv"
@@ -81,3 +110,8 @@ def test_readers_see_the_last_commit_while_another_process_writes(committed: Pat
         assert "s ago" in info.describe()
     finally:
         writer.communicate("\n", timeout=30)
+    con, _ = open_snapshot(committed)
+    try:
+        assert _note(con) == "not copied yet"
+    finally:
+        con.close()
