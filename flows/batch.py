@@ -1,4 +1,8 @@
-"""Run one flow per session, several sessions at once; a failure is recorded and never stops the others."""
+"""Running several things at once inside a flow, with a stated failure rule for each way of doing it.
+
+`run_each`: one flow per session; a failure is recorded and never stops the others.
+`all_or_none`: the parts of one job (the archives of a version); the first failure stops the rest.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,21 @@ from zenodo_atlas.errors import one_line
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+async def all_or_none(parts: list[Awaitable[R]]) -> list[R]:
+    """The results in order, or the first failure once every other part is cancelled and finished.
+
+    Plain `asyncio.gather` leaves the others running after a failure: they then outlive the client the
+    flow closes as the error leaves it, and fail again with "client is not open"."""
+    running = [asyncio.ensure_future(part) for part in parts]
+    try:
+        return await asyncio.gather(*running)
+    except BaseException:
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
 
 
 async def run_each(

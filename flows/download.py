@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel
 
 from zenodo_atlas.errors import ZenodoAtlasError
-from zenodo_atlas.flows.batch import run_each
+from zenodo_atlas.flows.batch import all_or_none, run_each
 from zenodo_atlas.sessions.download_lists import frames_from_csv, requests_from_csv
 from zenodo_atlas.sessions.errors import UnsafeArchiveError
 from zenodo_atlas.sessions.extract import remove_extract_leftovers
@@ -78,7 +77,7 @@ async def _fetch(
         TransferProgress(artifact_key("download", resolved.session_name), total,
                          f"Download of {resolved.session_name}") as progress,
     ):
-        paths = await asyncio.gather(*[one(r, f) for r, f in wanted])
+        paths = await all_or_none([one(r, f) for r, f in wanted])
     skipped = [f.key for (_, f), path in zip(wanted, paths, strict=True) if path is None]
     hidden = [f"{label_of(v)} record {v.id}" for v in resolved.versions if not v.files and v.hides_files]
     kept: list[str] = []

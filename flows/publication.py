@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import BaseModel
 
+from zenodo_atlas.flows.batch import all_or_none
 from zenodo_atlas.sessions.drafts import plan_draft_files
 from zenodo_atlas.sessions.platforms import PlatformRules
 from zenodo_atlas.sessions.versions import VersionPlan
@@ -49,7 +48,7 @@ async def publish_version(
             transfer_slots(UPLOAD_LIMIT, min(concurrency, len(plan.archives)), global_limit) as slots,
             TransferProgress(key, plan.total_bytes, f"{plan.label} of {name}") as progress,
         ):
-            results = await asyncio.gather(*[
+            results = await all_or_none([
                 upload_archive(client, draft, a, decisions.keep_if_md5_matches.get(a.name), progress, slots)
                 for a in plan.archives
             ])

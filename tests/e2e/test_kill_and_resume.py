@@ -1,4 +1,4 @@
-"""An upload killed with SIGKILL in the middle resumes on re-run without resending finished files."""
+"""An upload killed (SIGKILL, or Ctrl-C) in the middle resumes on re-run without resending finished files."""
 
 from __future__ import annotations
 
@@ -55,6 +55,49 @@ async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessio
     puts = successful_puts(zenodo_env)
     assert all(puts[a.name] == 1 for a in raw_archives)
     assert {f.key for f in records[0].files} == {a.name for a in raw_archives}
+
+
+async def test_ctrl_c_mid_upload_is_one_line_exit_130_and_the_rerun_finishes(
+    zenodo_env, sample_sessions, monkeypatch
+):
+    """Ctrl-C in a terminal (SIGINT to the CLI) stops the upload with one line naming the fix, exit 130
+    and no Prefect crash report; running the same command again completes without resending."""
+    session = sample_sessions(platform="UAV", frames=40, dcim_mb=0)
+    monkeypatch.setenv("ATLAS_DCIM_PART_GB", "0.00001")
+    monkeypatch.setenv("ATLAS_UPLOAD_CONCURRENCY", "2")
+    [raw_archives] = plan_raw(Session.open(session), dcim_part_bytes=10_000)
+    zenodo_env.set_faults(FaultConfig(hold_uploads_after=HELD_AFTER))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "zenodo_atlas", "upload", str(session), "--raw",
+        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.to_thread(zenodo_env.wait_held, 1, 120.0)
+        child.send_signal(signal.SIGINT)
+        zenodo_env.set_faults(None)  # the held request may now finish; the CLI is already stopping
+        _, err = await asyncio.wait_for(child.communicate(), 120)
+    finally:
+        if child.returncode is None:
+            child.kill()
+    stderr = err.decode()
+    assert child.returncode == 130, stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == [
+        "error: interrupted (Ctrl-C); run the same command again: it resumes open drafts and skips finished files"
+    ]
+    finished_before = set(successful_puts(zenodo_env))
+
+    rerun = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "zenodo_atlas", "upload", str(session), "--raw",
+        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(rerun.communicate(), 300)
+    assert rerun.returncode == 0, err.decode()
+    [record] = await session_records(zenodo_env, session.name)
+    assert {f.key for f in record.files} == {a.name for a in raw_archives}
+    puts = successful_puts(zenodo_env)
+    assert all(puts[name] == 1 for name in finished_before)
 
 
 async def test_sigkill_after_atlas_publish_then_rerun_reports_the_same_doi(
