@@ -8,8 +8,8 @@ commit it holds, and tells whether the copy is current.
 
 The copy is made when a reader needs it, not after every write: a copy is linear in the Atlas's size
 (1.5 GB, 1-4 s at 1M frames) while a registration is not, so copying on each write made the cost of
-a registration grow with the Atlas. Writers and copiers take one exclusive file lock beside the Atlas
-(`<name>.duckdb.lock`) for the time they hold the file; a reader that finds the lock taken does not
+a registration grow with the Atlas. Writers and copiers take one exclusive file lock (see `lock_path`)
+for the time they hold the file; a reader that finds the lock taken does not
 wait but opens the copy it has, which says how old it is.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -45,7 +46,11 @@ def snapshot_path(atlas_path: Path) -> Path:
 
 
 def lock_path(atlas_path: Path) -> Path:
-    return atlas_path.with_name(atlas_path.name + ".lock")
+    """The Atlas's lock file, in the machine's temporary folder: nothing is written beside the user's
+    file, and the Atlas file itself cannot carry it (closing any descriptor of it would drop the
+    POSIX lock DuckDB holds on it)."""
+    digest = hashlib.sha256(str(atlas_path.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "zenodo-atlas-locks" / f"{atlas_path.stem}-{digest}.lock"
 
 
 @contextlib.contextmanager
@@ -54,8 +59,9 @@ def atlas_lock(atlas_path: Path, *, wait: bool = True) -> Iterator[bool]:
 
     Yields False without waiting when `wait` is off and someone else holds it.
     """
-    atlas_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(atlas_path), os.O_RDWR | os.O_CREAT, 0o644)
+    lock = lock_path(atlas_path)
+    lock.parent.mkdir(mode=0o1777, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -137,16 +143,19 @@ def current_snapshot(atlas_path: Path, *, wait: bool = False) -> Path:
     """The file a reader should open: the snapshot, brought up to the last commit when it is behind.
 
     Without `wait`, a reader that finds a writer (or another copier) at work opens the snapshot it has,
-    an older commit that says its age, rather than wait. With `wait` (or when there is no snapshot
-    yet) it queues for the Atlas lock and gets the last commit. An Atlas with an interrupted write and
-    no snapshot is opened as is, so that the reader is told to repair it.
+    an older commit that says its age, rather than wait; with no snapshot yet it opens the Atlas itself
+    (writing nothing, as before any snapshot existed). With `wait` it queues for the Atlas lock and
+    gets the last commit. An Atlas with an interrupted write and no snapshot is opened as is, so that
+    the reader is told to repair it.
     """
     snapshot = snapshot_path(atlas_path)
     if is_current(atlas_path):
         return snapshot
     if not atlas_path.is_file():
         return snapshot if snapshot.is_file() else atlas_path
-    with atlas_lock(atlas_path, wait=wait or not snapshot.is_file()) as held:
+    if not wait and not snapshot.is_file():  # no copy yet: read the file itself, as long as nobody writes it
+        return atlas_path
+    with atlas_lock(atlas_path, wait=wait) as held:
         if held and not is_current(atlas_path) and not spatial_index.interrupted_write(atlas_path):
             with contextlib.suppress(AtlasError):  # a writer that skips the lock: read the copy there is
                 refresh_snapshot(atlas_path)
