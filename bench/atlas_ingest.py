@@ -252,7 +252,7 @@ def main() -> None:
         print(f"register session #{args.full_sessions + 1} ({frames:,} frames already) seconds: {spread(last)}")
         print(f"ratio_{args.full_sessions + 1}_vs_1={ratios(last, first)} (limit 1.2)")
         started = Clock()
-        current_snapshot(full)
+        current_snapshot(full, wait=True)
         wall, cpu = started.elapsed()
         print(f"first read after writes copies the full Atlas ({full.stat().st_size / 1e9:.2f} GB) for readers once: "
               f"wall {wall:.3f} s, cpu {cpu:.3f} s (writers no longer pay it)")
