@@ -23,23 +23,43 @@ from zenodo_atlas.zenodo.server import FaultConfig
 HELD_AFTER = 3
 
 
-async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessions, tmp_path, monkeypatch):
+def _progress_log(line: str) -> bool:
+    """An INFO/WARNING line of the run's log (e.g. an earlier test's killed run marked crashed)."""
+    return any(f"| {level} " in line for level in ("INFO", "WARNING"))
+
+
+def _cli(*args: str, stderr: int = asyncio.subprocess.DEVNULL):
+    """`zenodo-atlas ARGS` as a child process on the suite's Prefect server."""
+    return asyncio.create_subprocess_exec(
+        sys.executable, "-m", "zenodo_atlas", *args,
+        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
+        stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+    )
+
+
+async def _upload_held_midway(zenodo_env, sample_sessions, monkeypatch, stderr: int = asyncio.subprocess.DEVNULL):
+    """A UAV session of many small raw archives whose `upload --raw` child is past HELD_AFTER stored files
+    and has one more PUT held open by the server: the moment to interrupt it."""
     session = sample_sessions(platform="UAV", frames=40, dcim_mb=0)
     monkeypatch.setenv("ATLAS_DCIM_PART_GB", "0.00001")
     monkeypatch.setenv("ATLAS_UPLOAD_CONCURRENCY", "2")
     [raw_archives] = plan_raw(Session.open(session), dcim_part_bytes=10_000)
     assert len(raw_archives) > HELD_AFTER + 2
     zenodo_env.set_faults(FaultConfig(hold_uploads_after=HELD_AFTER))
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zenodo_atlas", "upload", str(session), "--raw",
-        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
+    child = await _cli("upload", str(session), "--raw", stderr=stderr)
     try:
         await asyncio.to_thread(zenodo_env.wait_held, 1, 120.0)
-    finally:
-        child.send_signal(signal.SIGKILL)
+    except BaseException:
+        child.kill()
         await child.wait()
+        raise
+    return session, raw_archives, child
+
+
+async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessions, monkeypatch):
+    session, raw_archives, child = await _upload_held_midway(zenodo_env, sample_sessions, monkeypatch)
+    child.send_signal(signal.SIGKILL)
+    await child.wait()
     assert child.returncode == -signal.SIGKILL
     finished_before_kill = set(successful_puts(zenodo_env))
     assert HELD_AFTER <= len(finished_before_kill) < len(raw_archives)
@@ -62,18 +82,10 @@ async def test_ctrl_c_mid_upload_is_one_line_exit_130_and_the_rerun_finishes(
 ):
     """Ctrl-C in a terminal (SIGINT to the CLI) stops the upload with one line naming the fix, exit 130
     and no Prefect crash report; running the same command again completes without resending."""
-    session = sample_sessions(platform="UAV", frames=40, dcim_mb=0)
-    monkeypatch.setenv("ATLAS_DCIM_PART_GB", "0.00001")
-    monkeypatch.setenv("ATLAS_UPLOAD_CONCURRENCY", "2")
-    [raw_archives] = plan_raw(Session.open(session), dcim_part_bytes=10_000)
-    zenodo_env.set_faults(FaultConfig(hold_uploads_after=HELD_AFTER))
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zenodo_atlas", "upload", str(session), "--raw",
-        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    session, raw_archives, child = await _upload_held_midway(
+        zenodo_env, sample_sessions, monkeypatch, stderr=asyncio.subprocess.PIPE
     )
     try:
-        await asyncio.to_thread(zenodo_env.wait_held, 1, 120.0)
         child.send_signal(signal.SIGINT)
         zenodo_env.set_faults(None)  # the held request may now finish; the CLI is already stopping
         _, err = await asyncio.wait_for(child.communicate(), 120)
@@ -82,16 +94,15 @@ async def test_ctrl_c_mid_upload_is_one_line_exit_130_and_the_rerun_finishes(
             child.kill()
     stderr = err.decode()
     assert child.returncode == 130, stderr
-    assert [line for line in stderr.splitlines() if line.strip()] == [
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines[-1] == (
         "error: interrupted (Ctrl-C); run the same command again: it resumes open drafts and skips finished files"
-    ]
+    )
+    assert not [line for line in lines[:-1] if not _progress_log(line)], stderr
+    assert "Traceback" not in stderr and "Crash detected" not in stderr
     finished_before = set(successful_puts(zenodo_env))
 
-    rerun = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zenodo_atlas", "upload", str(session), "--raw",
-        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )
+    rerun = await _cli("upload", str(session), "--raw", stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(rerun.communicate(), 300)
     assert rerun.returncode == 0, err.decode()
     [record] = await session_records(zenodo_env, session.name)
@@ -109,11 +120,7 @@ async def test_sigkill_after_atlas_publish_then_rerun_reports_the_same_doi(
     await upload_session(str(sample_session), raw=True, processed="mi")
     await register_sessions([str(sample_session)])
     zenodo_env.set_faults(FaultConfig(hold_after_publish=True))
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zenodo_atlas", "atlas", "publish",
-        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
+    child = await _cli("atlas", "publish")
     try:
         await asyncio.to_thread(zenodo_env.wait_held, 1, 180.0)
     finally:
