@@ -15,10 +15,12 @@ no longer copy the Atlas for readers; the copy the first reader after a write ma
    `frames_importer` / `multilabel_prediction_importer`, src/models/frame_model.py and
    ml_predictions_model.py, src/sql_connector/sc_connector.py `_executemany`, indexes from
    src/sql_connector/00_base_database.sql): frames not yet in the version, each read with
-   `metadata_csv.loc` and its time converted to UTC; then per useful frame one query for its id and
-   one for the predictions it already has, the scores read with `scores_csv.loc`; each table's rows
-   through one executemany and one commit per table and session. Its geometry is WKT text (no
-   spatialite here), which spares it the spatial work the tool does. speedup_vs_predecessor_loop
+   `metadata_csv.loc`, its time converted to UTC and made a FrameDTO (position as shapely WKT); then
+   per useful frame one query for its row (read back into a FrameDTO, WKT parsed by shapely) and one
+   for the predictions it already has, the scores read with `scores_csv.loc` into one
+   MultilabelPredictionDTO per class; each table's rows through one executemany and one commit per
+   table and session. Its geometry is WKT text (no spatialite here), which spares it the GeoPackage
+   spatial functions and R-tree the predecessor's file has. speedup_vs_predecessor_loop
    must be >= 2.
 
 Each line prints wall and CPU seconds (this process, all threads: robust when the machine is shared)
@@ -38,11 +40,14 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from shapely import wkt
+from shapely.geometry import Point
 from synthetic_atlas import fill
 
 from zenodo_atlas.atlas.connection import open_atlas
@@ -151,6 +156,51 @@ def _utc(local: str) -> str:
     return datetime.strptime(local, "%Y:%m:%d %H:%M:%S.%f%z").astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+@dataclass
+class FrameDTO:
+    """The predecessor's frame object (src/models/frame_model.py), built for each frame it writes or reads."""
+
+    version: str
+    filename: str
+    original_filename: str
+    relative_path: str | None
+    gps_latitude: float | None
+    gps_longitude: float | None
+    gps_altitude: float | None
+    gps_pitch: float | None
+    gps_roll: float | None
+    gps_track: float | None
+    gps_fix: int | None
+    gps_datetime: str
+    id: int | None = None
+
+    @property
+    def position(self) -> str | None:
+        return None if self.gps_longitude is None else Point(self.gps_longitude, self.gps_latitude).wkt
+
+
+@dataclass
+class PredictionDTO:
+    """The predecessor's prediction object (src/models/ml_predictions_model.py)."""
+
+    score: float
+    version: str
+    frame: FrameDTO
+    class_id: int
+
+
+FRAME_HEADER = ("id, version_doi, OriginalFileName, filename, relative_file_path, GPSPosition, GPSAltitude, GPSPitch,"
+                " GPSRoll, GPSTrack, GPSDatetime, GPSFix")
+
+
+def _frame_of(row: tuple) -> FrameDTO:
+    """The predecessor's `__parse_frame_results` for one row: its WKT position read back with shapely."""
+    frame_id, version, original, name, relative, position, altitude, pitch, roll, track, when, fix = row
+    point = wkt.loads(position) if position else None
+    return FrameDTO(version, name, original, relative, point and point.y, point and point.x, altitude, pitch, roll,
+                    track, fix, when, id=frame_id)
+
+
 def run_baseline(sessions: list[Path], path: Path) -> tuple[tuple[float, float], int]:
     """The predecessor's importer on SQLite (see the module docstring), same files, same disk."""
     con = sqlite3.connect(path)
@@ -173,27 +223,30 @@ def run_baseline(sessions: list[Path], path: Path) -> tuple[tuple[float, float],
         scores = pd.read_csv(next((session / "PROCESSED_DATA" / "IA").glob("*_scores.csv"))).set_index("FileName")
         insert("INSERT OR IGNORE INTO deposit VALUES (?, ?, NULL)", [(deposit.concept_recid, session.name)])
         insert("INSERT OR IGNORE INTO version VALUES (?, ?)", [(version, deposit.concept_recid)])
-        known = {r[0] for r in con.execute("SELECT filename FROM frame WHERE version_doi = ?", (version,))}
+        known = {_frame_of(r).filename for r in con.execute(f"SELECT {FRAME_HEADER} FROM frame WHERE version_doi = ?",
+                                                               (version,))}
         frames = []
         for name in set(useful) - known:
             row = meta.loc[name]
-            frames.append((version, row["OriginalFileName"], name, row["relative_file_path"],
-                           f"POINT({row['GPSLongitude']} {row['GPSLatitude']})", row["GPSAltitude"],
-                           row["GPSPitch"], row["GPSRoll"], row["GPSTrack"], _utc(row["SubSecDateTimeOriginal"]),
-                           int(row["GPSfix"])))
-        insert(FRAME_INSERT, frames)
+            frames.append(FrameDTO(version, name, row["OriginalFileName"], row["relative_file_path"],
+                                   row["GPSLatitude"], row["GPSLongitude"], row["GPSAltitude"], row["GPSPitch"],
+                                   row["GPSRoll"], row["GPSTrack"], int(row["GPSfix"]),
+                                   _utc(row["SubSecDateTimeOriginal"])))
+        insert(FRAME_INSERT, [(f.version, f.original_filename, f.filename, f.relative_path, f.position, f.gps_altitude,
+                               f.gps_pitch, f.gps_roll, f.gps_track, f.gps_datetime, f.gps_fix) for f in frames])
         columns = list(scores.columns)
         predictions = []
         for name in useful:
-            frame_id = con.execute("SELECT id FROM frame WHERE version_doi = ? AND filename = ?",
-                                   (version, name)).fetchone()[0]
+            found = con.execute(f"SELECT {FRAME_HEADER} FROM frame WHERE version_doi = ? AND filename = ?",
+                                (version, name)).fetchall()
+            frame = _frame_of(found[0])
             have = con.execute("SELECT id, score, version_doi, frame_id, ml_class_id FROM multilabel_prediction"
-                               " WHERE version_doi = ? AND frame_id = ?", (version, frame_id)).fetchall()
+                               " WHERE version_doi = ? AND frame_id = ?", (version, frame.id)).fetchall()
             if have:
                 continue
             row = scores.loc[name]
-            predictions += [(float(row[c]), version, frame_id, class_ids[c]) for c in columns]
-        insert(PREDICTION_INSERT, predictions)
+            predictions += [PredictionDTO(row[c], version, frame, class_ids[c]) for c in columns]
+        insert(PREDICTION_INSERT, [(float(p.score), p.version, p.frame.id, p.class_id) for p in predictions])
         rows += len(predictions)
     seconds = started.elapsed()
     con.close()
