@@ -15,8 +15,10 @@ wait but opens the copy it has, which says how old it is.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -30,7 +32,7 @@ import duckdb
 from pydantic import BaseModel
 
 from zenodo_atlas.atlas import spatial_index
-from zenodo_atlas.atlas.connection import CONFIG, open_atlas
+from zenodo_atlas.atlas.connection import CONFIG, open_atlas, rollback
 from zenodo_atlas.atlas.errors import AtlasError, AtlasNotFoundError, MigrationError
 
 SUFFIX = ".snapshot.duckdb"
@@ -97,6 +99,71 @@ def write_committed(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection]
             raise
         checkpoint_and_close(con)
         return result
+
+
+Entry = Callable[[], contextlib.AbstractAsyncContextManager[object]]
+
+
+class WriterQueue:
+    """Writes to one Atlas that wait together are made in one visit: one open, checkpoint and close for
+    all of them (each DuckDB open costs ~12 ms and the close ~6 ms, a third of a 1,000-frame
+    registration). Each write is still its own transaction; one that fails is rolled back and fails
+    alone. `enter` is what a visit holds besides the file lock (the Prefect writer slot); writes that
+    arrive while a visit waits for it join that visit.
+    """
+
+    def __init__(self, atlas_path: Path, enter: Entry | None = None) -> None:
+        self.atlas_path = atlas_path
+        self._enter = enter or contextlib.nullcontext
+        self._pending: list[tuple[Callable[[duckdb.DuckDBPyConnection], object], asyncio.Future[object]]] = []
+        self._visitor: asyncio.Task[None] | None = None
+
+    async def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        if self._visitor is None or self._visitor.done():
+            self._visitor = asyncio.create_task(self._visit())
+        return await future  # type: ignore[return-value]
+
+    async def _visit(self) -> None:
+        batch: list[tuple[Callable[[duckdb.DuckDBPyConnection], object], asyncio.Future[object]]] = []
+        try:
+            while self._pending:
+                batch = []
+                try:
+                    async with self._enter():
+                        batch, self._pending = self._pending, []
+                        outcomes = await asyncio.to_thread(
+                            write_committed, self.atlas_path, functools.partial(_attempt_each, [w for w, _ in batch])
+                        )
+                except Exception as exc:  # the visit itself failed (slot, open): so did every write in it
+                    if not batch:
+                        batch, self._pending = self._pending, []
+                    outcomes = [(None, exc)] * len(batch)
+                for (_, future), (value, error) in zip(batch, outcomes, strict=True):
+                    if future.done():  # its caller was cancelled
+                        continue
+                    if error is None:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(error)
+        finally:  # cancelled: nobody may wait for ever
+            for _, future in [*batch, *self._pending]:
+                future.cancel()
+
+
+def _attempt_each(
+    works: list[Callable[[duckdb.DuckDBPyConnection], object]], con: duckdb.DuckDBPyConnection
+) -> list[tuple[object, Exception | None]]:
+    """Each write in turn on one connection; a failed one is rolled back and does not stop the others."""
+    outcomes: list[tuple[object, Exception | None]] = []
+    for work in works:
+        try:
+            outcomes.append((work(con), None))
+        except Exception as exc:
+            rollback(con)
+            outcomes.append((None, exc))
+    return outcomes
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -193,6 +260,7 @@ def open_snapshot(atlas_path: Path, *, wait: bool = False) -> tuple[duckdb.DuckD
 __all__ = [
     "MigrationError",
     "SnapshotInfo",
+    "WriterQueue",
     "atlas_lock",
     "checkpoint_and_close",
     "current_snapshot",

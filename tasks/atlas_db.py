@@ -32,7 +32,7 @@ from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.errors import MigrationError
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.maps import overview_png
-from zenodo_atlas.atlas.snapshot import SnapshotInfo, current_snapshot, open_snapshot, write_committed
+from zenodo_atlas.atlas.snapshot import SnapshotInfo, WriterQueue, current_snapshot, open_snapshot
 from zenodo_atlas.tasks.transfer import LEASE_SECONDS, ensure_global_limit
 
 T = TypeVar("T")
@@ -81,11 +81,18 @@ async def atlas_writer(atlas_path: Path) -> AsyncIterator[None]:
         reporter.cancel()
 
 
+_queues: dict[tuple[asyncio.AbstractEventLoop, Path], WriterQueue] = {}
+
+
 async def write_atlas(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-    """Run `work` on a read-write connection under the writer slot; the commit is checkpointed before
-    the slot is let go (see `atlas.snapshot.write_committed`)."""
-    async with atlas_writer(atlas_path):
-        return await asyncio.to_thread(write_committed, atlas_path, work)
+    """Run `work` on a read-write connection under the writer slot, its commit checkpointed before the
+    slot is let go; writes of this process that wait for the slot together share one visit
+    (`atlas.snapshot.WriterQueue`)."""
+    key = (asyncio.get_running_loop(), Path(atlas_path).resolve())
+    for stale in [k for k in _queues if k[0].is_closed()]:
+        del _queues[stale]
+    queue = _queues.get(key) or _queues.setdefault(key, WriterQueue(atlas_path, lambda: atlas_writer(atlas_path)))
+    return await queue.write(work)
 
 
 async def _ensure_atlas(atlas_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from zenodo_atlas.atlas.errors import AtlasLockedError
 from zenodo_atlas.atlas.etl import last_run, record_run
 from zenodo_atlas.atlas.inventory import counts
 from zenodo_atlas.atlas.snapshot import (
+    WriterQueue,
     atlas_lock,
     is_current,
     open_snapshot,
@@ -115,3 +118,35 @@ def test_readers_see_the_last_commit_while_another_process_writes(committed: Pat
         assert _note(con) == "not copied yet"
     finally:
         con.close()
+
+
+async def test_writes_that_wait_together_share_one_visit_and_fail_alone(committed: Path) -> None:
+    visits = []
+
+    @contextlib.asynccontextmanager
+    async def slot():
+        visits.append("entered")
+        yield
+
+    def note(text: str):
+        return lambda con: record_run(con, started_at=datetime.now(UTC), notes=text).id
+
+    def half_then_fail(con) -> None:
+        con.begin()
+        record_run(con, started_at=datetime.now(UTC), notes="rolled back")
+        raise ValueError("broken session")
+
+    queue = WriterQueue(committed, slot)
+    first, failed, last = await asyncio.gather(
+        queue.write(note("first")), queue.write(half_then_fail), queue.write(note("last")), return_exceptions=True
+    )
+
+    assert visits == ["entered"]
+    assert isinstance(failed, ValueError) and isinstance(first, int) and isinstance(last, int)
+    con, _ = open_snapshot(committed)
+    try:
+        notes = {n for (n,) in con.execute("SELECT notes FROM etl_runs").fetchall()}
+    finally:
+        con.close()
+    assert {"first", "last"} <= notes and "rolled back" not in notes
+    assert await queue.write(note("again")) and visits == ["entered", "entered"]
