@@ -55,7 +55,7 @@ from shapely.geometry import Point
 from synthetic_atlas import fill
 
 from zenodo_atlas.atlas.connection import open_atlas
-from zenodo_atlas.atlas.ingest import DepositRef, VersionRef, register_session
+from zenodo_atlas.atlas.ingest import DepositRef, VersionRef, prepare_session, register_prepared
 from zenodo_atlas.atlas.snapshot import WriterQueue, current_snapshot, write_committed
 from zenodo_atlas.sessions.ia import OLD_CLASS_COLUMNS, multilabel_csv_name
 
@@ -120,14 +120,17 @@ def run_atlas(
 
     def work(index: int, session: Path) -> Callable[[duckdb.DuckDBPyConnection], object]:
         deposit, md5s = deposit_of(session, index)
-        return lambda con: register_session(con, session, deposit, archive_md5s=md5s)
+        prepared = prepare_session(session, deposit, archive_md5s=md5s)
+        return lambda con: register_prepared(con, prepared)
 
     async def at_once() -> None:
         queue, gate = WriterQueue(path), asyncio.Semaphore(together)
 
         async def one(index: int, session: Path) -> None:
-            async with gate:
-                await queue.write(work(index, session))
+            async with gate:  # as register_in_atlas: files read before the slot, the writes queued
+                deposit, md5s = deposit_of(session, index)
+                prepared = await asyncio.to_thread(prepare_session, session, deposit, archive_md5s=md5s)
+                await queue.write(lambda con: register_prepared(con, prepared))
 
         await asyncio.gather(*[one(i, s) for i, s in enumerate(sessions, start=first_index)])
 
