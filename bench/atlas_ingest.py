@@ -12,9 +12,10 @@ no longer copy the Atlas for readers; the copy the first reader after a write ma
    must stay <= 1.2.
 2. `--sessions` sessions registered into a fresh Atlas, against the predecessor's loop on SQLite
    over the same files, as SeatizenDOI/zenodo-tools does it (src/seatizen_atlas/sa_importer.py
-   `frames_importer` / `multilabel_prediction_importer`, src/models/frame_model.py and
+   `import_seatizen_session` / `frames_importer` / `multilabel_prediction_importer`, src/models/frame_model.py and
    ml_predictions_model.py, src/sql_connector/sc_connector.py `_executemany`, indexes from
-   src/sql_connector/00_base_database.sql): frames not yet in the version, each read with
+   src/sql_connector/00_base_database.sql): the deposit with its footprint and track (`get_footprint`),
+   then frames not yet in the version, each read with
    `metadata_csv.loc`, its time converted to UTC and made a FrameDTO (position as shapely WKT); then
    per useful frame one query for its row (read back into a FrameDTO, WKT parsed by shapely) and one
    for the predictions it already has, the scores read with `scores_csv.loc` into one
@@ -51,7 +52,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from shapely import wkt
-from shapely.geometry import Point
+from shapely.geometry import LineString, MultiPoint, Point, Polygon
 from synthetic_atlas import fill
 
 from zenodo_atlas.atlas.connection import open_atlas
@@ -158,6 +159,8 @@ def new_atlas(path: Path) -> Path:
 
 BASELINE_SCHEMA = """
 CREATE TABLE deposit (doi TEXT PRIMARY KEY, session_name TEXT NOT NULL, footprint TEXT);
+CREATE TABLE deposit_linestring (id INTEGER PRIMARY KEY AUTOINCREMENT, deposit_doi TEXT NOT NULL,
+    footprint_linestring TEXT);
 CREATE TABLE version (doi TEXT PRIMARY KEY, deposit_doi TEXT NOT NULL);
 CREATE TABLE frame (id INTEGER PRIMARY KEY AUTOINCREMENT, version_doi TEXT NOT NULL, OriginalFileName TEXT,
     filename TEXT NOT NULL, relative_file_path TEXT, GPSPosition TEXT, GPSAltitude REAL, GPSPitch REAL,
@@ -227,6 +230,22 @@ def _frame_of(row: tuple) -> FrameDTO:
                     track, fix, when, id=frame_id)
 
 
+def _footprint(session: Path) -> tuple[str | None, str | None]:
+    """The predecessor's `get_footprint` (src/seatizen_session/manager/ssm_base_manager.py): metadata read
+    again, hull of the non-zero positions (shapely's here, scipy's ConvexHull there) and the track of
+    all but every tenth position, as WKT."""
+    coordinates = pd.read_csv(session / "METADATA" / "metadata.csv")
+    if round(coordinates["GPSLatitude"].std(), 10) == 0.0 or round(coordinates["GPSLongitude"].std(), 10) == 0.0:
+        return None, None
+    values = coordinates[["GPSLongitude", "GPSLatitude"]].values
+    points = [[lon, lat] for lon, lat in values
+              if not np.isnan(lon) and lon != 0.0 and not np.isnan(lat) and lat != 0.0]
+    polygon = Polygon(MultiPoint(points).convex_hull.exterior.coords)
+    track = LineString([[lon, lat] for i, (lon, lat) in enumerate(values)
+                        if not np.isnan(lon) and lon != 0.0 and not np.isnan(lat) and lat != 0.0 and i % 10 != 0])
+    return polygon.wkt, track.wkt
+
+
 def run_baseline(sessions: list[Path], path: Path) -> tuple[tuple[float, float], int]:
     """The predecessor's importer on SQLite (see the module docstring), same files, same disk."""
     con = sqlite3.connect(path)
@@ -247,7 +266,10 @@ def run_baseline(sessions: list[Path], path: Path) -> tuple[tuple[float, float],
         meta = pd.read_csv(session / "METADATA" / "metadata.csv").set_index("FileName", drop=False)
         useful = list(pd.read_csv(session / "METADATA" / "predictions_gps.csv")["FileName"])
         scores = pd.read_csv(next((session / "PROCESSED_DATA" / "IA").glob("*_scores.csv"))).set_index("FileName")
-        insert("INSERT OR IGNORE INTO deposit VALUES (?, ?, NULL)", [(deposit.concept_recid, session.name)])
+        polygon, track = _footprint(session)
+        insert("INSERT OR IGNORE INTO deposit VALUES (?, ?, ?)", [(deposit.concept_recid, session.name, polygon)])
+        insert("INSERT INTO deposit_linestring (deposit_doi, footprint_linestring) VALUES (?, ?)",
+               [(deposit.concept_recid, track)])
         insert("INSERT OR IGNORE INTO version VALUES (?, ?)", [(version, deposit.concept_recid)])
         known = {_frame_of(r).filename for r in con.execute(f"SELECT {FRAME_HEADER} FROM frame WHERE version_doi = ?",
                                                                (version,))}

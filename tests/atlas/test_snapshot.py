@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures.atlas import PopulatedAtlas
+from tests.fixtures.atlas import PopulatedAtlas, Published
+from zenodo_atlas.atlas import spatial_index
 from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.errors import AtlasLockedError
 from zenodo_atlas.atlas.etl import last_run, record_run
+from zenodo_atlas.atlas.ingest import prepare_session, register_prepared
 from zenodo_atlas.atlas.inventory import counts
 from zenodo_atlas.atlas.snapshot import (
     WriterQueue,
@@ -150,3 +153,25 @@ async def test_writes_that_wait_together_share_one_visit_and_fail_alone(committe
         con.close()
     assert {"first", "last"} <= notes and "rolled back" not in notes
     assert await queue.write(note("again")) and visits == ["entered", "entered"]
+
+
+async def test_a_reader_sees_sessions_registered_through_the_queue(
+    committed: Path, published_session: Callable[..., Published]
+) -> None:
+    new = [published_session(name=f"20240{i}01_REU-ST-LEU_ASV-1_01", frames=12, seed=i, concept_recid=f"9{i}00",
+                             first_record=int(f"9{i}01")) for i in (1, 2)]
+    prepared = [prepare_session(d, dep, archive_md5s=m) for d, dep, m in new]
+    queue = WriterQueue(committed)
+
+    reports = await asyncio.gather(*[queue.write(lambda con, p=p: register_prepared(con, p)) for p in prepared])
+
+    assert all(r.frames_added > 0 for r in reports) and not spatial_index.interrupted_write(committed)
+    con, info = open_snapshot(committed)
+    try:
+        names = {n for (n,) in con.execute("SELECT session_name FROM deposit").fetchall()}
+        frames = con.execute("SELECT count(*) FROM frame f JOIN version v USING (record_id)"
+                             " WHERE v.concept_recid IN ('9100', '9200')").fetchone()[0]
+    finally:
+        con.close()
+    assert {d.name for d, _, _ in new} <= names and frames == sum(r.frames_added for r in reports)
+    assert info.path == snapshot_path(committed) and is_current(committed)
