@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from pydantic import BaseModel, Field
 from zenodo_atlas.atlas import spatial_index
 from zenodo_atlas.atlas.connection import fetch_row, rollback
 from zenodo_atlas.atlas.errors import DepositRefError, VersionMappingError
-from zenodo_atlas.atlas.session_files import ScoreFile, read_session
+from zenodo_atlas.atlas.session_files import ScoreFile, SessionFiles, read_session
 from zenodo_atlas.sessions.naming import read_session_name
 from zenodo_atlas.sessions.zenodo_record import label_of, session_name_of, version_kinds
 from zenodo_atlas.zenodo.models import Record
@@ -344,15 +345,21 @@ def _insert_predictions(
         )[0]
 
 
-def register_session(
-    con: duckdb.DuckDBPyConnection,
-    session_dir: Path,
-    deposit: DepositRef,
-    *,
-    archive_md5s: dict[str, str],
-    all_frames: bool = False,
-) -> RegistrationReport:
-    """Add or update one session, all or nothing.
+@dataclass
+class PreparedSession:
+    """A session's files read and checked and its versions resolved: all registration does without
+    the database, so that it can happen before the writer slot is taken."""
+
+    deposit: DepositRef
+    files: SessionFiles
+    frames_record: int
+    ia_record: int | None
+
+
+def prepare_session(
+    session_dir: Path, deposit: DepositRef, *, archive_md5s: dict[str, str], all_frames: bool = False
+) -> PreparedSession:
+    """Read and check the session's files and find the versions they come from.
 
     `archive_md5s` gives the md5 of the METADATA.zip and PROCESSED_DATA_IA.zip the folder was
     extracted from; each is matched to the Zenodo version that holds it.
@@ -371,6 +378,31 @@ def register_session(
                 f"{session_dir} has score CSVs but archive_md5s lacks {IA_ARCHIVE}; give its md5."
             )
         ia_record = version_for_archive(deposit, IA_ARCHIVE, archive_md5s[IA_ARCHIVE])
+    return PreparedSession(deposit, files, frames_record, ia_record)
+
+
+def register_session(
+    con: duckdb.DuckDBPyConnection,
+    session_dir: Path,
+    deposit: DepositRef,
+    *,
+    archive_md5s: dict[str, str],
+    all_frames: bool = False,
+) -> RegistrationReport:
+    """Add or update one session, all or nothing (`prepare_session`, then `register_prepared`), and
+    checkpoint: the new frames' R-tree entries must not be left in the WAL (see `spatial_index`)."""
+    report = register_prepared(con, prepare_session(session_dir, deposit, archive_md5s=archive_md5s,
+                                                    all_frames=all_frames))
+    spatial_index.checkpoint(con)
+    return report
+
+
+def register_prepared(con: duckdb.DuckDBPyConnection, prepared: PreparedSession) -> RegistrationReport:
+    """Write a prepared session in one transaction. The caller checkpoints before it lets the file go
+    (`snapshot.write_committed` does, once for all the writes of a visit)."""
+    deposit, files, frames_record, ia_record = (
+        prepared.deposit, prepared.files, prepared.frames_record, prepared.ia_record
+    )
     report = RegistrationReport(session=deposit.session_name, warnings=list(files.warnings))
     _check_session_name(con, deposit)
     con.begin()
@@ -403,7 +435,6 @@ def register_session(
     except BaseException:
         rollback(con)
         raise
-    spatial_index.checkpoint(con)  # the new frames' R-tree entries must not be left in the WAL
     if report.unknown_columns:
         report.warnings.append(f"Score columns matching no class were ignored: {', '.join(report.unknown_columns)}.")
     return report
@@ -411,9 +442,12 @@ def register_session(
 
 __all__ = [
     "DepositRef",
+    "PreparedSession",
     "RegistrationReport",
     "VersionRef",
     "deposit_ref_from_records",
+    "prepare_session",
+    "register_prepared",
     "register_session",
     "version_for_archive",
 ]

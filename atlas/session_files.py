@@ -73,7 +73,10 @@ def _numeric(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         return raw.astype("float64")
     values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+    unread = values.isna() & raw.notna()
+    if not unread.any():  # the usual case: skip the string work of telling blanks from garbage
+        return values.astype("float64")
+    bad = unread & (raw.astype("string").str.strip() != "")
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise SessionFileError(
@@ -184,7 +187,7 @@ def read_scores(session_dir: Path, session_name: str) -> list[ScoreFile]:
         if names.isna().any():
             row = int(np.flatnonzero(names.isna().to_numpy())[0])
             raise SessionFileError(f"{path}: empty FileName on line {row + 2}; the file looks truncated.")
-        scores = pd.DataFrame({"file_name": prefixed(names, session_name)})
+        columns = {"file_name": prefixed(names, session_name)}
         for column in table.columns.drop("FileName"):
             values = _numeric(table, column, path)
             if values.isna().any():
@@ -192,8 +195,8 @@ def read_scores(session_dir: Path, session_name: str) -> list[ScoreFile]:
                 raise SessionFileError(
                     f"{path}: no score for {column} on line {row + 2}; the file looks truncated or broken."
                 )
-            scores[column] = values
-        found.append(ScoreFile(path, scores))
+            columns[column] = values
+        found.append(ScoreFile(path, pd.DataFrame(columns)))  # one frame at the end: no insert per column
     return found
 
 

@@ -6,8 +6,9 @@ the index fails INTERNAL ("Operation requires a flat vector"), later writes fail
 the index that comes back lacks the crashed rows, so polygon queries silently miss frames (measured
 with ten points and no project code). Hence two rules:
 
-* every write that touches an indexed table checkpoints right after its commit, so the WAL is empty
-  whenever no write is in flight;
+* every writer checkpoints right after its last commit, before it lets the file go (a visit of the
+  writer queue commits each session, then checkpoints once), so the WAL is empty whenever no write
+  is in flight;
 * a non-empty WAL found before opening means such a write was interrupted: the R-tree indexes are
   dropped *before* spatial is loaded (DuckDB only buffers their replay until the extension binds
   them, so dropping them never runs the broken replay), the WAL is folded into the file, and the

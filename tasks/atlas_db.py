@@ -1,8 +1,9 @@
 """Tasks that read and write the Atlas file (DuckDB work runs in a thread; one connection per task).
 
 Writers queue: every write takes the one Prefect global concurrency slot named after the Atlas file
-(two Atlases never block each other), only for the transaction itself, and logs while it waits. Before
-letting the slot go it refreshes the read snapshot, so readers never wait and never see half a write.
+(two Atlases never block each other), only for the transaction itself, and logs while it waits. Reads
+open the read snapshot, brought up to the last commit first (see `atlas.snapshot`): a flow's own reads
+wait for the one transaction in progress at most, so that what it decides on includes every commit.
 """
 
 from __future__ import annotations
@@ -28,17 +29,10 @@ from prefect.exceptions import MissingContextError
 
 from zenodo_atlas.atlas import etl, inventory, spatial_index
 from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
-from zenodo_atlas.atlas.connection import open_atlas
 from zenodo_atlas.atlas.errors import MigrationError
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.maps import overview_png
-from zenodo_atlas.atlas.snapshot import (
-    SnapshotInfo,
-    checkpoint_and_close,
-    open_snapshot,
-    refresh_snapshot,
-    snapshot_path,
-)
+from zenodo_atlas.atlas.snapshot import SnapshotInfo, WriterQueue, current_snapshot, open_snapshot
 from zenodo_atlas.tasks.transfer import LEASE_SECONDS, ensure_global_limit
 
 T = TypeVar("T")
@@ -87,43 +81,43 @@ async def atlas_writer(atlas_path: Path) -> AsyncIterator[None]:
         reporter.cancel()
 
 
+_queues: dict[tuple[asyncio.AbstractEventLoop, Path], WriterQueue] = {}
+
+
 async def write_atlas(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-    """Run `work` on a read-write connection under the writer slot, then publish the read snapshot."""
+    """Run `work` on a read-write connection under the writer slot, its commit checkpointed before the
+    slot is let go; writes of this process that wait for the slot together share one visit
+    (`atlas.snapshot.WriterQueue`)."""
+    key = (asyncio.get_running_loop(), Path(atlas_path).resolve())
+    for stale in [k for k in _queues if k[0].is_closed()]:
+        del _queues[stale]
+    queue = _queues.get(key) or _queues.setdefault(key, WriterQueue(atlas_path, lambda: atlas_writer(atlas_path)))
+    return await queue.write(work)
 
-    def run() -> T:
-        con = open_atlas(atlas_path)
-        try:
-            result = work(con)
-        except BaseException:
-            con.close()
-            raise
-        checkpoint_and_close(con)
-        refresh_snapshot(atlas_path)
-        return result
 
-    async with atlas_writer(atlas_path):
-        return await asyncio.to_thread(run)
+async def _ensure_atlas(atlas_path: Path) -> None:
+    if not atlas_path.is_file():
+        await write_atlas(atlas_path, lambda con: None)
 
 
 async def ensure_snapshot(atlas_path: Path) -> Path:
-    """The read snapshot's path, made first under the writer slot if no writer made one yet."""
-    if not snapshot_path(atlas_path).is_file():
-        await write_atlas(atlas_path, lambda con: None)
-    return snapshot_path(atlas_path)
+    """The read snapshot's path, holding the last commit; a missing Atlas is created first under the slot."""
+    await _ensure_atlas(atlas_path)
+    return await asyncio.to_thread(current_snapshot, atlas_path, wait=True)
 
 
 async def read_atlas(atlas_path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> tuple[T, SnapshotInfo]:
-    """Run `work` on the read snapshot, never waiting for a writer; a missing or outdated snapshot
-    (new Atlas, schema upgrade) is made under the writer slot first."""
+    """Run `work` on the read snapshot, never queueing behind other writers; a missing Atlas or an
+    outdated schema is dealt with under the writer slot first."""
 
     def run() -> tuple[T, SnapshotInfo]:
-        con, info = open_snapshot(atlas_path)
+        con, info = open_snapshot(atlas_path, wait=True)
         try:
             return work(con), info
         finally:
             con.close()
 
-    await ensure_snapshot(atlas_path)
+    await _ensure_atlas(atlas_path)
     try:
         return await asyncio.to_thread(run)
     except MigrationError:

@@ -25,7 +25,8 @@ from zenodo_atlas.atlas.ingest import (
     DepositRef,
     RegistrationReport,
     deposit_ref_from_records,
-    register_session,
+    prepare_session,
+    register_prepared,
 )
 from zenodo_atlas.sessions.archive import archive_md5, member_signature
 from zenodo_atlas.sessions.plan import PlannedArchive, plan_processed
@@ -142,10 +143,12 @@ async def remote_source(
 async def register_in_atlas(
     atlas_path: Path, source: RegistrationSource, deposit: DepositRef, all_frames: bool = False
 ) -> RegistrationReport:
-    """One transaction per session under the Atlas writer slot; DuckDB work runs off the event loop."""
-    report = await write_atlas(atlas_path, lambda con: register_session(
-        con, source.session_dir, deposit, archive_md5s=source.archive_md5s, all_frames=all_frames
-    ))
+    """One transaction per session under the Atlas writer slot; the files are read and checked before
+    it is taken (on another core while someone else writes), DuckDB work runs off the event loop."""
+    prepared = await asyncio.to_thread(
+        prepare_session, source.session_dir, deposit, archive_md5s=source.archive_md5s, all_frames=all_frames
+    )
+    report = await write_atlas(atlas_path, lambda con: register_prepared(con, prepared))
     report.warnings[:0] = source.warnings
     logger = get_run_logger()
     logger.info(

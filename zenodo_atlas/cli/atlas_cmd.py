@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from zenodo_atlas.atlas.errors import AtlasError
 from zenodo_atlas.cli import validate
 from zenodo_atlas.cli.errors import fail, one_line_errors, run_flow
 from zenodo_atlas.cli.output import JsonOption, emit_json
+
+if TYPE_CHECKING:
+    import duckdb
 
 app = typer.Typer(
     help="The Atlas: register, publish, migrate, query, export, import annotations.", no_args_is_help=True
@@ -54,18 +57,18 @@ def migrate_cmd(atlas: AtlasOption = None, as_json: JsonOption = False) -> None:
     """
     from zenodo_atlas.atlas.connection import connect_atlas
     from zenodo_atlas.atlas.migrate import latest_version, migrate, schema_version
-    from zenodo_atlas.atlas.snapshot import checkpoint_and_close, refresh_snapshot
+    from zenodo_atlas.atlas.snapshot import atlas_lock, checkpoint_and_close
 
     path = _atlas_path(atlas)
-    con = connect_atlas(path)
-    try:
-        before = schema_version(con)
-        applied = migrate(con)
-    except BaseException:
-        con.close()
-        raise
-    checkpoint_and_close(con)
-    refresh_snapshot(path)
+    with atlas_lock(path):
+        con = connect_atlas(path)
+        try:
+            before = schema_version(con)
+            applied = migrate(con)
+        except BaseException:
+            con.close()
+            raise
+        checkpoint_and_close(con)
     if as_json:
         emit_json({"atlas": path, "schema_before": before, "applied": applied, "schema": latest_version()})
     elif applied:
@@ -86,20 +89,16 @@ def check_cmd(atlas: AtlasOption = None) -> None:
       zenodo-atlas atlas check --atlas ./atlas.duckdb
     """
     from zenodo_atlas.atlas import spatial_index
-    from zenodo_atlas.atlas.connection import open_atlas
-    from zenodo_atlas.atlas.snapshot import checkpoint_and_close, refresh_snapshot
+    from zenodo_atlas.atlas.snapshot import write_committed
 
     path = _atlas_path(atlas)
-    con = open_atlas(path)
-    try:
-        with stderr.status("Checking the spatial index..."):
-            report = spatial_index.check(con)
-            after = spatial_index.check(con, repair=False) if report.rebuilt else report
-    except BaseException:
-        con.close()
-        raise
-    checkpoint_and_close(con)
-    refresh_snapshot(path)
+
+    def check(con: duckdb.DuckDBPyConnection) -> tuple[spatial_index.IndexCheck, spatial_index.IndexCheck]:
+        report = spatial_index.check(con)
+        return report, spatial_index.check(con, repair=False) if report.rebuilt else report
+
+    with stderr.status("Checking the spatial index..."):
+        report, after = write_committed(path, check)
     for session, (via_index, by_scan) in report.mismatches.items():
         stdout.print(f"  {session}: {via_index} frame(s) through the index, {by_scan} by scan")
     if not after.healthy:
