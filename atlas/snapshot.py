@@ -47,21 +47,23 @@ def snapshot_path(atlas_path: Path) -> Path:
     return atlas_path.with_name(atlas_path.stem + SUFFIX)
 
 
-def lock_path(atlas_path: Path) -> Path:
-    """The Atlas's lock file, in the machine's temporary folder: nothing is written beside the user's
-    file, and the Atlas file itself cannot carry it (closing any descriptor of it would drop the
+def lock_path(atlas_path: Path, role: str = "file") -> Path:
+    """The Atlas's lock file for `role`, in the machine's temporary folder: nothing is written beside the
+    user's file, and the Atlas file itself cannot carry it (closing any descriptor of it would drop the
     POSIX lock DuckDB holds on it)."""
     digest = hashlib.sha256(str(atlas_path.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / "zenodo-atlas-locks" / f"{atlas_path.stem}-{digest}.lock"
+    suffix = "" if role == "file" else f".{role}"
+    return Path(tempfile.gettempdir()) / "zenodo-atlas-locks" / f"{atlas_path.stem}-{digest}{suffix}.lock"
 
 
 @contextlib.contextmanager
-def atlas_lock(atlas_path: Path, *, wait: bool = True) -> Iterator[bool]:
-    """Hold the Atlas file lock (flock: per open file, so threads of one process exclude each other too).
+def atlas_lock(atlas_path: Path, *, wait: bool = True, role: str = "file") -> Iterator[bool]:
+    """Hold the Atlas lock of `role` (flock: per open file, so threads of one process exclude each other
+    too; the system releases it when its process dies). "file" guards the file's writers and copiers.
 
     Yields False without waiting when `wait` is off and someone else holds it.
     """
-    lock = lock_path(atlas_path)
+    lock = lock_path(atlas_path, role)
     lock.parent.mkdir(mode=0o1777, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     try:

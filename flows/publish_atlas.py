@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -9,7 +11,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact
 from pydantic import BaseModel
 
-from zenodo_atlas.atlas.publication import atlas_metadata, fingerprint_on_record, next_label
+from zenodo_atlas.atlas.publication import AtlasSnapshot, atlas_metadata, fingerprint_on_record, next_label
 from zenodo_atlas.errors import ZenodoAtlasError, one_line
 from zenodo_atlas.flows.publication import publish_version
 from zenodo_atlas.sessions.plan import plain_file
@@ -17,7 +19,7 @@ from zenodo_atlas.sessions.template import load_atlas_template
 from zenodo_atlas.sessions.versions import VersionPlan
 from zenodo_atlas.sessions.zenodo_record import strip_urn
 from zenodo_atlas.settings import current_settings
-from zenodo_atlas.tasks.atlas_db import count_sessions, last_publication, record_publication
+from zenodo_atlas.tasks.atlas_db import atlas_publisher, count_sessions, last_publication, record_publication
 from zenodo_atlas.tasks.atlas_record import snapshot_atlas
 from zenodo_atlas.tasks.connections import open_client
 from zenodo_atlas.tasks.deposit import find_session
@@ -59,7 +61,8 @@ async def publish_atlas(
 
     Nothing is published when the fingerprint equals the last published one (unless `force`): a
     re-run after a run that died right after publishing reports that version and records it. Only
-    the bookkeeping takes the Atlas writer slot; the snapshot, exports and uploads need none.
+    the bookkeeping takes the Atlas writer slot; the whole run holds the Atlas publisher lock, so a
+    second publication waits and then finds the content already published.
 
     Args:
         atlas_path: Atlas DuckDB file; empty uses the configured ATLAS_ATLAS_PATH.
@@ -68,11 +71,22 @@ async def publish_atlas(
             (the nightly refresh: runs started together make one new version, the next night the rest).
     """
     settings = current_settings()
-    logger = get_run_logger()
     atlas = Path(atlas_path) if atlas_path else settings.atlas_path
     if not atlas.is_file():
         raise FileNotFoundError(f"no Atlas at {atlas}: register sessions first (zenodo-atlas atlas register ...)")
-    snapshot = await snapshot_atlas(atlas, settings.work_dir / "atlas-publication")
+    async with atlas_publisher(atlas):
+        snapshot = await snapshot_atlas(atlas, settings.work_dir / "atlas-publication")
+        try:
+            return await _publish_snapshot(atlas, snapshot, force, unless_published_since)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, snapshot.folder, True)  # this run's copy and exports
+
+
+async def _publish_snapshot(
+    atlas: Path, snapshot: AtlasSnapshot, force: bool, unless_published_since: datetime | None
+) -> AtlasPublication:
+    settings = current_settings()
+    logger = get_run_logger()
     record_name = strip_urn(settings.atlas_urn)
     global_limit = await ensure_global_limit(UPLOAD_LIMIT, settings.global_transfer_slots)
     async with await open_client(settings, token_required=True) as client:

@@ -32,13 +32,14 @@ from zenodo_atlas.atlas.annotations import AnnotationReport, import_annotations
 from zenodo_atlas.atlas.errors import MigrationError
 from zenodo_atlas.atlas.exports import export_all
 from zenodo_atlas.atlas.maps import overview_png
-from zenodo_atlas.atlas.snapshot import SnapshotInfo, WriterQueue, current_snapshot, open_snapshot
+from zenodo_atlas.atlas.snapshot import SnapshotInfo, WriterQueue, atlas_lock, current_snapshot, open_snapshot
 from zenodo_atlas.tasks.transfer import LEASE_SECONDS, ensure_global_limit
 
 T = TypeVar("T")
 
 WAIT_REPORT_SECONDS = 5.0
 """How often a run waiting for the Atlas writer slot says so in its log."""
+PUBLISHER_POLL_SECONDS = 0.5
 
 
 def writer_slot_name(atlas_path: Path) -> str:
@@ -79,6 +80,27 @@ async def atlas_writer(atlas_path: Path) -> AsyncIterator[None]:
             yield
     finally:
         reporter.cancel()
+
+
+@contextlib.asynccontextmanager
+async def atlas_publisher(atlas_path: Path) -> AsyncIterator[None]:
+    """One publication of an Atlas at a time, so two never fill the same Zenodo draft.
+
+    A file lock rather than a Prefect slot: the system frees it when its process dies, so a killed
+    publication never blocks the next one (a slot would wait for its lease to expire), and every
+    Atlas flow runs on the machine that holds the Atlas (the `atlas` work queue, README Deployment)."""
+    logger = _logger()
+    started = reported = time.monotonic()
+    while True:
+        with atlas_lock(atlas_path, wait=False, role="publisher") as held:
+            if held:
+                yield
+                return
+        if time.monotonic() - reported >= WAIT_REPORT_SECONDS:
+            reported = time.monotonic()
+            logger.info("Waiting for another publication of %s to finish: %.0f s so far",
+                        atlas_path, reported - started)
+        await asyncio.sleep(PUBLISHER_POLL_SECONDS)
 
 
 _queues: dict[tuple[asyncio.AbstractEventLoop, Path], WriterQueue] = {}

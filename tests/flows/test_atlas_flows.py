@@ -96,6 +96,8 @@ async def test_publish_twice_without_change_makes_one_version(zenodo_env, sample
     versions = await session_records(zenodo_env, "seatizen-atlas")
     assert [v.version_label for v in versions] == ["v1.0.0", "v1.0.1"]
     assert "atlas.duckdb" in {f.key for f in versions[-1].files}
+    publications = Path(os.environ["ATLAS_WORK_DIR"]) / "atlas-publication"
+    assert list(publications.iterdir()) == [], "each run copies into a folder of its own and removes it"
     assert {"seatizen_atlas_map.html", "seatizen_atlas_overview.png"} <= {f.key for f in versions[-1].files}
     places = {loc["place"] for loc in versions[-1].metadata["locations"]}
     assert places == {first.name, second.name}  # Zenodo shows the session centroids

@@ -1,9 +1,11 @@
-"""The Atlas writer slot: writers queue (never fail on each other), per Atlas file, and say they wait."""
+"""The Atlas writer slot: writers queue (never fail on each other), per Atlas file, and say they wait;
+the publisher lock: one publication at a time, freed when its process dies."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +13,9 @@ import pytest
 
 from tests.fixtures.atlas import PopulatedAtlas
 from zenodo_atlas.atlas import etl
-from zenodo_atlas.atlas.snapshot import open_snapshot, snapshot_path
+from zenodo_atlas.atlas.snapshot import atlas_lock, lock_path, open_snapshot, snapshot_path
 from zenodo_atlas.tasks import atlas_db
-from zenodo_atlas.tasks.atlas_db import atlas_writer, read_atlas, write_atlas, writer_slot_name
+from zenodo_atlas.tasks.atlas_db import atlas_publisher, atlas_writer, read_atlas, write_atlas, writer_slot_name
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +68,39 @@ async def test_a_waiting_writer_reports_and_other_atlases_do_not_wait(
     assert await waiting == "written"
     con, _ = open_snapshot(atlas)
     con.close()
+
+
+_HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o666)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+async def test_one_publication_at_a_time_and_a_killed_publisher_frees_the_lock(tmp_path: Path) -> None:
+    atlas = tmp_path / "atlas.duckdb"
+    async with atlas_publisher(atlas):
+        with atlas_lock(atlas, wait=False, role="publisher") as free:
+            assert free is False, "a second publication must wait"
+        with atlas_lock(atlas, wait=False) as writers:
+            assert writers is True, "writers do not wait for a publication"
+
+    lock = lock_path(atlas, "publisher")
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _HOLD_LOCK, str(lock), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert child.stdout is not None
+    assert await asyncio.wait_for(child.stdout.readline(), 30) == b"held\n"
+    waiting = asyncio.create_task(_publish_once(atlas))
+    with atlas_lock(atlas, wait=False, role="publisher") as free:
+        assert free is False and not waiting.done()
+    child.kill()  # a publication killed mid-way: the system drops its lock
+    await child.wait()
+    assert await asyncio.wait_for(waiting, 30) == "published"
+
+
+async def _publish_once(atlas: Path) -> str:
+    async with atlas_publisher(atlas):
+        return "published"
