@@ -166,6 +166,7 @@ async def test_debug_log_names_method_path_status_attempt_without_token(zenodo_s
     assert zenodo_server.token not in str(caught.value)
 
 
+@pytest.mark.asyncio(loop_scope="function")  # limiters live per loop: none left by an earlier server on this port
 async def test_two_clients_of_one_host_share_the_budget(zenodo_server):
     a = _client(zenodo_server.api_url, zenodo_server.token, rate_limit_per_minute=500)
     b = _client(zenodo_server.api_url, zenodo_server.other_token, rate_limit_per_minute=300)
