@@ -79,8 +79,11 @@ async def _fetch(
 
     kept: list[str] = []
     try:
-        sinks = [await streaming_unpack(client, content_url(r, f), f, session_dir, wanted_members(f), overwrite,
-                                        journal=zip_dir / str(r.id) / f"{f.key}.stream") for r, f in wanted]
+        sinks = await all_or_none([
+            streaming_unpack(client, content_url(r, f), f, session_dir, wanted_members(f), overwrite,
+                             journal=zip_dir / str(r.id) / f"{f.key}.stream")
+            for r, f in wanted
+        ])
         async with (
             transfer_slots(DOWNLOAD_LIMIT, min(concurrency, len(wanted)), global_limit) as slots,
             TransferProgress(artifact_key("download", resolved.session_name), total,
