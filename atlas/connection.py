@@ -93,7 +93,16 @@ def _identity_text(identity: tuple[str, int, int, int]) -> str:
 # Spatial queries fetch single rows found by the R-tree; FSST (strings, geometries) and ALP (doubles)
 # decode a whole vector for each such fetch, which made a polygon query over 10M frames ~5x slower.
 # The file grows ~30% without them; dictionary, RLE and bit-packing compression stay on.
-CONFIG: dict[str, str | bool | int | float | list[str]] = {"allow_unsigned_extensions": "true"}
+# New Atlas files are written in DuckDB's 1.4 storage format. In the default format (compatible with
+# DuckDB 0.10.2) every checkpoint rewrites the metadata of every row group of each table it touches, so
+# checkpointing one registration took 11 ms in an empty Atlas and 28 ms at 1M frames (20M predictions);
+# from 1.4 on it re-uses unchanged row groups' metadata: 9 ms and 17 ms. The setting applies only to
+# files being created; an existing Atlas keeps its format.
+STORAGE_VERSION = "v1.4.0"
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "allow_unsigned_extensions": "true",
+    "storage_compatibility_version": STORAGE_VERSION,
+}
 DISABLED_COMPRESSION = "fsst,alp,alprd"
 
 

@@ -314,7 +314,13 @@ def _class_columns(
 
 
 def _insert_predictions(
-    con: duckdb.DuckDBPyConnection, frames_record: int, ia_record: int, score: ScoreFile, report: RegistrationReport
+    con: duckdb.DuckDBPyConnection,
+    frames_record: int,
+    ia_record: int,
+    score: ScoreFile,
+    report: RegistrationReport,
+    *,
+    fresh: bool,
 ) -> None:
     model_id = _model_for(con, score.path)
     if model_id is None:
@@ -336,12 +342,12 @@ def _insert_predictions(
             SELECT f.id, CAST(u.class_key AS INTEGER), $ia, u.score
             FROM (UNPIVOT {src} ON COLUMNS(* EXCLUDE (file_name)) INTO NAME class_key VALUE score) AS u
             JOIN frame AS f ON f.record_id = $frames AND f.file_name = u.file_name
-            WHERE NOT EXISTS (
+            WHERE $fresh OR NOT EXISTS (
                 SELECT 1 FROM multilabel_prediction AS p
                 WHERE p.record_id = $ia AND p.frame_id = f.id AND p.class_id = CAST(u.class_key AS INTEGER)
             )
             """,
-            {"ia": ia_record, "frames": frames_record},
+            {"ia": ia_record, "frames": frames_record, "fresh": fresh},
         )[0]
 
 
@@ -423,14 +429,17 @@ def register_prepared(con: duckdb.DuckDBPyConnection, prepared: PreparedSession)
         if old is not None:
             report.frames_replaced = len(old)
             _move_annotations(con, old, frames_record, report)
+        # Frames of a version new to the Atlas were all inserted just now: no prediction can name them
+        # yet, so there is nothing older to replace nor to skip (both cost a scan of the predictions).
+        fresh = frames_record not in held
         if ia_record is not None:  # set exactly when there are score files
-            # predictions of an older IA version give way to the newer ones
-            con.execute(
-                "DELETE FROM multilabel_prediction WHERE record_id < $ia AND frame_id IN"
-                " (SELECT id FROM frame WHERE record_id = $frames)", {"ia": ia_record, "frames": frames_record},
-            )
+            if not fresh:  # predictions of an older IA version give way to the newer ones
+                con.execute(
+                    "DELETE FROM multilabel_prediction WHERE record_id < $ia AND frame_id IN"
+                    " (SELECT id FROM frame WHERE record_id = $frames)", {"ia": ia_record, "frames": frames_record},
+                )
             for score in files.scores:
-                _insert_predictions(con, frames_record, ia_record, score, report)
+                _insert_predictions(con, frames_record, ia_record, score, report, fresh=fresh)
         con.commit()
     except BaseException:
         rollback(con)

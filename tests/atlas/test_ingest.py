@@ -212,7 +212,7 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(
     session, deposit, md5s = published_session(frames=20)
     before = counts(atlas_con)
 
-    def explode(*args: object) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
         assert atlas_con.execute("SELECT count(*) FROM frame").fetchone()[0] > 0  # frames were written already
         raise RuntimeError("disk full while writing predictions")
 
