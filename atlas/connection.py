@@ -90,19 +90,19 @@ def _verified_marker() -> Path:
 def _identity_text(identity: tuple[str, int, int, int]) -> str:
     return "\n".join(map(str, identity))
 
-# Spatial queries fetch single rows found by the R-tree; FSST (strings, geometries) and ALP (doubles)
-# decode a whole vector for each such fetch, which made a polygon query over 10M frames ~5x slower.
-# The file grows ~30% without them; dictionary, RLE and bit-packing compression stay on.
 # New Atlas files are written in DuckDB's 1.4 storage format. In the default format (compatible with
 # DuckDB 0.10.2) every checkpoint rewrites the metadata of every row group of each table it touches, so
 # checkpointing one registration took 11 ms in an empty Atlas and 28 ms at 1M frames (20M predictions);
 # from 1.4 on it re-uses unchanged row groups' metadata: 9 ms and 17 ms. The setting applies only to
-# files being created; an existing Atlas keeps its format.
+# files being created; an existing Atlas keeps its format. A published Atlas file needs DuckDB 1.4+.
 STORAGE_VERSION = "v1.4.0"
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "allow_unsigned_extensions": "true",
     "storage_compatibility_version": STORAGE_VERSION,
 }
+# Spatial queries fetch single rows found by the R-tree; FSST (strings, geometries) and ALP (doubles)
+# decode a whole vector for each such fetch, which made a polygon query over 10M frames ~5x slower.
+# The file grows ~30% without them; dictionary, RLE and bit-packing compression stay on.
 DISABLED_COMPRESSION = "fsst,alp,alprd"
 
 
@@ -142,8 +142,9 @@ def load_spatial(con: duckdb.DuckDBPyConnection, extension: Path | None = None) 
 def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Connect with spatial loaded but without touching the schema (for `atlas migrate` and tests).
 
-    A writer that finds the WAL of an interrupted write rebuilds the R-tree indexes before anything
-    else touches them (see `spatial_index`); a reader refuses such a file.
+    A writer that finds the WAL of an interrupted write in an Atlas that still has R-tree indexes
+    (schema 5 and older) drops them before spatial binds them (see `spatial_index`); a reader refuses
+    such a file.
     """
     path = Path(path)
     if path.is_dir():
@@ -170,16 +171,15 @@ def connect_atlas(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDB
     except duckdb.Error as exc:
         raise AtlasError(f"{path} is not a DuckDB Atlas file ({exc}); point --atlas at an Atlas .duckdb file.") from exc
     try:
-        if interrupted and read_only:
+        if interrupted and read_only and spatial_index.rtree_indexes(con):
             raise AtlasError(
-                f"The Atlas {path} holds an interrupted write; run `zenodo-atlas atlas check --atlas {path}` "
-                "once to repair it, then retry."
+                f"The Atlas {path} holds an interrupted write from an older zenodo-atlas; run "
+                f"`zenodo-atlas atlas migrate --atlas {path}` once to repair it, then retry."
             )
-        rebuild = spatial_index.drop_unbound_rtrees(con) if interrupted else []
+        if interrupted and not read_only:
+            spatial_index.drop_unbound_rtrees(con)
         load_spatial(con, extension)
         con.execute(f"SET disabled_compression_methods = {sql_string(DISABLED_COMPRESSION)}")
-        if rebuild:
-            spatial_index.create_indexes(con, rebuild)
     except BaseException:
         con.close()
         raise

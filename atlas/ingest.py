@@ -1,4 +1,4 @@
-"""Register a session in the Atlas: deposit, versions, footprint, frames and predictions.
+"""Register a session in the Atlas: deposit, versions, footprint, frames, their extent and predictions.
 
 All files are read and checked first; then one transaction writes everything with bulk
 INSERT ... SELECT from registered DataFrames, so a failure leaves the Atlas exactly as it was.
@@ -396,7 +396,7 @@ def register_session(
     all_frames: bool = False,
 ) -> RegistrationReport:
     """Add or update one session, all or nothing (`prepare_session`, then `register_prepared`), and
-    checkpoint: the new frames' R-tree entries must not be left in the WAL (see `spatial_index`)."""
+    checkpoint, as every writer does before it lets the file go (see `spatial_index`)."""
     report = register_prepared(con, prepare_session(session_dir, deposit, archive_md5s=archive_md5s,
                                                     all_frames=all_frames))
     spatial_index.checkpoint(con)
@@ -426,6 +426,7 @@ def register_prepared(con: duckdb.DuckDBPyConnection, prepared: PreparedSession)
         with _registered(con, files.frames) as src:
             report.warnings += _write_footprint(con, deposit.concept_recid, src)
             report.frames_added = _insert_frames(con, frames_record, src)
+        spatial_index.write_extents(con, [frames_record, *older])
         if old is not None:
             report.frames_replaced = len(old)
             _move_annotations(con, old, frames_record, report)

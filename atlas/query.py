@@ -1,7 +1,7 @@
 """Frame queries: which frames lie in an area, a date range and platforms, with their class scores.
 
-The area filter is written as a constant geometry so DuckDB answers it from the R-tree index on
-`frame.geom`; the geometry is validated and re-serialised by shapely before it reaches SQL.
+The area filter goes through the spatial index (`spatial_index`): versions whose extent meets the
+area, then their frames; the geometry is validated and re-serialised by shapely before it reaches SQL.
 """
 
 from __future__ import annotations
@@ -95,6 +95,20 @@ def _resolve_classes(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> list[
     return [by_name[c] for c in query.classes]
 
 
+def area_filter(area_wkt: str, frame: str = "f") -> str:
+    """SQL condition: the frame (table alias `frame`) lies in the area (validated WKT).
+
+    The versions whose extent meets the area come first (a few rows per session), so the frame scan
+    reads only their row groups.
+    """
+    area = f"ST_GeomFromText({sql_string(area_wkt)})"
+    return (
+        f"{frame}.record_id IN (SELECT record_id FROM version_extent"
+        f" WHERE ST_Intersects(ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat), {area}))"
+        f" AND ST_Intersects({frame}.geom, {area})"
+    )
+
+
 def query_sql(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> tuple[str, dict[str, object]]:
     """The SQL and parameters `run_query` executes (exposed for EXPLAIN in benches and tests)."""
     area = query.area_wkt()
@@ -102,8 +116,7 @@ def query_sql(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> tuple[str, d
     where: list[str] = ["TRUE"]
     params: dict[str, object] = {}
     if area:
-        # A literal, not a parameter: DuckDB uses the R-tree only for a constant geometry.
-        where.append(f"ST_Intersects(f.geom, ST_GeomFromText({sql_string(area)}))")
+        where.append(area_filter(area))
     if query.date_from:
         where.append("coalesce(CAST(f.datetime_utc AS DATE), d.session_date) >= $date_from")
         params["date_from"] = query.date_from
@@ -160,8 +173,10 @@ def empty_result_hints(con: duckdb.DuckDBPyConnection, query: FrameQuery) -> lis
     area = query.area_wkt()
     if area:
         swapped = shapely.ops.transform(lambda x, y: (y, x), shapely.from_wkt(area))
-        count = "SELECT count(*) FROM frame WHERE ST_Intersects(geom, ST_GeomFromText($wkt))"
-        here, there = (fetch_row(con, count, {"wkt": wkt})[0] for wkt in (area, swapped.wkt))
+        here, there = (
+            fetch_row(con, f"SELECT count(*) FROM frame AS f WHERE {area_filter(wkt)}")[0]
+            for wkt in (area, swapped.wkt)
+        )
         if not here and there:
             hints.append("the area holds no frame but does with latitude and longitude swapped: "
                          "WKT and GeoJSON take longitude first (lon lat)")

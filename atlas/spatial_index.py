@@ -1,20 +1,19 @@
-"""The Atlas's R-tree indexes, kept in step with their tables across crashes.
+"""The Atlas's spatial index: the extent (bounding box) of each version's located frames.
 
-DuckDB spatial 1.5.5 cannot replay R-tree appends from a write-ahead log (duckdb-spatial #861, fixed
-by #862 after 1.5.5): when a process dies between a commit and the next checkpoint, the first use of
-the index fails INTERNAL ("Operation requires a flat vector"), later writes fail FATAL or hang, and
-the index that comes back lacks the crashed rows, so polygon queries silently miss frames (measured
-with ten points and no project code). Hence two rules:
+A polygon query first picks the versions whose extent meets the area (one row per version), then
+tests only their frames, which zone maps on `frame.record_id` find: frames are stored version by
+version. Registration writes a version's extent in the transaction that writes its frames
+(`write_extents`), so no frame lies outside its version's extent and no extent outlives its frames.
 
-* every writer checkpoints right after its last commit, before it lets the file go (a visit of the
-  writer queue commits each session, then checkpoints once), so the WAL is empty whenever no write
-  is in flight;
-* a non-empty WAL found before opening means such a write was interrupted: the R-tree indexes are
-  dropped *before* spatial is loaded (DuckDB only buffers their replay until the extension binds
-  them, so dropping them never runs the broken replay), the WAL is folded into the file, and the
-  indexes are rebuilt from their own SQL.
+Until schema 6 the Atlas had R-tree indexes, which DuckDB spatial 1.5.5 cannot replay from a
+write-ahead log (duckdb-spatial #861): an Atlas of those days whose writer died between a commit and
+the next checkpoint has R-tree appends in its WAL, which break the index once spatial binds them. The
+next writer drops such indexes *before* loading spatial (DuckDB only buffers their replay until the
+extension binds them), and migration 006 computes the extents. A reader refuses such a file.
 
-`check` verifies each index against a scan and rebuilds the ones that disagree (`atlas check`).
+Writers still checkpoint right after their last commit: a WAL left behind costs the next open a
+replay and a checkpoint anyway (measured: an open went from 14 ms to 50-95 ms), and the readers'
+copy (`snapshot`) is a copy of the checkpointed file.
 """
 
 from __future__ import annotations
@@ -24,24 +23,26 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, Field
 
-# Frames per session through the R-tree (ST_Intersects with the session's own bounding box, which the
-# optimiser answers from the index) and by a scan of the point coordinates (which it cannot).
-_SESSION_BOXES = """
-    SELECT d.session_name, min(ST_X(f.geom)), min(ST_Y(f.geom)), max(ST_X(f.geom)), max(ST_Y(f.geom)), count(*)
-    FROM frame AS f JOIN version AS v ON v.record_id = f.record_id JOIN deposit AS d USING (concept_recid)
-    WHERE f.geom IS NOT NULL
-    GROUP BY d.session_name ORDER BY d.session_name
+Extent = tuple[float, float, float, float]
+
+# The one definition of an extent: min/max longitude and latitude of the frames that have a position.
+_EXTENTS = """
+    SELECT record_id, min(ST_X(geom)) AS min_lon, min(ST_Y(geom)) AS min_lat,
+           max(ST_X(geom)) AS max_lon, max(ST_Y(geom)) AS max_lat
+    FROM frame WHERE geom IS NOT NULL {only}
+    GROUP BY record_id
 """
 
 
-class IndexCheck(BaseModel):
-    """What `check` found: sessions whose R-tree count differs from the scan, and what was rebuilt."""
+class ExtentCheck(BaseModel):
+    """What `check` found: versions whose stored extent differs from their frames', and whether the
+    extents were written again."""
 
-    sessions_checked: int = 0
-    mismatches: dict[str, tuple[int, int]] = Field(
-        default_factory=dict, description="session -> (frames found through the R-tree, frames by scan)"
+    versions_checked: int = 0
+    mismatches: dict[int, tuple[Extent | None, Extent | None]] = Field(
+        default_factory=dict, description="record id -> (stored extent, extent of its frames)"
     )
-    rebuilt: list[str] = Field(default_factory=list, description="R-tree indexes dropped and created again")
+    rebuilt: bool = False
 
     @property
     def healthy(self) -> bool:
@@ -63,72 +64,70 @@ def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CHECKPOINT")
 
 
-def rtree_indexes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of every R-tree index; readable before spatial is loaded."""
-    return con.execute(
-        "SELECT index_name, sql FROM duckdb_indexes() WHERE sql ILIKE '%USING RTREE%' ORDER BY index_name"
-    ).fetchall()
+def rtree_indexes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the R-tree indexes an Atlas older than schema 6 has; readable before spatial is loaded."""
+    return [
+        name for (name,) in con.execute(
+            "SELECT index_name FROM duckdb_indexes() WHERE sql ILIKE '%USING RTREE%' ORDER BY index_name"
+        ).fetchall()
+    ]
 
 
 def drop_unbound_rtrees(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """On a connection opened *without* spatial: drop the R-trees, checkpoint, return their SQL."""
-    indexes = rtree_indexes(con)
-    for name, _ in indexes:
+    """On a connection opened *without* spatial: drop the R-trees, checkpoint, return their names."""
+    names = rtree_indexes(con)
+    for name in names:
         con.execute(f'DROP INDEX "{name}"')
-    checkpoint(con)
-    return [sql for _, sql in indexes]
+    if names:
+        checkpoint(con)
+    return names
 
 
-def create_indexes(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
-    """Run CREATE INDEX statements (spatial loaded) and checkpoint so the new indexes never sit in a WAL."""
-    for sql in statements:
-        con.execute(sql)
-    checkpoint(con)
+def write_extents(con: duckdb.DuckDBPyConnection, record_ids: list[int]) -> None:
+    """Set the extents of these versions from their frames as they are now, inside the caller's
+    transaction; a version left without located frames loses its extent."""
+    # Literal ids: zone maps skip other versions' row groups for `IN (...)`, not for a list parameter.
+    ids = ", ".join(str(int(r)) for r in record_ids) or "NULL"
+    con.execute(f"DELETE FROM version_extent WHERE record_id IN ({ids})")
+    con.execute("INSERT INTO version_extent " + _EXTENTS.format(only=f"AND record_id IN ({ids})"))
 
 
-def rebuild(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Drop and re-create every R-tree index from the table (spatial loaded); returns their names."""
-    indexes = rtree_indexes(con)
+def mismatches(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[int, tuple[Extent | None, Extent | None]]]:
+    """(versions checked, record id -> (stored extent, frames' extent) where they differ)."""
+    rows = con.execute(
+        f"""
+        SELECT coalesce(s.record_id, f.record_id),
+               s.min_lon, s.min_lat, s.max_lon, s.max_lat, f.min_lon, f.min_lat, f.max_lon, f.max_lat
+        FROM version_extent AS s FULL JOIN ({_EXTENTS.format(only="")}) AS f USING (record_id)
+        ORDER BY 1
+        """
+    ).fetchall()
+    found: dict[int, tuple[Extent | None, Extent | None]] = {}
+    for record_id, *values in rows:
+        stored = None if values[0] is None else tuple(values[:4])
+        actual = None if values[4] is None else tuple(values[4:])
+        if stored != actual:
+            found[record_id] = (stored, actual)  # type: ignore[assignment]
+    return len(rows), found
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Write every version's extent again from the frames, in one transaction."""
     con.begin()
     try:
-        for name, sql in indexes:
-            con.execute(f'DROP INDEX "{name}"')
-            con.execute(sql)
+        con.execute("DELETE FROM version_extent")
+        con.execute("INSERT INTO version_extent " + _EXTENTS.format(only=""))
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    checkpoint(con)
-    return [name for name, _ in indexes]
 
 
-def mismatches(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[str, tuple[int, int]]]:
-    """(sessions checked, session -> (R-tree count, scan count) where they differ)."""
-    found: dict[str, tuple[int, int]] = {}
-    boxes = con.execute(_SESSION_BOXES).fetchall()
-    for session, xmin, ymin, xmax, ymax, _ in boxes:
-        # Literal coordinates: the optimiser only uses the R-tree for a constant geometry.
-        box = f"ST_MakeEnvelope({xmin!r}, {ymin!r}, {xmax!r}, {ymax!r})"
-        via_index = _count(con, f"SELECT count(*) FROM frame WHERE ST_Intersects(geom, {box})", [])
-        by_scan = _count(
-            con,
-            "SELECT count(*) FROM frame WHERE ST_X(geom) BETWEEN ? AND ? AND ST_Y(geom) BETWEEN ? AND ?",
-            [xmin, xmax, ymin, ymax],
-        )
-        if via_index != by_scan:
-            found[session] = (via_index, by_scan)
-    return len(boxes), found
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> int:
-    (count,) = con.execute(sql, params).fetchall()[0]  # count(*) always yields one row
-    return int(count)
-
-
-def check(con: duckdb.DuckDBPyConnection, *, repair: bool = True) -> IndexCheck:
-    """Compare the frame R-tree with a scan for every session; rebuild the indexes if any differs."""
+def check(con: duckdb.DuckDBPyConnection, *, repair: bool = True) -> ExtentCheck:
+    """Compare each version's stored extent with its frames'; write them all again if any differs."""
     checked, found = mismatches(con)
-    report = IndexCheck(sessions_checked=checked, mismatches=found)
+    report = ExtentCheck(versions_checked=checked, mismatches=found)
     if found and repair:
-        report.rebuilt = rebuild(con)
+        rebuild(con)
+        report.rebuilt = True
     return report

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from zenodo_atlas.atlas import spatial_index
+
 WEST, SOUTH, SIZE = 55.2, -21.4, 2.0
 FIRST_RECORD = 100_000
 
@@ -16,7 +18,7 @@ FIRST_RECORD = 100_000
 def fill(con: duckdb.DuckDBPyConnection, *, sessions: int, frames_per_session: int, classes: int) -> list[str]:
     """Append `sessions` sessions (record ids FIRST_RECORD + i) and return the predicted class names.
 
-    The R-tree is dropped while frames are bulk-inserted and rebuilt after, as a restore would.
+    Each version's extent (the spatial index) is written from its frames, as registration writes it.
     """
     model = con.execute("SELECT id FROM multilabel_model ORDER BY id DESC LIMIT 1").fetchone()[0]
     class_rows = con.execute(
@@ -37,7 +39,6 @@ def fill(con: duckdb.DuckDBPyConnection, *, sessions: int, frames_per_session: i
         INSERT INTO version (record_id, concept_recid, doi, label)
         SELECT {FIRST_RECORD} + i, 'c' || i, '10.5281/zenodo.' || ({FIRST_RECORD} + i), 'PROCESSED_DATA'
         FROM range({sessions}) t(i);
-        DROP INDEX frame_geom_rtree;
         INSERT INTO frame (record_id, file_name, original_file_name, latitude, longitude, datetime_utc, fix, geom)
         SELECT {FIRST_RECORD} + s, 'frame_' || i || '.jpeg', 'G' || j || '.JPG', lat, lon,
                TIMESTAMP '2020-01-01 08:00:00' + INTERVAL (s % 2000) DAY + INTERVAL (j * 5) SECOND, 1,
@@ -49,14 +50,14 @@ def fill(con: duckdb.DuckDBPyConnection, *, sessions: int, frames_per_session: i
             JOIN centre AS c ON c.i = t.i // {n}
             ORDER BY t.i
         );
-        CREATE INDEX frame_geom_rtree ON frame USING RTREE (geom);
         INSERT INTO multilabel_prediction (frame_id, class_id, record_id, score)
         SELECT f.id, c.class_id, f.record_id, round(random(), 4)
         FROM frame AS f, (SELECT unnest([{ids}]) AS class_id) AS c
         WHERE f.record_id >= {FIRST_RECORD}
         ORDER BY f.id, c.class_id;
         DROP TABLE centre;
-        CHECKPOINT;
         """
     )
+    spatial_index.write_extents(con, list(range(FIRST_RECORD, FIRST_RECORD + sessions)))
+    spatial_index.checkpoint(con)
     return [name for _, name in class_rows]

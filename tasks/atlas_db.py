@@ -157,13 +157,13 @@ async def read_watermark(atlas_path: Path) -> datetime | None:
 
 
 @task(name="check-spatial-index", cache_policy=NO_CACHE)
-async def check_spatial_index(atlas_path: Path) -> spatial_index.IndexCheck:
-    """Verify the R-tree against a scan per session and rebuild it if they disagree (`atlas check`)."""
+async def check_spatial_index(atlas_path: Path) -> spatial_index.ExtentCheck:
+    """Verify each version's extent against its frames and write them again if any differs (`atlas check`)."""
     report = await write_atlas(atlas_path, spatial_index.check)
     if report.rebuilt:
         get_run_logger().warning(
-            "Spatial index disagreed with a scan for %s; rebuilt %s",
-            ", ".join(report.mismatches), ", ".join(report.rebuilt),
+            "Spatial index disagreed with the frames of version(s) %s; rebuilt the version extents",
+            ", ".join(map(str, report.mismatches)),
         )
     return report
 

@@ -95,11 +95,3 @@ def test_write_table_by_extension(populated_con: duckdb.DuckDBPyConnection, tmp_
     assert first["properties"]["Sand"] == table.column("Sand")[0].as_py()
     with pytest.raises(QueryError, match=r"\.csv, \.parquet or \.geojson"):
         write_table(table, tmp_path / "q.xlsx")
-
-
-def test_the_area_filter_uses_the_rtree_index(populated_con: duckdb.DuckDBPyConnection) -> None:
-    plan = populated_con.execute(
-        "EXPLAIN SELECT count(*) FROM frame WHERE ST_Intersects(geom, ST_GeomFromText('POLYGON((55 -22, 56 -22, "
-        "56 -21, 55 -21, 55 -22))'))"
-    ).fetchall()[0][1]
-    assert "RTREE_INDEX_SCAN" in plan

@@ -80,9 +80,9 @@ def migrate_cmd(atlas: AtlasOption = None, as_json: JsonOption = False) -> None:
 @app.command("check")
 @one_line_errors(AtlasError)
 def check_cmd(atlas: AtlasOption = None) -> None:
-    """Verify the spatial index against a scan for every session; rebuild it if they disagree.
+    """Verify the spatial index (each version's extent) against the frames; write it again if they disagree.
 
-    Opening the Atlas for writing already repairs an interrupted write; this also catches an index
+    Opening the Atlas for writing already repairs an interrupted write; this also catches an extent
     damaged earlier. The nightly auto-update runs the same check.
 
     Example:
@@ -93,20 +93,20 @@ def check_cmd(atlas: AtlasOption = None) -> None:
 
     path = _atlas_path(atlas)
 
-    def check(con: duckdb.DuckDBPyConnection) -> tuple[spatial_index.IndexCheck, spatial_index.IndexCheck]:
+    def check(con: duckdb.DuckDBPyConnection) -> tuple[spatial_index.ExtentCheck, spatial_index.ExtentCheck]:
         report = spatial_index.check(con)
         return report, spatial_index.check(con, repair=False) if report.rebuilt else report
 
     with stderr.status("Checking the spatial index..."):
         report, after = write_committed(path, check)
-    for session, (via_index, by_scan) in report.mismatches.items():
-        stdout.print(f"  {session}: {via_index} frame(s) through the index, {by_scan} by scan")
+    for record_id, (stored, actual) in report.mismatches.items():
+        stdout.print(f"  version {record_id}: extent {stored or 'missing'}, its frames span {actual or 'nothing'}")
     if not after.healthy:
-        raise fail(f"{path}: the spatial index still disagrees with a scan after a rebuild; restore a backup.")
+        raise fail(f"{path}: the spatial index still disagrees with the frames after a rebuild; restore a backup.")
     if report.rebuilt:
-        stdout.print(f"{path}: rebuilt {', '.join(report.rebuilt)}; the index now agrees with a scan.")
+        stdout.print(f"{path}: rebuilt the version extents; the spatial index now agrees with the frames.")
     else:
-        stdout.print(f"{path}: the spatial index agrees with a scan for {report.sessions_checked} session(s).")
+        stdout.print(f"{path}: the spatial index agrees with the frames of {report.versions_checked} version(s).")
 
 
 @app.command("query")
