@@ -4,9 +4,10 @@ All files are read and checked first; then one transaction writes everything wit
 INSERT ... SELECT from registered DataFrames, so a failure leaves the Atlas exactly as it was.
 Re-registering adds only what is new. Frames and predictions are filtered against the rows of
 their own version first (an anti-join on record_id, which zone maps narrow to that version's
-blocks) and then plainly inserted: ON CONFLICT DO NOTHING probes the key index per row and grew
-from 13 ms to 3 s per 1,000 frames between an empty Atlas and one of 1M frames. A session holds one
-set of frames: a newer processed version replaces the frames and predictions of an older one.
+blocks; a version new to the Atlas needs none) and then plainly inserted: ON CONFLICT DO NOTHING
+probes the key index per row and grew from 13 ms to 3 s per 1,000 frames between an empty Atlas and
+one of 1M frames. A session holds one set of frames: a newer processed version replaces the frames
+and predictions of an older one.
 """
 
 from __future__ import annotations
@@ -221,7 +222,11 @@ def _write_footprint(con: duckdb.DuckDBPyConnection, concept_recid: str, src: st
     return []
 
 
-def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> int:
+def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str, *, fresh: bool) -> int:
+    """Insert the useful frames the version does not hold yet (all of them when it is `fresh`)."""
+    held = "" if fresh else (
+        "AND NOT EXISTS (SELECT 1 FROM frame AS f WHERE f.record_id = $rid AND f.file_name = s.file_name)"
+    )
     return fetch_row(con,
         f"""
         INSERT INTO frame (record_id, original_file_name, file_name, relative_file_path, geom, latitude,
@@ -230,8 +235,7 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, record_id: int, src: str) -> 
                CASE WHEN s.valid_gps THEN ST_Point(s.longitude, s.latitude) END,
                s.latitude, s.longitude, s.altitude, s.depth, s.pitch, s.roll, s.track, s.datetime_utc, s.fix
         FROM {src} AS s
-        WHERE s.useful
-          AND NOT EXISTS (SELECT 1 FROM frame AS f WHERE f.record_id = $rid AND f.file_name = s.file_name)
+        WHERE s.useful {held}
         ORDER BY s.ordinal
         """,
         {"rid": record_id},
@@ -330,6 +334,11 @@ def _insert_predictions(
     report.unknown_columns.extend(c for c in unknown if c not in report.unknown_columns)
     if not mapped:
         return
+    held = "" if fresh else """
+        WHERE NOT EXISTS (
+            SELECT 1 FROM multilabel_prediction AS p
+            WHERE p.record_id = $ia AND p.frame_id = f.id AND p.class_id = CAST(u.class_key AS INTEGER)
+        )"""
     wide = (
         score.table[["file_name", *mapped]]
         .drop_duplicates("file_name")
@@ -342,12 +351,9 @@ def _insert_predictions(
             SELECT f.id, CAST(u.class_key AS INTEGER), $ia, u.score
             FROM (UNPIVOT {src} ON COLUMNS(* EXCLUDE (file_name)) INTO NAME class_key VALUE score) AS u
             JOIN frame AS f ON f.record_id = $frames AND f.file_name = u.file_name
-            WHERE $fresh OR NOT EXISTS (
-                SELECT 1 FROM multilabel_prediction AS p
-                WHERE p.record_id = $ia AND p.frame_id = f.id AND p.class_id = CAST(u.class_key AS INTEGER)
-            )
+            {held}
             """,
-            {"ia": ia_record, "frames": frames_record, "fresh": fresh},
+            {"ia": ia_record, "frames": frames_record},
         )[0]
 
 
@@ -422,25 +428,25 @@ def register_prepared(con: duckdb.DuckDBPyConnection, prepared: PreparedSession)
             con.commit()
             return report
         older = [r for r in held if r < frames_record]
+        # A version new to the Atlas has no frame yet, hence no prediction either: nothing to skip or
+        # replace, and no scan of the frames and predictions to find out.
+        fresh = frames_record not in held
         old = _drop_older_frames(con, older) if older else None
         with _registered(con, files.frames) as src:
             report.warnings += _write_footprint(con, deposit.concept_recid, src)
-            report.frames_added = _insert_frames(con, frames_record, src)
+            report.frames_added = _insert_frames(con, frames_record, src, fresh=fresh)
         spatial_index.write_extents(con, [frames_record, *older])
         if old is not None:
             report.frames_replaced = len(old)
             _move_annotations(con, old, frames_record, report)
-        # Frames of a version new to the Atlas were all inserted just now: no prediction can name them
-        # yet, so there is nothing older to replace nor to skip (both cost a scan of the predictions).
-        fresh = frames_record not in held
         if ia_record is not None:  # set exactly when there are score files
             if not fresh:  # predictions of an older IA version give way to the newer ones
                 con.execute(
                     "DELETE FROM multilabel_prediction WHERE record_id < $ia AND frame_id IN"
                     " (SELECT id FROM frame WHERE record_id = $frames)", {"ia": ia_record, "frames": frames_record},
                 )
-            for score in files.scores:
-                _insert_predictions(con, frames_record, ia_record, score, report, fresh=fresh)
+            for n, score in enumerate(files.scores):  # a later score file may score the same frames again
+                _insert_predictions(con, frames_record, ia_record, score, report, fresh=fresh and n == 0)
         con.commit()
     except BaseException:
         rollback(con)
