@@ -12,7 +12,6 @@ REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("version_file", "record_id", "version", "record_id"),
     ("footprint_linestring", "concept_recid", "deposit", "concept_recid"),
     ("frame", "record_id", "version", "record_id"),
-    ("version_extent", "record_id", "version", "record_id"),
     ("multilabel_class", "model_id", "multilabel_model", "id"),
     ("multilabel_class", "label_id", "multilabel_label", "id"),
     ("multilabel_prediction", "frame_id", "frame", "id"),

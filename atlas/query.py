@@ -103,8 +103,8 @@ def area_filter(area_wkt: str, frame: str = "f") -> str:
     """
     area = f"ST_GeomFromText({sql_string(area_wkt)})"
     return (
-        f"{frame}.record_id IN (SELECT record_id FROM version_extent"
-        f" WHERE ST_Intersects(ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat), {area}))"
+        f"{frame}.record_id IN (SELECT record_id FROM version WHERE min_lon IS NOT NULL"
+        f" AND ST_Intersects(ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat), {area}))"
         f" AND ST_Intersects({frame}.geom, {area})"
     )
 

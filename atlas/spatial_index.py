@@ -1,6 +1,7 @@
-"""The Atlas's spatial index: the extent (bounding box) of each version's located frames.
+"""The Atlas's spatial index: the extent (bounding box) of each version's located frames, kept on the
+version (`version.min_lon` .. `max_lat`, NULL for a version without such frames).
 
-A polygon query first picks the versions whose extent meets the area (one row per version), then
+A polygon query first picks the versions whose extent meets the area (a few rows per session), then
 tests only their frames, which zone maps on `frame.record_id` find: frames are stored version by
 version. Registration writes a version's extent in the transaction that writes its frames
 (`write_extents`), so no frame lies outside its version's extent and no extent outlives its frames.
@@ -88,17 +89,27 @@ def write_extents(con: duckdb.DuckDBPyConnection, record_ids: list[int]) -> None
     transaction; a version left without located frames loses its extent."""
     # Literal ids: zone maps skip other versions' row groups for `IN (...)`, not for a list parameter.
     ids = ", ".join(str(int(r)) for r in record_ids) or "NULL"
-    con.execute(f"DELETE FROM version_extent WHERE record_id IN ({ids})")
-    con.execute("INSERT INTO version_extent " + _EXTENTS.format(only=f"AND record_id IN ({ids})"))
+    _set_extents(con, f"version.record_id IN ({ids})", f"AND record_id IN ({ids})")
+
+
+def _set_extents(con: duckdb.DuckDBPyConnection, versions: str, frames: str) -> None:
+    con.execute(
+        f"""
+        UPDATE version SET min_lon = e.min_lon, min_lat = e.min_lat, max_lon = e.max_lon, max_lat = e.max_lat
+        FROM (SELECT version.record_id, x.* EXCLUDE (record_id) FROM version
+              LEFT JOIN ({_EXTENTS.format(only=frames)}) AS x USING (record_id) WHERE {versions}) AS e
+        WHERE version.record_id = e.record_id
+        """
+    )
 
 
 def mismatches(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[int, tuple[Extent | None, Extent | None]]]:
-    """(versions checked, record id -> (stored extent, frames' extent) where they differ)."""
+    """(versions with an extent or located frames, record id -> (stored, frames' extent) where they differ)."""
     rows = con.execute(
         f"""
-        SELECT coalesce(s.record_id, f.record_id),
-               s.min_lon, s.min_lat, s.max_lon, s.max_lat, f.min_lon, f.min_lat, f.max_lon, f.max_lat
-        FROM version_extent AS s FULL JOIN ({_EXTENTS.format(only="")}) AS f USING (record_id)
+        SELECT v.record_id, v.min_lon, v.min_lat, v.max_lon, v.max_lat, f.min_lon, f.min_lat, f.max_lon, f.max_lat
+        FROM version AS v LEFT JOIN ({_EXTENTS.format(only="")}) AS f USING (record_id)
+        WHERE v.min_lon IS NOT NULL OR f.record_id IS NOT NULL
         ORDER BY 1
         """
     ).fetchall()
@@ -115,8 +126,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Write every version's extent again from the frames, in one transaction."""
     con.begin()
     try:
-        con.execute("DELETE FROM version_extent")
-        con.execute("INSERT INTO version_extent " + _EXTENTS.format(only=""))
+        _set_extents(con, "TRUE", "")
         con.commit()
     except BaseException:
         con.rollback()

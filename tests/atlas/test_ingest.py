@@ -20,7 +20,7 @@ from zenodo_atlas.zenodo.models import Record
 
 TABLES = (
     "deposit", "version", "version_file", "footprint_linestring", "frame", "multilabel_prediction",
-    "annotation_session", "annotation", "version_extent",
+    "annotation_session", "annotation",
 )
 
 

@@ -96,7 +96,7 @@ def test_a_polygon_meeting_one_sessions_extent_returns_exactly_its_frames(
     for session, deposit, md5s in (here, there):
         register_session(atlas_con, session, deposit, archive_md5s=md5s)
     extents = dict(atlas_con.execute(
-        "SELECT record_id, [min_lon, min_lat, max_lon, max_lat] FROM version_extent ORDER BY 1"
+        "SELECT record_id, [min_lon, min_lat, max_lon, max_lat] FROM version WHERE min_lon IS NOT NULL ORDER BY 1"
     ).fetchall())
     assert set(extents) == {1002, 2002}  # the PROCESSED_DATA versions, which hold the frames
     x0, y0, x1, y1 = extents[1002]
@@ -133,7 +133,7 @@ def test_atlas_check_finds_and_rewrites_a_damaged_extent(
         frames = run_query(con, area).num_rows
         assert frames > 0
         # a damaged index hides the frames from polygon queries: the extent is what they go through
-        con.execute("UPDATE version_extent SET min_lon = min_lon + 10, max_lon = max_lon + 10")
+        con.execute("UPDATE version SET min_lon = min_lon + 10, max_lon = max_lon + 10")
         assert run_query(con, area).num_rows == 0
         assert not spatial_index.check(con, repair=False).healthy
         spatial_index.checkpoint(con)
@@ -156,6 +156,8 @@ def test_migration_6_drops_the_rtrees_and_writes_each_versions_extent(tmp_path: 
     try:
         migrate(con, target=5)
         assert spatial_index.rtree_indexes(con) == ["footprint_linestring_rtree", "frame_geom_rtree"]
+        con.execute("INSERT INTO version (record_id, concept_recid, label) SELECT 7 + i, 'c', 'PROCESSED_DATA'"
+                    " FROM range(3) t(i)")
         con.execute(
             """
             INSERT INTO frame (record_id, file_name, geom, longitude, latitude)
@@ -165,9 +167,9 @@ def test_migration_6_drops_the_rtrees_and_writes_each_versions_extent(tmp_path: 
         )
         migrate(con)
         assert spatial_index.rtree_indexes(con) == []
-        assert con.execute("SELECT * FROM version_extent ORDER BY 1").fetchall() == [
-            (7, 55.0, -27.0, 61.0, -21.0), (8, 56.0, -28.0, 62.0, -22.0),
-        ]
+        assert con.execute(
+            "SELECT record_id, min_lon, min_lat, max_lon, max_lat FROM version ORDER BY 1"
+        ).fetchall() == [(7, 55.0, -27.0, 61.0, -21.0), (8, 56.0, -28.0, 62.0, -22.0), (9, None, None, None, None)]
         assert spatial_index.check(con, repair=False).healthy
     finally:
         con.close()
