@@ -67,7 +67,9 @@ def test_a_command_runs_in_a_child_of_the_warm_process_with_the_callers_folder_s
         assert child.ppid() == monitor.pid and caller.pid not in (monitor.pid, child.pid)
         assert Path(child.cwd()) == work and (work / "zenodo-data").is_dir()  # relative paths are the caller's
         api_url = first_line.split("serving at ")[1].split()[0]
-        accepted = urllib.request.Request(f"{api_url}/deposit/depositions", headers={"Authorization": f"Bearer {token}"})
+        accepted = urllib.request.Request(
+            f"{api_url}/deposit/depositions", headers={"Authorization": f"Bearer {token}"}
+        )
         with urllib.request.urlopen(accepted, timeout=30) as response:  # it read ZENODO_TOKEN from the caller
             assert response.status == 200
         state = warm.running(warm_home)

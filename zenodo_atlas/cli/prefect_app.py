@@ -24,7 +24,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-FIRST_RETRY_S = 0.25
+FIRST_RETRY_S = 0.1
 LONGEST_RETRY_S = 8.0
 WINDOW_S = 1.0
 

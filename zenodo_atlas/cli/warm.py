@@ -37,6 +37,7 @@ from pydantic import BaseModel, ValidationError
 
 from zenodo_atlas.launch import (
     installed_fingerprint,
+    prefect_home,
     private_folder,
     receive_message,
     send_message,
@@ -98,6 +99,7 @@ def _same_user(conn: socket.socket) -> bool:
 def serve(path: Path) -> tuple[dict[str, Any], list[int]]:
     """Accept commands until stopped; returns only in a child, with the command it must run."""
     _preload()
+    _LOADED_WITH[:] = prefect_inputs()
     fingerprint = installed_fingerprint()
     listener, inode = _listen(path)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
@@ -175,13 +177,37 @@ def become(request: dict[str, Any], fds: list[int]) -> None:
     sys.stdin, sys.stdout, sys.stderr = _text(0, "r", encoding), _text(1, "w", encoding), _text(2, "w", encoding)
     sys.argv = ["zenodo-atlas", *request["argv"]]
 
-    from prefect.context import refresh_global_settings_context
-    from prefect.logging.configuration import setup_logging
-
     import zenodo_atlas.cli  # noqa: F401  applies the Prefect defaults to this environment
 
-    refresh_global_settings_context()
-    setup_logging(incremental=False)
+    if prefect_inputs() != _LOADED_WITH:
+        from prefect.context import refresh_global_settings_context
+        from prefect.logging.configuration import setup_logging
+
+        refresh_global_settings_context()
+        setup_logging(incremental=False)
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def prefect_inputs() -> list[Any]:
+    """What Prefect builds its settings and logging from: PREFECT_* variables, the profiles and logging
+    files of its home, and the `.env`, `prefect.toml` and `pyproject.toml` of the working folder.
+    While these are the warm process's own, rebuilding them (~65 ms) would change nothing."""
+    variables = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith("PREFECT_") or k in ("HOME", "DO_NOT_TRACK")
+    )
+    files = [prefect_home() / "profiles.toml", prefect_home() / "logging.yml",
+             *(Path.cwd() / name for name in (".env", "prefect.toml", "pyproject.toml"))]
+    return [variables, [(str(f), _mtime(f)) for f in files]]
+
+
+_LOADED_WITH: list[Any] = []
+"""`prefect_inputs()` as the warm process loaded Prefect."""
 
 
 def running(home: Path) -> WarmState | None:
@@ -195,8 +221,13 @@ def running(home: Path) -> WarmState | None:
     return None
 
 
-def start(home: Path, env: dict[str, str]) -> WarmState:
-    """Start the warm process for `home` (the caller holds the server lock); it is ready a few seconds later."""
+def start(home: Path) -> WarmState:
+    """Start the warm process for `home` (the caller holds the server lock); it is ready a few seconds later.
+
+    It gets the caller's environment without the project's settings (the Zenodo token stays out), so
+    Prefect's settings it loads are usually the ones commands bring (see `prefect_inputs`).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENODO_", "ATLAS_"))} | {"PREFECT_HOME": str(home)}
     path = socket_path(home)
     private_folder(path)
     with (home / "zenodo-atlas-warm.log").open("ab") as log:
