@@ -41,16 +41,17 @@ def installed_fingerprint() -> str:
     process never runs a command with libraries older than the ones on disk."""
     folders = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     stamps = [f"{folder}:{os.stat(folder).st_mtime_ns}" for folder in folders if os.path.isdir(folder)]
-    return "|".join([sys.executable, *stamps])
+    return "|".join([sys.prefix, *stamps])
 
 
 def socket_path(home: Path | None = None) -> Path:
-    """Where the warm process of this Prefect home and this Python listens.
+    """Where the warm process of this Prefect home and this Python environment (`sys.prefix`: a venv
+    reached as `python` or `python3` is one) listens.
 
     A short path (Unix socket paths are limited to 107 bytes) in a per-user folder of mode 0700.
     """
     home = (home or prefect_home()).resolve()
-    key = hashlib.sha256(f"{home}\0{sys.executable}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{home}\0{sys.prefix}".encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"zenodo-atlas-{os.getuid()}" / f"{key}.sock"
 
 
