@@ -9,7 +9,8 @@ folder only this user can open, never in argv or a file). The warm process forks
 command exactly as this process would, writing straight to the terminal; its exit code comes back
 here. Ctrl-C and other signals are forwarded to it, and if this process dies the child is killed, so
 the command behaves as if it ran here. Anything unexpected before the child starts falls back to
-running in this process. ATLAS_PREFECT_SERVER=ephemeral (no background processes) runs everything here.
+running in this process, and so does a warm process whose code is older than the files on disk
+(installed libraries, or the project's own sources in an editable install): it then exits. ATLAS_PREFECT_SERVER=ephemeral (no background processes) runs everything here.
 """
 
 from __future__ import annotations

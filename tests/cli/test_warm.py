@@ -125,3 +125,21 @@ def test_a_warm_process_older_than_the_installed_libraries_steps_aside(warm_home
     assert not socket_path(warm_home).exists()
     done = subprocess.run(command("--help"), env=caller_env(warm_home), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Usage" in done.stdout
+
+
+def test_editing_a_loaded_source_file_makes_the_warm_process_step_aside(warm_home: Path) -> None:
+    import zenodo_atlas.zenodo.streams as loaded
+
+    state = warm.running(warm_home)
+    assert state is not None
+    source = Path(str(loaded.__file__))
+    before = source.stat()
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns + 2_000_000_000))  # as an editor's save would
+    try:
+        done = subprocess.run(command("--help"), env=caller_env(warm_home), capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0 and "Usage" in done.stdout  # run by the caller itself
+        wait_for(lambda: not psutil.pid_exists(state.pid) or psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE,
+                 "the warm process with the old code exited")
+    finally:
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))

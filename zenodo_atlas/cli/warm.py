@@ -45,6 +45,7 @@ from zenodo_atlas.launch import (
 )
 
 _MODULE = "zenodo_atlas.cli.warm"
+_OURS = "zenodo_atlas."
 _FRESH = "zenodo_atlas.cli"
 _CHECK_EVERY_S = 30.0
 """How often an idle warm process checks that its socket is still its own (else it exits)."""
@@ -59,8 +60,11 @@ def _state_path(home: Path) -> Path:
     return home / "zenodo-atlas-warm.json"
 
 
-def _preload() -> None:
-    """Import every command and flow (so they and their libraries load), then forget the command modules."""
+def _preload() -> dict[str, int]:
+    """Import every command and flow (so they and their libraries load), then forget the command modules.
+
+    Returns the modification times of the project's source files that stay loaded.
+    """
     import zenodo_atlas.cli  # noqa: F401  the commands
     import zenodo_atlas.flows as flows
 
@@ -69,6 +73,13 @@ def _preload() -> None:
     for name in [name for name in sys.modules if name == _FRESH or name.startswith(f"{_FRESH}.")]:
         del sys.modules[name]  # this running copy is `__main__`, which keeps what it uses
     gc.collect()
+    loaded = [getattr(module, "__file__", None) for name, module in sys.modules.items() if name.startswith(_OURS)]
+    return {file: os.stat(file).st_mtime_ns for file in loaded if file}
+
+
+def _sources_changed(sources: dict[str, int]) -> bool:
+    """An edited source file (an editable install being worked on) makes the loaded code stale."""
+    return any(_mtime(Path(file)) != mtime for file, mtime in sources.items())
 
 
 def _listen(path: Path) -> tuple[socket.socket, int]:
@@ -98,7 +109,7 @@ def _same_user(conn: socket.socket) -> bool:
 
 def serve(path: Path) -> tuple[dict[str, Any], list[int]]:
     """Accept commands until stopped; returns only in a child, with the command it must run."""
-    _preload()
+    sources = _preload()
     _LOADED_WITH[:] = prefect_inputs()
     fingerprint = installed_fingerprint()
     listener, inode = _listen(path)
@@ -113,17 +124,19 @@ def serve(path: Path) -> tuple[dict[str, Any], list[int]]:
             continue
         if os.fork() == 0:
             listener.close()
-            return _monitor(conn, fingerprint, path, inode)
+            return _monitor(conn, fingerprint, sources, path, inode)
         conn.close()
     raise SystemExit(0)
 
 
-def _monitor(conn: socket.socket, fingerprint: str, path: Path, inode: int) -> tuple[dict[str, Any], list[int]]:
+def _monitor(
+    conn: socket.socket, fingerprint: str, sources: dict[str, int], path: Path, inode: int
+) -> tuple[dict[str, Any], list[int]]:
     """Fork the child for one command, then report how it ended; returns only in the child."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
         request, fds = receive_message(conn, max_fds=3)
-        if request.get("fingerprint") != fingerprint or len(fds) != 3:
+        if request.get("fingerprint") != fingerprint or _sources_changed(sources) or len(fds) != 3:
             send_message(conn, {"stale": True})  # the caller runs the command itself
             if _still_ours(path, inode):
                 path.unlink(missing_ok=True)
