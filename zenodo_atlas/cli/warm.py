@@ -161,7 +161,7 @@ def _monitor(
         code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
         with contextlib.suppress(OSError):
             send_message(conn, {"signal": -code} if code < 0 else {"exit": code})
-    except BaseException:  # reported as an uncaught exception would be
+    except BaseException:  # a monitor never returns into the accept loop; its caller sees a closed socket
         os._exit(1)
     os._exit(0)
 
