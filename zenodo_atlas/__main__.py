@@ -1,5 +1,5 @@
 """`python -m zenodo_atlas` is the `zenodo-atlas` command."""
 
-from zenodo_atlas.cli import main
+from zenodo_atlas.launch import main
 
 main()

@@ -52,10 +52,14 @@ def test_flow_commands_share_one_background_server_until_it_is_stopped(tmp_path:
         status = cli("server", "status", env=env)
         assert status.returncode == 0 and f"pid {state['pid']}" in status.stdout
         assert zenodo_server.token not in Path(f"/proc/{state['pid']}/environ").read_text()  # outlives the command
+        warm = json.loads((tmp_path / "prefect-home" / "zenodo-atlas-warm.json").read_text())  # started beside it
+        assert zenodo_server.token not in Path(f"/proc/{warm['pid']}/environ").read_text()
     finally:
         stopped = cli("server", "stop", env=env)
     assert stopped.returncode == 0, stopped.stderr
-    assert not psutil.pid_exists(state["pid"]) or psutil.Process(state["pid"]).status() == psutil.STATUS_ZOMBIE
+    for pid in (state["pid"], warm["pid"]):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not Path(warm["socket"]).exists()
     assert cli("server", "status", env=env).returncode == 1
 
 

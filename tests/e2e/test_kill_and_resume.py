@@ -6,12 +6,16 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
+import psutil
+import pytest
 from prefect.settings import PREFECT_API_URL
 
 from tests.flows.helpers import session_records, successful_puts
 from zenodo_atlas.atlas.etl import last_published
+from zenodo_atlas.cli import warm
 from zenodo_atlas.flows.publish_atlas import publish_atlas
 from zenodo_atlas.flows.register import register_sessions
 from zenodo_atlas.flows.upload import upload_session
@@ -23,21 +27,40 @@ from zenodo_atlas.zenodo.server import FaultConfig
 HELD_AFTER = 3
 
 
+def _wait_no_warm_children(home: Path, timeout: float = 60.0) -> None:
+    state = warm.running(home)
+    assert state is not None
+    deadline = time.monotonic() + timeout
+    while psutil.Process(state.pid).children(recursive=True):
+        assert time.monotonic() < deadline, "the killed command's warm child is still running"
+        time.sleep(0.05)
+
+
 def _progress_log(line: str) -> bool:
     """An INFO/WARNING line of the run's log (e.g. an earlier test's killed run marked crashed)."""
     return any(f"| {level} " in line for level in ("INFO", "WARNING"))
 
 
-def _cli(*args: str, stderr: int = asyncio.subprocess.DEVNULL):
-    """`zenodo-atlas ARGS` as a child process on the suite's Prefect server."""
+def _cli(*args: str, stderr: int = asyncio.subprocess.DEVNULL, warm_home: Path | None = None):
+    """`zenodo-atlas ARGS` as a child process on the suite's Prefect server; with `warm_home`, handed to
+    that home's warm process as a user's command is once the background server runs."""
+    env = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()}
+    if warm_home is not None:
+        env = {k: v for k, v in env.items() if k != "ATLAS_PREFECT_SERVER"} | {"PREFECT_HOME": str(warm_home)}
     return asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zenodo_atlas", *args,
-        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
-        stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        sys.executable, "-m", "zenodo_atlas", *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
     )
 
 
-async def _upload_held_midway(zenodo_env, sample_sessions, monkeypatch, stderr: int = asyncio.subprocess.DEVNULL):
+@pytest.fixture(params=["in-process", "warm"])
+def cli_home(request: pytest.FixtureRequest) -> Path | None:
+    """Where a command runs: in its own process, or in a child of the warm process (`zenodo_atlas.launch`)."""
+    return request.getfixturevalue("warm_home") if request.param == "warm" else None
+
+
+async def _upload_held_midway(
+    zenodo_env, sample_sessions, monkeypatch, stderr: int = asyncio.subprocess.DEVNULL, warm_home: Path | None = None
+):
     """A UAV session of many small raw archives whose `upload --raw` child is past HELD_AFTER stored files
     and has one more PUT held open by the server: the moment to interrupt it."""
     session = sample_sessions(platform="UAV", frames=40, dcim_mb=0)
@@ -46,7 +69,7 @@ async def _upload_held_midway(zenodo_env, sample_sessions, monkeypatch, stderr: 
     [raw_archives] = plan_raw(Session.open(session), dcim_part_bytes=10_000)
     assert len(raw_archives) > HELD_AFTER + 2
     zenodo_env.set_faults(FaultConfig(hold_uploads_after=HELD_AFTER))
-    child = await _cli("upload", str(session), "--raw", stderr=stderr)
+    child = await _cli("upload", str(session), "--raw", stderr=stderr, warm_home=warm_home)
     try:
         await asyncio.to_thread(zenodo_env.wait_held, 1, 120.0)
     except BaseException:
@@ -56,11 +79,15 @@ async def _upload_held_midway(zenodo_env, sample_sessions, monkeypatch, stderr: 
     return session, raw_archives, child
 
 
-async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessions, monkeypatch):
-    session, raw_archives, child = await _upload_held_midway(zenodo_env, sample_sessions, monkeypatch)
+async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessions, monkeypatch, cli_home):
+    session, raw_archives, child = await _upload_held_midway(
+        zenodo_env, sample_sessions, monkeypatch, warm_home=cli_home
+    )
     child.send_signal(signal.SIGKILL)
     await child.wait()
     assert child.returncode == -signal.SIGKILL
+    if cli_home is not None:  # the warm process's child that ran it is killed too
+        await asyncio.to_thread(_wait_no_warm_children, cli_home)
     finished_before_kill = set(successful_puts(zenodo_env))
     assert HELD_AFTER <= len(finished_before_kill) < len(raw_archives)
     zenodo_env.set_faults(None)
@@ -78,12 +105,12 @@ async def test_sigkill_mid_upload_then_rerun_completes(zenodo_env, sample_sessio
 
 
 async def test_ctrl_c_mid_upload_is_one_line_exit_130_and_the_rerun_finishes(
-    zenodo_env, sample_sessions, monkeypatch
+    zenodo_env, sample_sessions, monkeypatch, cli_home
 ):
     """Ctrl-C in a terminal (SIGINT to the CLI) stops the upload with one line naming the fix, exit 130
     and no Prefect crash report; running the same command again completes without resending."""
     session, raw_archives, child = await _upload_held_midway(
-        zenodo_env, sample_sessions, monkeypatch, stderr=asyncio.subprocess.PIPE
+        zenodo_env, sample_sessions, monkeypatch, stderr=asyncio.subprocess.PIPE, warm_home=cli_home
     )
     try:
         child.send_signal(signal.SIGINT)
@@ -102,7 +129,7 @@ async def test_ctrl_c_mid_upload_is_one_line_exit_130_and_the_rerun_finishes(
     assert "Traceback" not in stderr and "Crash detected" not in stderr
     finished_before = set(successful_puts(zenodo_env))
 
-    rerun = await _cli("upload", str(session), "--raw", stderr=asyncio.subprocess.PIPE)
+    rerun = await _cli("upload", str(session), "--raw", stderr=asyncio.subprocess.PIPE, warm_home=cli_home)
     _, err = await asyncio.wait_for(rerun.communicate(), 300)
     assert rerun.returncode == 0, err.decode()
     [record] = await session_records(zenodo_env, session.name)

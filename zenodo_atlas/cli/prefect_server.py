@@ -27,9 +27,14 @@ import psutil
 from pydantic import BaseModel, ValidationError
 
 from zenodo_atlas.errors import one_line
+from zenodo_atlas.launch import MODE_ENV, prefect_home
 from zenodo_atlas.settings import LEASES_ON_DISK
 
-MODE_ENV = "ATLAS_PREFECT_SERVER"
+APP_FACTORY = "zenodo_atlas.cli.prefect_app:create_app"
+_FACTORIES = (APP_FACTORY, "prefect.server.api.server:create_app")
+"""Ours, and Prefect's own that earlier releases ran (so such a server is still found and stopped)."""
+CLIENT_MAX_RETRIES = 10
+"""Tries of a Prefect client against this server: its 503s ask for short waits (see `prefect_app`)."""
 START_TIMEOUT_S = 180.0
 """A cold server migrates its database first: over a minute on a loaded machine."""
 
@@ -48,15 +53,14 @@ class ServerState(BaseModel):
         return f"http://127.0.0.1:{self.port}/api"
 
 
-def prefect_home() -> Path:
-    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
-
-
 def _state_path() -> Path:
     return prefect_home() / "zenodo-atlas-server.json"
 
 
 def _prefect_version() -> str:
+    """The loaded Prefect's version, else the installed one (reading package metadata costs ~30 ms)."""
+    if "prefect" in sys.modules:
+        return str(sys.modules["prefect"].__version__)
     from importlib.metadata import version
 
     return version("prefect")
@@ -77,7 +81,7 @@ def _ours(state: ServerState) -> psutil.Process | None:
         command = process.cmdline()
     except (psutil.Error, OSError):
         return None
-    return process if "prefect.server.api.server:create_app" in command and str(state.port) in command else None
+    return process if any(f in command for f in _FACTORIES) and str(state.port) in command else None
 
 
 def _recorded() -> ServerState | None:
@@ -128,8 +132,16 @@ def _locked() -> Iterator[None]:
 
 
 def ensure() -> tuple[ServerState, bool]:
-    """The running background server, started if there is none; True when this call started it."""
+    """The running background server, started if there is none; True when this call started it.
+
+    The warm process that later commands hand themselves to (`zenodo_atlas.launch`) is started
+    beside it when it is not running.
+    """
+    from zenodo_atlas.cli import warm  # not at import: `python -m zenodo_atlas.cli.warm` runs it as __main__
+
     with _locked():
+        if warm.running(prefect_home()) is None:
+            warm.start(prefect_home())
         state = running()
         if state is not None:
             return state, False
@@ -141,7 +153,7 @@ def ensure() -> tuple[ServerState, bool]:
         log = (home / "zenodo-atlas-server.log").open("ab")
         env = _server_environment(home)
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+            sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY,
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on",
         ]
         process = subprocess.Popen(
@@ -165,7 +177,10 @@ def ensure() -> tuple[ServerState, bool]:
 
 def stop() -> ServerState | None:
     """Stop the background server of this PREFECT_HOME; None if none was running."""
+    from zenodo_atlas.cli import warm
+
     with _locked():
+        warm.stop(prefect_home())
         state = _recorded()
         if state is None:
             return None
@@ -189,7 +204,7 @@ def prefect_api(announce: Callable[[str], None]) -> Iterator[None]:
     if configured_api_url() or os.environ.get(MODE_ENV, "background").lower() == "ephemeral":
         yield
         return
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
     state, started = ensure()
     if started:
@@ -197,7 +212,7 @@ def prefect_api(announce: Callable[[str], None]) -> Iterator[None]:
             f"Started a background Prefect server for this and later commands: {state.api_url.removesuffix('/api')} "
             "(runs and logs in its UI). Stop it with `zenodo-atlas server stop`."
         )
-    with temporary_settings({PREFECT_API_URL: state.api_url}):
+    with temporary_settings({PREFECT_API_URL: state.api_url, PREFECT_CLIENT_MAX_RETRIES: CLIENT_MAX_RETRIES}):
         yield
 
 

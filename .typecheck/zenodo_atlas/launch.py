@@ -1,0 +1,1 @@
+../../zenodo_atlas/launch.py
