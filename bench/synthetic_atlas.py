@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from zenodo_atlas.atlas import spatial_index
+from zenodo_atlas.atlas.ingest import TRACK_TOLERANCE_DEG
 
 WEST, SOUTH, SIZE = 55.2, -21.4, 2.0
 FIRST_RECORD = 100_000
@@ -18,7 +19,8 @@ FIRST_RECORD = 100_000
 def fill(con: duckdb.DuckDBPyConnection, *, sessions: int, frames_per_session: int, classes: int) -> list[str]:
     """Append `sessions` sessions (record ids FIRST_RECORD + i) and return the predicted class names.
 
-    Each version's extent (the spatial index) is written from its frames, as registration writes it.
+    Each version's extent (the spatial index), each deposit's footprint and track and each version's
+    file list are written too, as registration writes them.
     """
     model = con.execute("SELECT id FROM multilabel_model ORDER BY id DESC LIMIT 1").fetchone()[0]
     class_rows = con.execute(
@@ -50,6 +52,18 @@ def fill(con: duckdb.DuckDBPyConnection, *, sessions: int, frames_per_session: i
             JOIN centre AS c ON c.i = t.i // {n}
             ORDER BY t.i
         );
+        UPDATE deposit SET footprint = t.hull
+        FROM (SELECT record_id, ST_ConvexHull(ST_Collect(list(geom))) AS hull FROM frame
+              WHERE record_id >= {FIRST_RECORD} GROUP BY record_id) AS t
+        WHERE deposit.concept_recid = 'c' || (t.record_id - {FIRST_RECORD});
+        INSERT INTO footprint_linestring
+        SELECT 'c' || (record_id - {FIRST_RECORD}),
+               ST_SimplifyPreserveTopology(ST_MakeLine(list(geom ORDER BY id)), {TRACK_TOLERANCE_DEG})
+        FROM frame WHERE record_id >= {FIRST_RECORD} GROUP BY record_id ORDER BY record_id;
+        INSERT INTO version_file
+        SELECT v.record_id, k.key, md5(k.key || v.record_id) FROM version AS v,
+               (VALUES ('METADATA.zip'), ('PROCESSED_DATA_IA.zip'), ('GPS.zip')) AS k(key)
+        WHERE v.record_id >= {FIRST_RECORD} ORDER BY ALL;
         INSERT INTO multilabel_prediction (frame_id, class_id, record_id, score)
         SELECT f.id, c.class_id, f.record_id, round(random(), 4)
         FROM frame AS f, (SELECT unnest([{ids}]) AS class_id) AS c
