@@ -93,17 +93,12 @@ def _identity_text(identity: tuple[str, int, int, int]) -> str:
 # New Atlas files are written in DuckDB's 1.4 storage format. In the default format (compatible with
 # DuckDB 0.10.2) every checkpoint rewrites the metadata of every row group of each table it touches, so
 # checkpointing one registration took 11 ms in an empty Atlas and 28 ms at 1M frames (20M predictions);
-# from 1.4 on it re-uses unchanged row groups' metadata: 9 ms and 17 ms. Blocks of 64 KiB instead of
-# 256 KiB: a registration appends to six tables and a fresh process reads (and checks) the block of
-# each column's last segment to do so; a one-row append to the deposit table cost 4.7 ms more once
-# the table held a row, 0.8 ms with 64 KiB blocks. Both settings apply only to files being created;
-# an existing Atlas keeps its format. A published Atlas file needs DuckDB 1.4 or later.
+# from 1.4 on it re-uses unchanged row groups' metadata: 9 ms and 17 ms. The setting applies only to
+# files being created; an existing Atlas keeps its format. A published Atlas file needs DuckDB 1.4+.
 STORAGE_VERSION = "v1.4.0"
-BLOCK_SIZE = 65536
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "allow_unsigned_extensions": "true",
     "storage_compatibility_version": STORAGE_VERSION,
-    "default_block_size": str(BLOCK_SIZE),
 }
 # Spatial queries fetch single rows found by the R-tree; FSST (strings, geometries) and ALP (doubles)
 # decode a whole vector for each such fetch, which made a polygon query over 10M frames ~5x slower.
