@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from tests.fixtures.atlas import Published, deposit_for
-from zenodo_atlas.atlas import ingest
+from zenodo_atlas.atlas import ingest, spatial_index
 from zenodo_atlas.atlas.annotations import import_annotations
 from zenodo_atlas.atlas.errors import DepositRefError, SessionFileError, VersionMappingError
 from zenodo_atlas.atlas.ingest import DepositRef, VersionRef, deposit_ref_from_records, register_session
@@ -357,6 +357,9 @@ def test_a_newer_processed_version_replaces_the_frames_and_predictions(
     assert stored == (pytest.approx(scores.iloc[:, 1:].to_numpy().sum()), 1)
     assert atlas_con.execute("SELECT count(*) FROM annotation").fetchone()[0] == annotated
     assert orphan_counts(atlas_con) == dict.fromkeys(orphan_counts(atlas_con), 0)
+    # the spatial index moved with the frames: only the newer version has an extent
+    extents = atlas_con.execute("SELECT record_id FROM version WHERE min_lon IS NOT NULL").fetchall()
+    assert extents == [(1003,)] and spatial_index.check(atlas_con, repair=False).healthy
     # The older version registered again (an out-of-order harvest) leaves the newer frames alone.
     late = register_session(atlas_con, session, deposit.model_copy(update={"versions": deposit.versions[:2]}),
                             archive_md5s=md5s)
