@@ -93,14 +93,14 @@ def _identity_text(identity: tuple[str, int, int, int]) -> str:
 # New Atlas files are written in DuckDB's 1.4 storage format. In the default format (compatible with
 # DuckDB 0.10.2) every checkpoint rewrites the metadata of every row group of each table it touches, so
 # checkpointing one registration took 11 ms in an empty Atlas and 28 ms at 1M frames (20M predictions);
-# from 1.4 on it re-uses unchanged row groups' metadata: 9 ms and 17 ms. Blocks of 128 KiB: appending
-# reads the block of each column's last segment and a checkpoint rewrites the appended row groups
-# whole; registering session #1 / #1000 (bench/atlas_ingest.py, footprints and tracks included) took
-# 94 / 153 ms with 256 KiB blocks, 82 / 179 ms with 64 KiB and 80 / 148 ms with 128 KiB. Both settings
-# apply only to files being created; an existing Atlas keeps its format. A published Atlas file needs
-# DuckDB 1.4 or later.
+# from 1.4 on it re-uses unchanged row groups' metadata: 9 ms and 17 ms. Blocks of 64 KiB: writers
+# append each registration as row groups of its own (see `snapshot.WRITER_VACUUM_TASKS`), whose
+# segments start partly filled blocks at every checkpoint; 100 registrations in a row made a file of
+# 55 MB with 64 KiB blocks, 97 MB with 128 KiB and 142 MB with 256 KiB (registering: 60-64, 58-69 and
+# 72-81 ms). Both settings apply only to files being created; an existing Atlas keeps its format. A
+# published Atlas file needs DuckDB 1.4 or later.
 STORAGE_VERSION = "v1.4.0"
-BLOCK_SIZE = 128 * 1024
+BLOCK_SIZE = 64 * 1024
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "allow_unsigned_extensions": "true",
     "storage_compatibility_version": STORAGE_VERSION,
