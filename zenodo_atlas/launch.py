@@ -10,7 +10,8 @@ command exactly as this process would, writing straight to the terminal; its exi
 here. Ctrl-C and other signals are forwarded to it, and if this process dies the child is killed, so
 the command behaves as if it ran here. Anything unexpected before the child starts falls back to
 running in this process, and so does a warm process whose code is older than the files on disk
-(installed libraries, or the project's own sources in an editable install): it then exits. ATLAS_PREFECT_SERVER=ephemeral (no background processes) runs everything here.
+(installed libraries, or the project's own sources in an editable install): it then exits.
+ATLAS_PREFECT_SERVER=ephemeral (no background processes) runs everything here.
 """
 
 from __future__ import annotations
