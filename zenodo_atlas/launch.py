@@ -1,7 +1,7 @@
 """The `zenodo-atlas` entry point: hand the command to the warm process when one runs, else run it here.
 
-Importing Prefect and the flows costs a fresh process over a second before any work starts, which
-the issue measured as most of a small upload's time. Once a flow command has started the background
+Importing Prefect and the flows costs a fresh process 1.3 s before any work starts: most of a small
+upload's wall time (`bench/cli.py`). Once a flow command has started the background
 Prefect server, a warm process (`zenodo_atlas.cli.warm`) sits beside it with those imports done, and
 this module, which imports nothing but the standard library, passes it the command: arguments,
 working directory, environment and the terminal's three file descriptors (over a Unix socket in a
