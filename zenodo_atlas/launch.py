@@ -1,7 +1,7 @@
 """The `zenodo-atlas` entry point: hand the command to the warm process when one runs, else run it here.
 
-Importing Prefect and the flows costs a fresh process over a second before any work starts, which
-the issue measured as most of a small upload's time. Once a flow command has started the background
+Importing Prefect and the flows costs a fresh process 1.3 s before any work starts: most of a small
+upload's wall time (`bench/cli.py`). Once a flow command has started the background
 Prefect server, a warm process (`zenodo_atlas.cli.warm`) sits beside it with those imports done, and
 this module, which imports nothing but the standard library, passes it the command: arguments,
 working directory, environment and the terminal's three file descriptors (over a Unix socket in a
@@ -10,7 +10,8 @@ command exactly as this process would, writing straight to the terminal; its exi
 here. Ctrl-C and other signals are forwarded to it, and if this process dies the child is killed, so
 the command behaves as if it ran here. Anything unexpected before the child starts falls back to
 running in this process, and so does a warm process whose code is older than the files on disk
-(installed libraries, or the project's own sources in an editable install): it then exits. ATLAS_PREFECT_SERVER=ephemeral (no background processes) runs everything here.
+(installed libraries, or the project's own sources in an editable install): it then exits.
+ATLAS_PREFECT_SERVER=ephemeral (no background processes) runs everything here.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def ensure() -> tuple[ServerState, bool]:
     from zenodo_atlas.cli import warm  # not at import: `python -m zenodo_atlas.cli.warm` runs it as __main__
 
     with _locked():
-        if warm.running(prefect_home()) is None:
+        if warm.supported() and warm.running(prefect_home()) is None:
             warm.start(prefect_home())
         state = running()
         if state is not None:

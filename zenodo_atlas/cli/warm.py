@@ -142,14 +142,28 @@ def _monitor(
                 path.unlink(missing_ok=True)
                 os.kill(os.getppid(), signal.SIGTERM)
             os._exit(0)
+        go, wait_for_go = os.pipe()[::-1]
         child = os.fork()
-        if child == 0:
+        if child == 0:  # starts once its monitor can watch it, or never
             conn.close()
+            os.close(go)
+            if not os.read(wait_for_go, 1):
+                os._exit(1)
+            os.close(wait_for_go)
             return request, fds
+        os.close(wait_for_go)
         for fd in fds:
             os.close(fd)
+        try:
+            exited = os.pidfd_open(child)
+        except OSError:  # a kernel older than 5.3: the caller runs the command itself
+            os.kill(child, signal.SIGKILL)
+            send_message(conn, {"stale": True})
+            os._exit(0)
+        os.write(go, b"1")
+        os.close(go)
         send_message(conn, {"pid": child})
-        watched: list[Any] = [os.pidfd_open(child), conn]
+        watched: list[Any] = [exited, conn]
         while True:
             ready, _, _ = select.select(watched, [], [])
             if conn in ready and not conn.recv(64):  # the caller is gone: so is its command
@@ -221,6 +235,11 @@ def prefect_inputs() -> list[Any]:
 
 _LOADED_WITH: list[Any] = []
 """`prefect_inputs()` as the warm process loaded Prefect."""
+
+
+def supported() -> bool:
+    """Linux: the monitor watches its child through a pidfd and checks callers with SO_PEERCRED."""
+    return sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
 
 
 def running(home: Path) -> WarmState | None:
