@@ -115,10 +115,10 @@ def mismatches(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[int, tuple[Ext
     ).fetchall()
     found: dict[int, tuple[Extent | None, Extent | None]] = {}
     for record_id, *values in rows:
-        stored = None if values[0] is None else tuple(values[:4])
-        actual = None if values[4] is None else tuple(values[4:])
+        stored: Extent | None = None if values[0] is None else (values[0], values[1], values[2], values[3])
+        actual: Extent | None = None if values[4] is None else (values[4], values[5], values[6], values[7])
         if stored != actual:
-            found[record_id] = (stored, actual)  # type: ignore[assignment]
+            found[record_id] = (stored, actual)
     return len(rows), found
 
 
