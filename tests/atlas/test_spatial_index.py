@@ -175,20 +175,28 @@ def test_migration_6_drops_the_rtrees_and_writes_each_versions_extent(tmp_path: 
         con.close()
 
 
-@pytest.mark.slow
-def test_a_register_killed_after_commit_leaves_a_sound_atlas(
-    atlas_path: Path, atlas_template: Path, published_session: Callable[..., Published], tmp_path: Path
-) -> None:
+def _one_registered_one_to_crash(
+    atlas_path: Path, atlas_template: Path, published_session: Callable[..., Published]
+) -> tuple[Published, Published]:
+    """An Atlas holding one registered session, and a second session for a writer about to be killed."""
     atlas_path.parent.mkdir(parents=True)
     shutil.copyfile(atlas_template, atlas_path)
     first = published_session(frames=30, seed=1)
     crashed = published_session(name="20231022_REU-ST-LEU_ASV-1_02", frames=30, seed=2, concept_recid="2000",
                                 first_record=2001)
-    later = published_session(name="20231023_REU-ST-LEU_ASV-1_03", frames=30, seed=3, concept_recid="3000",
-                              first_record=3001)
     con = open_atlas(atlas_path)
     register_session(con, first[0], first[1], archive_md5s=first[2])
     con.close()
+    return first, crashed
+
+
+@pytest.mark.slow
+def test_a_register_killed_after_commit_leaves_a_sound_atlas(
+    atlas_path: Path, atlas_template: Path, published_session: Callable[..., Published], tmp_path: Path
+) -> None:
+    first, crashed = _one_registered_one_to_crash(atlas_path, atlas_template, published_session)
+    later = published_session(name="20231023_REU-ST-LEU_ASV-1_03", frames=30, seed=3, concept_recid="3000",
+                              first_record=3001)
 
     kill_after_commit(atlas_path, crashed, tmp_path)
 
@@ -218,14 +226,7 @@ def test_a_register_killed_after_commit_leaves_a_sound_atlas(
 def test_an_older_atlas_killed_with_rtree_appends_in_its_wal_opens_without_them(
     atlas_path: Path, atlas_template: Path, published_session: Callable[..., Published], tmp_path: Path
 ) -> None:
-    atlas_path.parent.mkdir(parents=True)
-    shutil.copyfile(atlas_template, atlas_path)
-    first = published_session(frames=30, seed=1)
-    crashed = published_session(name="20231022_REU-ST-LEU_ASV-1_02", frames=30, seed=2, concept_recid="2000",
-                                first_record=2001)
-    con = open_atlas(atlas_path)
-    register_session(con, first[0], first[1], archive_md5s=first[2])
-    con.close()
+    first, crashed = _one_registered_one_to_crash(atlas_path, atlas_template, published_session)
 
     kill_after_commit(atlas_path, crashed, tmp_path, "rtree")
 
