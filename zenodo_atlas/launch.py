@@ -57,14 +57,26 @@ def socket_path(home: Path | None = None) -> Path:
     return Path(tempfile.gettempdir()) / f"zenodo-atlas-{os.getuid()}" / f"{key}.sock"
 
 
+def _private(folder: Path) -> bool:
+    """This user's alone: another user who made or can enter it could listen in the warm process's place."""
+    info = folder.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
 def private_folder(path: Path) -> Path:
     """The socket's folder, created 0700 and refused if another user owns it or can enter it."""
     folder = path.parent
     folder.mkdir(mode=0o700, exist_ok=True)
-    info = folder.stat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise PermissionError(f"{folder} must belong to uid {os.getuid()} with mode 0700")
+    if not _private(folder):
+        raise PermissionError(f"{folder} must belong to uid {os.getuid()} with mode 0700; remove it")
     return folder
+
+
+def same_user(sock: socket.socket) -> bool:
+    """The process at the other end of a Unix socket runs as this user (Linux SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
 
 
 def send_message(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
@@ -106,11 +118,17 @@ def _connect(argv: list[str]) -> tuple[socket.socket, int] | None:
     if os.environ.get(MODE_ENV, "").lower() == "ephemeral" or (argv[:1] == ["server"]):
         return None  # `server ...` manages the warm process itself
     path = socket_path()
-    if not path.exists():
+    try:
+        if not hasattr(socket, "SO_PEERCRED") or not path.exists() or not _private(path.parent):
+            return None  # the environment, and with it the token, goes only to a process of this user
+    except OSError:
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(str(path))
+        if not same_user(sock):
+            sock.close()
+            return None
         request = {
             "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "fingerprint": installed_fingerprint(),
             "encoding": getattr(sys.stdout, "encoding", None),

@@ -143,3 +143,35 @@ def test_editing_a_loaded_source_file_makes_the_warm_process_step_aside(warm_hom
                  "the warm process with the old code exited")
     finally:
         os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_a_socket_in_a_folder_others_can_enter_gets_no_command_and_no_environment(tmp_path: Path) -> None:
+    home, temp = tmp_path / "prefect-home", tmp_path / "tmp"
+    folder = temp / f"zenodo-atlas-{os.getuid()}"
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)  # as if another user had made it first
+    with socket.socket(socket.AF_UNIX) as impostor:
+        impostor.bind(str(folder / socket_path(home).name))
+        impostor.listen(1)
+        impostor.setblocking(False)
+        env = caller_env(home, TMPDIR=str(temp), ZENODO_TOKEN="never-sent")
+        done = subprocess.run(command("--help"), env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "Usage" in done.stdout  # ran by the caller itself
+        with pytest.raises(BlockingIOError):
+            impostor.accept()  # nobody connected
+
+
+def test_a_warm_process_that_cannot_start_is_one_line_and_the_command_still_runs(tmp_path: Path) -> None:
+    home, temp = tmp_path / "prefect-home", tmp_path / "tmp"
+    folder = temp / f"zenodo-atlas-{os.getuid()}"
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)
+    env = caller_env(home, TMPDIR=str(temp))
+    try:
+        started = subprocess.run(command("server", "start"), env=env, capture_output=True, text=True, timeout=300)
+        assert started.returncode == 0, started.stderr
+        [line] = started.stderr.strip().splitlines()
+        assert line.startswith("commands run without the warm process:") and "mode 0700; remove it" in line
+        assert warm.running(home) is None
+    finally:
+        subprocess.run(command("server", "stop"), env=env, capture_output=True, timeout=120, check=False)

@@ -131,17 +131,25 @@ def _locked() -> Iterator[None]:
         yield
 
 
-def ensure() -> tuple[ServerState, bool]:
-    """The running background server, started if there is none; True when this call started it.
-
-    The warm process that later commands hand themselves to (`zenodo_atlas.launch`) is started
-    beside it when it is not running.
-    """
+def ensure_warm() -> str | None:
+    """Start the warm process later commands hand themselves to (`zenodo_atlas.launch`) if it is not
+    running; the one-line reason when it cannot start (commands then simply run in their own process)."""
     from zenodo_atlas.cli import warm  # not at import: `python -m zenodo_atlas.cli.warm` runs it as __main__
 
+    if not warm.supported():
+        return None
     with _locked():
-        if warm.supported() and warm.running(prefect_home()) is None:
-            warm.start(prefect_home())
+        if warm.running(prefect_home()) is None:
+            try:
+                warm.start(prefect_home())
+            except OSError as exc:
+                return f"commands run without the warm process: {one_line(exc)}"
+    return None
+
+
+def ensure() -> tuple[ServerState, bool]:
+    """The running background server, started if there is none; True when this call started it."""
+    with _locked():
         state = running()
         if state is not None:
             return state, False
@@ -212,6 +220,8 @@ def prefect_api(announce: Callable[[str], None]) -> Iterator[None]:
             f"Started a background Prefect server for this and later commands: {state.api_url.removesuffix('/api')} "
             "(runs and logs in its UI). Stop it with `zenodo-atlas server stop`."
         )
+    if (problem := ensure_warm()) is not None:
+        announce(problem)
     with temporary_settings({PREFECT_API_URL: state.api_url, PREFECT_CLIENT_MAX_RETRIES: CLIENT_MAX_RETRIES}):
         yield
 
@@ -247,4 +257,4 @@ def prefect_down(exc: BaseException) -> str | None:
     return f"the Prefect API{where} is not answering ({reason}): {hint}"
 
 
-__all__ = ["ServerStartError", "ServerState", "ensure", "prefect_api", "prefect_down", "running", "stop"]
+__all__ = ["ServerStartError", "ServerState", "ensure", "ensure_warm", "prefect_api", "prefect_down", "running", "stop"]

@@ -25,6 +25,8 @@ def start() -> None:
     except prefect_server.ServerStartError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{'started' if started else 'already running'}: {state.api_url.removesuffix('/api')} (pid {state.pid})")
+    if (problem := prefect_server.ensure_warm()) is not None:
+        typer.echo(problem, err=True)
 
 
 @app.command()

@@ -23,7 +23,6 @@ import pkgutil
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from zenodo_atlas.launch import (
     prefect_home,
     private_folder,
     receive_message,
+    same_user,
     send_message,
     socket_path,
 )
@@ -101,12 +101,6 @@ def _still_ours(path: Path, inode: int) -> bool:
         return False
 
 
-def _same_user(conn: socket.socket) -> bool:
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid == os.getuid()
-
-
 def serve(path: Path) -> tuple[dict[str, Any], list[int]]:
     """Accept commands until stopped; returns only in a child, with the command it must run."""
     sources = _preload()
@@ -119,7 +113,7 @@ def serve(path: Path) -> tuple[dict[str, Any], list[int]]:
         if not ready:
             continue
         conn, _ = listener.accept()
-        if not _same_user(conn):
+        if not same_user(conn):
             conn.close()
             continue
         if os.fork() == 0:
